@@ -1,0 +1,38 @@
+# copytrade — everything installs from this repo's own files.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install test test-unit lint contracts demo clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+## make test: the whole suite (unit, integration, e2e) in random order
+test: install
+	$(BIN)/pytest -p random_order --random-order $(PYTEST_ARGS)
+
+test-unit: install
+	$(BIN)/pytest tests/unit -p random_order --random-order
+
+lint: install
+	$(BIN)/ruff check config core tasks tests
+	$(BIN)/mypy
+
+## make contracts: recompile contracts/*.sol offline with the pinned npm solc
+contracts: node_modules/.installed
+	node scripts/compile_contracts.js
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache

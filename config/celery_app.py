@@ -1,0 +1,69 @@
+"""The Celery app. Creating it connects to nothing; workers start the Celery way:
+
+    celery -A config.celery_app worker -Q intake,execution,watch -P prefork
+
+Queues: `intake` (producers' copytrade.submit_signal), `execution` (the per-signal chain
+steps), `watch` (receipts by block, driven by beat: celery -A config.celery_app beat).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Queue
+
+from config.settings import get_settings
+
+QUEUES = ("intake", "execution", "watch")
+
+
+def make_app() -> Celery:
+    s = get_settings()
+    app = Celery("copytrade", broker=s.broker_url, include=["tasks.intake", "tasks.execution",
+                                                             "tasks.watching"])
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        task_default_queue="execution",
+        task_queues=[Queue(q) for q in QUEUES],
+        task_routes={
+            "copytrade.submit_signal": {"queue": "intake"},
+            "copytrade.validate": {"queue": "execution"},
+            "copytrade.size": {"queue": "execution"},
+            "copytrade.check_mode": {"queue": "execution"},
+            "copytrade.build_tx": {"queue": "execution"},
+            "copytrade.send": {"queue": "execution"},
+            "copytrade.watch": {"queue": "watch"},
+        },
+        # Redelivery of an unacked message after this long: above any countdown we use.
+        broker_transport_options={"visibility_timeout": 3600},
+        broker_connection_retry_on_startup=True,
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
+        },
+        worker_send_task_events=False,
+        beat_schedule={
+            "watch-blocks": {"task": "copytrade.watch", "schedule": s.watch_period_s,
+                             "options": {"expires": max(1.0, 2 * s.watch_period_s)}},
+        },
+        timezone="UTC",
+    )
+    return app
+
+
+app = make_app()
+
+
+@worker_process_init.connect
+def _fresh_process(**_: object) -> None:
+    # Each prefork child builds its own engine, HTTP session and key cache on first use.
+    from core import bootstrap
+
+    bootstrap.reset()

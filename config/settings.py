@@ -1,0 +1,56 @@
+"""Settings: the only reader of the environment (prefix COPYTRADE_)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COPYTRADE_", extra="ignore")
+
+    database_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/copytrade"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    mode_redis_url: str = "redis://127.0.0.1:6379/1"
+    rpc_url: str = "http://127.0.0.1:8545"
+    rpc_timeout_s: float = 10.0
+    chain_id: int = 31337
+    venue_address: str = ""
+    confirmations: int = Field(2, ge=1)
+    max_signal_age_s: int = Field(120, ge=1)
+    profile: str = Field("canary", pattern="^(canary|standard)$")
+    gas_limit: int = 200_000
+    min_tip_wei: int = 100_000_000
+    keystore_password: str = ""
+    keystore_password_file: str = ""
+    watch_period_s: float = 1.0
+    gate_retry_s: float = 0.2
+    log_level: str = "INFO"
+    operator: str = ""  # who runs the CLI, for the audit log
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for this process, read once."""
+    return Settings()
+
+
+def read_secret_env(name: str) -> str | None:
+    """Read a secret variable named by a signer reference (`env:VAR`). Kept here so that
+    this module remains the only reader of the environment."""
+    return os.environ.get(name)
+
+
+def keystore_password() -> str | None:
+    s = get_settings()
+    if s.keystore_password:
+        return s.keystore_password
+    if s.keystore_password_file:
+        return Path(s.keystore_password_file).read_text().strip()
+    return None

@@ -1,0 +1,156 @@
+"""JSON-RPC access on web3.py's HTTP provider (one keep-alive session per process).
+
+Raw responses are read here and node error strings are mapped to outcomes, so nothing
+above this module sees a web3 or requests exception.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from web3 import HTTPProvider
+
+from core.domain.errors import ChainError, TransientError
+
+# Node replies meaning "this exact transaction is already in the pool": success for us.
+ALREADY_KNOWN = ("already known", "transaction already imported", "known transaction")
+NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "oldnonce")
+UNDERPRICED = ("replacement transaction underpriced", "underpriced", "fee too low")
+INSUFFICIENT = ("insufficient funds",)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """`kind`: ok | known | nonce_too_low | underpriced | insufficient_funds | error."""
+
+    kind: str
+    tx_hash: str | None = None
+    message: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.kind in ("ok", "known")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    status: int
+
+
+def classify_send_error(message: str) -> str:
+    text = message.lower()
+    for kind, needles in (
+        ("known", ALREADY_KNOWN),
+        ("nonce_too_low", NONCE_TOO_LOW),
+        ("underpriced", UNDERPRICED),
+        ("insufficient_funds", INSUFFICIENT),
+    ):
+        if any(n in text for n in needles):
+            return kind
+    return "error"
+
+
+class Chain:
+    """A thin RPC wrapper. Methods return plain ints, bytes and dataclasses."""
+
+    def __init__(self, rpc_url: str, timeout_s: float = 10.0) -> None:
+        self.rpc_url = rpc_url
+        self._provider = HTTPProvider(
+            rpc_url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None
+        )
+        self._lock = threading.Lock()
+
+    # -- transport ---------------------------------------------------------------------
+    def _request(self, method: str, params: Sequence[Any]) -> Any:
+        try:
+            response = self._provider.make_request(method, list(params))  # type: ignore[arg-type]
+        except (requests.RequestException, OSError, ValueError) as exc:
+            raise TransientError(f"RPC {self.rpc_url} {method}: {type(exc).__name__}") from None
+        if "error" in response:
+            raise ChainError(f"{method}: {response['error'].get('message', response['error'])}")
+        return response["result"]
+
+    def _batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+        if not calls:
+            return []
+        try:
+            responses = self._provider.make_batch_request(
+                [(m, list(p)) for m, p in calls]  # type: ignore[misc]
+            )
+        except (requests.RequestException, OSError, ValueError) as exc:
+            raise TransientError(f"RPC {self.rpc_url} batch: {type(exc).__name__}") from None
+        if not isinstance(responses, list) or len(responses) != len(calls):
+            raise TransientError(f"RPC {self.rpc_url} batch: malformed reply")
+        return [dict(r) for r in responses]
+
+    # -- reads -------------------------------------------------------------------------
+    def chain_id(self) -> int:
+        return int(self._request("eth_chainId", []), 16)
+
+    def block_number(self) -> int:
+        return int(self._request("eth_blockNumber", []), 16)
+
+    def nonce(self, address: str, block: str = "latest") -> int:
+        return int(self._request("eth_getTransactionCount", [address, block]), 16)
+
+    def balance(self, address: str) -> int:
+        return int(self._request("eth_getBalance", [address, "latest"]), 16)
+
+    def fee_history(self, blocks: int = 5, percentile: int = 50) -> tuple[int, list[int]]:
+        """(next block's base fee, the blocks' rewards at `percentile`)."""
+        h = self._request("eth_feeHistory", [hex(blocks), "latest", [percentile]])
+        next_base = int(h["baseFeePerGas"][-1], 16)
+        rewards = [int(r[0], 16) for r in h.get("reward") or [] if r]
+        return next_base, rewards
+
+    def call(self, to: str, data: bytes, sender: str | None = None) -> bytes:
+        tx: dict[str, str] = {"to": to, "data": "0x" + data.hex()}
+        if sender:
+            tx["from"] = sender
+        return bytes.fromhex(self._request("eth_call", [tx, "latest"])[2:])
+
+    def receipts(self, hashes: Sequence[str]) -> dict[str, Receipt]:
+        """Receipts of the mined ones among `hashes` (canonical chain, as the node sees it)."""
+        found: dict[str, Receipt] = {}
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            replies = self._batch([("eth_getTransactionReceipt", [h]) for h in chunk])
+            for h, reply in zip(chunk, replies, strict=True):
+                r = reply.get("result")
+                if "error" in reply:
+                    raise TransientError(f"receipt {h}: {reply['error']}")
+                if r and r.get("blockHash"):
+                    found[h] = Receipt(
+                        h, int(r["blockNumber"], 16), r["blockHash"], int(r["status"], 16)
+                    )
+        return found
+
+    def block_hash(self, number: int) -> str | None:
+        block = self._request("eth_getBlockByNumber", [hex(number), False])
+        return None if block is None else str(block["hash"])
+
+    # -- writes ------------------------------------------------------------------------
+    def send_raw(self, raws: Sequence[bytes]) -> list[SendOutcome]:
+        """Broadcast signed transactions in JSON-RPC batches; one outcome per input."""
+        outcomes: list[SendOutcome] = []
+        for start in range(0, len(raws), 200):
+            chunk = raws[start : start + 200]
+            replies = self._batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])
+            for reply in replies:
+                if "error" in reply:
+                    msg = str(reply["error"].get("message", reply["error"]))
+                    outcomes.append(SendOutcome(classify_send_error(msg), None, msg))
+                else:
+                    outcomes.append(SendOutcome("ok", str(reply["result"])))
+        return outcomes
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        """Escape hatch for dev-chain methods (anvil_*, evm_*) used by tools and tests."""
+        return self._request(method, params)

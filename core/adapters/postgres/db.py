@@ -1,0 +1,52 @@
+"""Engine per process, created on first use (prefork workers fork after import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from core.domain.errors import TransientError
+
+
+class Database:
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        self.url = url
+        self._pool_size = pool_size
+        self._engine: Engine | None = None
+        self._pid = 0
+
+    @property
+    def engine(self) -> Engine:
+        # A pool inherited across fork would share sockets with the parent: make a new one.
+        if self._engine is None or self._pid != os.getpid():
+            self._engine = create_engine(
+                self.url,
+                pool_size=self._pool_size,
+                max_overflow=5,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": 5, "application_name": "copytrade"},
+            )
+            self._pid = os.getpid()
+        return self._engine
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One transaction; connection-level failures become TransientError."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise TransientError(f"PostgreSQL: {str(exc.orig).strip()[:200]}") from None
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise TransientError("PostgreSQL connection lost") from None
+            raise
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None

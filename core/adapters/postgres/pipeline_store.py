@@ -1,0 +1,226 @@
+"""Signals in, intents sized: intake, expansion and the sizing transaction.
+
+Every write is a compare-and-set on the row's state, so running a step twice changes
+nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.registry import FollowerRow, follower_from_row, follower_query
+from core.adapters.postgres.tables import followers, intents, signals
+from core.domain.risk import Decision, LeaderOrder
+from core.domain.signals import SignalSpec, idempotency_key
+from core.domain.states import (
+    INTENT_BEFORE_SEND,
+    INTENT_NOT_COUNTED,
+    INTENT_TERMINAL,
+    IntentState,
+    SignalState,
+    check_intent,
+    check_signal,
+)
+from core.domain.types import Action, Side
+
+I, S = IntentState, SignalState
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    pk: int
+    signal_id: str
+    leader_id: int
+    order: LeaderOrder
+    price_usd_1e6: int | None
+    state: SignalState
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class SizingInput:
+    intent_id: int
+    follower: FollowerRow
+    exposure_legs: list[tuple[Action, int]]
+
+
+SizingOutcome = tuple[Decision, int | None]  # (decision, acceptable price)
+
+
+def signal_from_row(r: Any) -> SignalRow:
+    order = LeaderOrder(Action(r.action), r.asset, Side(r.side), r.collateral_usd_1e6, r.leverage_x)
+    return SignalRow(r.id, r.signal_id, r.leader_id, order, r.price_usd_1e6, S(r.state), r.reason)
+
+
+class PipelineStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- intake ----------------------------------------------------------------------------
+    def insert_signal(self, spec: SignalSpec, leader_id: int, source: str) -> tuple[str, int]:
+        """('accepted' | 'duplicate' | 'conflict', signal pk)."""
+        content = spec.content_hash()
+        with self.db.tx() as conn:
+            pk = conn.execute(
+                pg_insert(signals).values(
+                    signal_id=spec.signal_id, leader_id=leader_id, action=spec.action.value,
+                    asset=spec.asset, side=spec.side.value,
+                    collateral_usd_1e6=spec.collateral_usd_1e6, leverage_x=spec.leverage_x,
+                    price_usd_1e6=spec.price_usd_1e6, issued_at=spec.issued_at,
+                    content_hash=content, source=source, state=S.ACCEPTED.value,
+                ).on_conflict_do_nothing(index_elements=[signals.c.signal_id])
+                .returning(signals.c.id)
+            ).scalar_one_or_none()
+            if pk is not None:
+                return "accepted", int(pk)
+            row = conn.execute(
+                select(signals.c.id, signals.c.content_hash)
+                .where(signals.c.signal_id == spec.signal_id)
+            ).one()
+            return ("duplicate" if row.content_hash == content else "conflict"), int(row.id)
+
+    def signal(self, pk: int) -> SignalRow:
+        with self.db.tx() as conn:
+            return signal_from_row(conn.execute(select(signals).where(signals.c.id == pk)).one())
+
+    # -- validate: one intent per follower of the leader -----------------------------------
+    def expand(self, pk: int, max_age_s: int) -> SignalState:
+        """accepted -> dispatched with its intents created, or -> rejected(stale)."""
+        with self.db.tx() as conn:
+            row = conn.execute(
+                select(
+                    signals,
+                    (func.extract("epoch", func.now()) - func.coalesce(
+                        signals.c.issued_at, func.extract("epoch", signals.c.created_at)
+                    )).label("age_s"),
+                ).where(signals.c.id == pk).with_for_update()
+            ).one()
+            state = S(row.state)
+            if state is not S.ACCEPTED:
+                return state
+            if row.age_s > max_age_s:
+                check_signal(state, S.REJECTED)
+                conn.execute(update(signals).where(signals.c.id == pk).values(
+                    state=S.REJECTED.value, reason="stale", updated_at=func.now()))
+                return S.REJECTED
+            follower_ids = conn.execute(
+                select(followers.c.id).where(followers.c.leader_id == row.leader_id)
+            ).scalars().all()
+            if follower_ids:
+                conn.execute(
+                    pg_insert(intents).on_conflict_do_nothing(
+                        index_elements=[intents.c.idempotency_key]
+                    ),
+                    [
+                        {
+                            "signal_pk": pk, "follower_id": fid, "leg": 0, "seq": pk,
+                            "idempotency_key": idempotency_key(row.signal_id, fid),
+                            "state": I.PENDING.value, "action": row.action,
+                            "asset": row.asset, "side": row.side,
+                        }
+                        for fid in follower_ids
+                    ],
+                )
+            check_signal(state, S.DISPATCHED)
+            conn.execute(update(signals).where(signals.c.id == pk).values(
+                state=S.DISPATCHED.value, updated_at=func.now()))
+            return S.DISPATCHED
+
+    # -- size: under the followers' row locks ----------------------------------------------
+    def size_pending(self, pk: int, sizer: Callable[[SizingInput], SizingOutcome]) -> tuple[int, int]:
+        """Size the signal's pending intents whose followers' earlier intents are past send.
+
+        Returns (sized, gated). The follower rows are locked (in id order) for the whole
+        transaction, so two signals for one follower are sized one after the other and the
+        exposure each sees includes the other's in-flight order.
+        """
+        with self.db.tx() as conn:
+            sig = conn.execute(select(signals).where(signals.c.id == pk)).one()
+            fids = conn.execute(
+                select(followers.c.id).where(followers.c.id.in_(
+                    select(intents.c.follower_id).where(
+                        intents.c.signal_pk == pk, intents.c.state == I.PENDING.value)
+                )).order_by(followers.c.id).with_for_update()
+            ).scalars().all()
+            if not fids:
+                return 0, 0
+            pending = conn.execute(
+                select(intents.c.id, intents.c.follower_id).where(
+                    intents.c.signal_pk == pk, intents.c.state == I.PENDING.value)
+            ).all()
+            earlier_signal_open = conn.execute(
+                select(signals.c.id).where(
+                    signals.c.leader_id == sig.leader_id, signals.c.id < pk,
+                    signals.c.state.in_([S.RECEIVED.value, S.ACCEPTED.value]),
+                ).limit(1)
+            ).first()
+            if earlier_signal_open is not None:
+                return 0, len(pending)
+            blocked = set(conn.execute(
+                select(intents.c.follower_id).distinct().where(
+                    intents.c.follower_id.in_(fids), intents.c.seq < pk,
+                    intents.c.state.in_([s.value for s in INTENT_BEFORE_SEND]),
+                )
+            ).scalars())
+            legs: dict[int, list[tuple[Action, int]]] = defaultdict(list)
+            for r in conn.execute(
+                select(intents.c.follower_id, intents.c.action, intents.c.notional_usd_1e6)
+                .where(
+                    intents.c.follower_id.in_(fids), intents.c.asset == sig.asset,
+                    intents.c.state.not_in([s.value for s in INTENT_NOT_COUNTED]),
+                ).order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
+            ):
+                legs[r.follower_id].append((Action(r.action), int(r.notional_usd_1e6 or 0)))
+            rows = {
+                r.id: follower_from_row(r)
+                for r in conn.execute(follower_query().where(followers.c.id.in_(fids)))
+            }
+            sized: list[dict[str, Any]] = []
+            for intent_id, fid in pending:
+                if fid in blocked:
+                    continue
+                decision, price = sizer(SizingInput(intent_id, rows[fid], legs[fid]))
+                new = I.CREATED if decision.accepted else I.REJECTED
+                check_intent(I.PENDING, new)
+                sized.append({
+                    "b_id": intent_id, "b_state": new.value, "b_reason": decision.reason,
+                    "b_collateral": decision.collateral_usd_1e6 if decision.accepted else None,
+                    "b_leverage": decision.leverage_x if decision.accepted else None,
+                    "b_notional": decision.notional_usd_1e6 if decision.accepted else None,
+                    "b_price": price if decision.accepted else None,
+                })
+            if sized:
+                conn.execute(
+                    update(intents).where(and_(
+                        intents.c.id == bindparam("b_id"), intents.c.state == I.PENDING.value
+                    )).values(
+                        state=bindparam("b_state"), reason=bindparam("b_reason"),
+                        collateral_usd_1e6=bindparam("b_collateral"),
+                        leverage_x=bindparam("b_leverage"),
+                        notional_usd_1e6=bindparam("b_notional"),
+                        acceptable_price_usd_1e6=bindparam("b_price"),
+                        sized_at=func.clock_timestamp(), updated_at=func.clock_timestamp(),
+                    ),
+                    sized,
+                )
+            return len(sized), len(pending) - len(sized)
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def finish_signals(self) -> int:
+        """dispatched -> done for signals whose intents are all terminal."""
+        with self.db.tx() as conn:
+            live = select(intents.c.id).where(
+                intents.c.signal_pk == signals.c.id,
+                intents.c.state.not_in([s.value for s in INTENT_TERMINAL]),
+            ).exists()
+            return int(conn.execute(
+                update(signals).where(signals.c.state == S.DISPATCHED.value, ~live)
+                .values(state=S.DONE.value, updated_at=func.now())
+            ).rowcount)

@@ -1,0 +1,86 @@
+"""Read models for the CLI and tests (no writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.tables import attempts, intents, signals
+from core.domain.errors import NotFound
+
+INTENT_FIELDS = (
+    intents.c.id, signals.c.signal_id, intents.c.follower_id, intents.c.idempotency_key,
+    intents.c.state, intents.c.nonce, intents.c.tx_hash, intents.c.reason, intents.c.mode,
+    intents.c.action, intents.c.asset, intents.c.side, intents.c.collateral_usd_1e6,
+    intents.c.leverage_x, intents.c.notional_usd_1e6, intents.c.acceptable_price_usd_1e6,
+    intents.c.signer_address, intents.c.block_number, intents.c.created_at,
+    intents.c.sized_at, intents.c.sent_at, intents.c.updated_at,
+)
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    out = dict(row._mapping)
+    for k, v in out.items():
+        if hasattr(v, "isoformat"):
+            out[k] = v.isoformat()
+    return out
+
+
+class Queries:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def intents(self, signal_id: str | None = None, state: str | None = None,
+                follower_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        q = select(*INTENT_FIELDS).select_from(intents.join(signals)).order_by(intents.c.id)
+        if signal_id is not None:
+            q = q.where(signals.c.signal_id == signal_id)
+        if state is not None:
+            q = q.where(intents.c.state == state)
+        if follower_id is not None:
+            q = q.where(intents.c.follower_id == follower_id)
+        with self.db.tx() as conn:
+            return [_plain(r) for r in conn.execute(q.limit(limit))]
+
+    def intent(self, intent_id: int) -> dict[str, Any]:
+        with self.db.tx() as conn:
+            row = conn.execute(
+                select(*INTENT_FIELDS, intents.c.calldata)
+                .select_from(intents.join(signals)).where(intents.c.id == intent_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"intent {intent_id} does not exist")
+            out = _plain(row)
+            out["calldata"] = "0x" + bytes(row.calldata).hex() if row.calldata else None
+            out["attempts"] = [
+                _plain(a) for a in conn.execute(
+                    select(attempts.c.attempt_no, attempts.c.kind, attempts.c.nonce,
+                           attempts.c.tx_hash, attempts.c.max_fee_per_gas,
+                           attempts.c.max_priority_fee_per_gas, attempts.c.gas_limit,
+                           attempts.c.outcome, attempts.c.error, attempts.c.created_at,
+                           attempts.c.broadcast_at)
+                    .where(attempts.c.intent_id == intent_id).order_by(attempts.c.attempt_no)
+                )
+            ]
+            for a in out["attempts"]:
+                for k in ("max_fee_per_gas", "max_priority_fee_per_gas"):
+                    a[k] = int(a[k])
+            return out
+
+    def signal(self, signal_id: str) -> dict[str, Any]:
+        with self.db.tx() as conn:
+            row = conn.execute(select(signals).where(signals.c.signal_id == signal_id)).first()
+            if row is None:
+                raise NotFound(f"signal {signal_id} does not exist")
+            out = _plain(row)
+            out["intents_by_state"] = dict(conn.execute(
+                select(intents.c.state, func.count()).where(intents.c.signal_pk == row.id)
+                .group_by(intents.c.state)).tuples().all())
+            return out
+
+    def intents_by_state(self) -> dict[str, int]:
+        with self.db.tx() as conn:
+            return dict(conn.execute(
+                select(intents.c.state, func.count()).group_by(intents.c.state)).tuples().all())

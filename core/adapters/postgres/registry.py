@@ -1,0 +1,186 @@
+"""Leaders, followers, policies, controls and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.tables import audit_log, controls, followers, leaders, policies
+from core.domain.errors import NotFound
+from core.domain.risk import Policy
+from core.domain.sizing import SizingRule
+
+
+@dataclass(frozen=True)
+class FollowerRow:
+    id: int
+    tg_user_id: int
+    leader_id: int
+    leader_address: str
+    address: str
+    signer_ref: str
+    paused: bool
+    circuit_breaker: bool
+    in_cohort: bool
+    policy: Policy
+
+
+FOLLOWER_COLUMNS = (
+    followers.c.id, followers.c.tg_user_id, followers.c.leader_id, followers.c.address,
+    followers.c.signer_ref, followers.c.paused, followers.c.circuit_breaker,
+    followers.c.in_cohort, leaders.c.address.label("leader_address"),
+    policies.c.max_leverage_x, policies.c.max_position_usd_1e6, policies.c.assets,
+    policies.c.sizing_kind, policies.c.sizing_value, policies.c.max_slippage_bps,
+)
+
+
+def follower_query() -> Any:
+    return select(*FOLLOWER_COLUMNS).select_from(
+        followers.join(leaders, leaders.c.id == followers.c.leader_id).join(
+            policies, policies.c.follower_id == followers.c.id
+        )
+    )
+
+
+def follower_from_row(r: Any) -> FollowerRow:
+    policy = Policy(
+        max_leverage_x=r.max_leverage_x,
+        max_position_usd_1e6=r.max_position_usd_1e6,
+        assets=frozenset(r.assets),
+        sizing=SizingRule(r.sizing_kind, Decimal(r.sizing_value)),
+        max_slippage_bps=r.max_slippage_bps,
+        paused=r.paused,
+        circuit_breaker=r.circuit_breaker,
+    )
+    return FollowerRow(
+        r.id, r.tg_user_id, r.leader_id, r.leader_address, r.address, r.signer_ref,
+        r.paused, r.circuit_breaker, r.in_cohort, policy,
+    )
+
+
+def write_audit(conn: Connection, actor: str, action: str, reason: str | None, **details: Any) -> None:
+    conn.execute(insert(audit_log).values(actor=actor, action=action, reason=reason, details=details))
+
+
+class Registry:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- leaders -------------------------------------------------------------------------
+    def add_leader(self, address: str, actor: str) -> tuple[int, bool]:
+        """(leader id, created?) — adding a known leader again is not an error."""
+        with self.db.tx() as conn:
+            row = conn.execute(
+                pg_insert(leaders).values(address=address).on_conflict_do_nothing()
+                .returning(leaders.c.id)
+            ).first()
+            if row is not None:
+                write_audit(conn, actor, "leader.add", None, address=address)
+                return int(row.id), True
+            existing = conn.execute(select(leaders.c.id).where(leaders.c.address == address)).one()
+            return int(existing.id), False
+
+    def leader_id(self, address: str) -> int | None:
+        with self.db.tx() as conn:
+            return conn.execute(
+                select(leaders.c.id).where(leaders.c.address == address)
+            ).scalar_one_or_none()
+
+    def list_leaders(self) -> list[dict[str, Any]]:
+        with self.db.tx() as conn:
+            rows = conn.execute(select(leaders).order_by(leaders.c.id)).mappings().all()
+            return [{"id": r["id"], "address": r["address"]} for r in rows]
+
+    # -- followers -----------------------------------------------------------------------
+    def add_follower(
+        self, *, tg_user_id: int, leader_id: int, signer_ref: str, address: str,
+        policy: Policy, in_cohort: bool, actor: str,
+    ) -> int:
+        with self.db.tx() as conn:
+            fid = conn.execute(
+                insert(followers).values(
+                    tg_user_id=tg_user_id, leader_id=leader_id, signer_ref=signer_ref,
+                    address=address, in_cohort=in_cohort,
+                ).returning(followers.c.id)
+            ).scalar_one()
+            conn.execute(insert(policies).values(follower_id=fid, **_policy_values(policy)))
+            write_audit(conn, actor, "follower.add", None, follower_id=fid, address=address,
+                        signer_ref=signer_ref, **_policy_audit(policy))
+            return int(fid)
+
+    def follower(self, follower_id: int) -> FollowerRow:
+        with self.db.tx() as conn:
+            r = conn.execute(follower_query().where(followers.c.id == follower_id)).first()
+        if r is None:
+            raise NotFound(f"follower {follower_id} does not exist")
+        return follower_from_row(r)
+
+    def list_followers(self, leader_id: int | None = None) -> list[FollowerRow]:
+        q = follower_query().order_by(followers.c.id)
+        if leader_id is not None:
+            q = q.where(followers.c.leader_id == leader_id)
+        with self.db.tx() as conn:
+            return [follower_from_row(r) for r in conn.execute(q)]
+
+    def set_follower_flags(self, follower_id: int, actor: str, reason: str | None, **flags: bool) -> None:
+        with self.db.tx() as conn:
+            n = conn.execute(
+                update(followers).where(followers.c.id == follower_id).values(**flags)
+            ).rowcount
+            if n == 0:
+                raise NotFound(f"follower {follower_id} does not exist")
+            write_audit(conn, actor, "follower.flags", reason, follower_id=follower_id, **flags)
+
+    def set_policy(self, follower_id: int, policy: Policy, actor: str, reason: str | None) -> None:
+        with self.db.tx() as conn:
+            n = conn.execute(
+                update(policies).where(policies.c.follower_id == follower_id)
+                .values(**_policy_values(policy))
+            ).rowcount
+            if n == 0:
+                raise NotFound(f"follower {follower_id} does not exist")
+            write_audit(conn, actor, "follower.set_policy", reason, follower_id=follower_id,
+                        **_policy_audit(policy))
+
+    # -- controls ------------------------------------------------------------------------
+    def get_control(self, key: str) -> str | None:
+        with self.db.tx() as conn:
+            return conn.execute(
+                select(controls.c.value).where(controls.c.key == key)
+            ).scalar_one_or_none()
+
+    def set_control(self, key: str, value: str, actor: str, reason: str | None) -> None:
+        with self.db.tx() as conn:
+            stmt = pg_insert(controls).values(key=key, value=value)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=[controls.c.key], set_={"value": value, "updated_at": stmt.excluded.updated_at}
+            ))
+            write_audit(conn, actor, f"control.{key}", reason, value=value)
+
+    def audit(self, limit: int = 100) -> Sequence[dict[str, Any]]:
+        with self.db.tx() as conn:
+            rows = conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+
+def _policy_values(p: Policy) -> dict[str, Any]:
+    return {
+        "max_leverage_x": p.max_leverage_x,
+        "max_position_usd_1e6": p.max_position_usd_1e6,
+        "assets": sorted(p.assets),
+        "sizing_kind": p.sizing.kind,
+        "sizing_value": p.sizing.value,
+        "max_slippage_bps": p.max_slippage_bps,
+    }
+
+
+def _policy_audit(p: Policy) -> dict[str, Any]:
+    values = _policy_values(p)
+    values["sizing_value"] = str(values["sizing_value"])
+    return values

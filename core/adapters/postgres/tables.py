@@ -1,0 +1,171 @@
+"""PostgreSQL schema (SQLAlchemy Core). Alembic migrations in core/adapters/postgres/alembic
+are generated from this metadata."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData()
+
+WEI = Numeric(78, 0)
+
+
+def _now() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+leaders = Table(
+    "leaders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(42), nullable=False, unique=True),
+    _now(),
+)
+
+followers = Table(
+    "followers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tg_user_id", BigInteger, nullable=False),
+    Column("leader_id", Integer, ForeignKey("leaders.id"), nullable=False, index=True),
+    Column("signer_ref", Text, nullable=False),
+    Column("address", String(42), nullable=False),
+    Column("paused", Boolean, nullable=False, server_default="false"),
+    Column("circuit_breaker", Boolean, nullable=False, server_default="false"),
+    Column("in_cohort", Boolean, nullable=False, server_default="false"),
+    _now(),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("follower_id", Integer, ForeignKey("followers.id"), primary_key=True),
+    Column("max_leverage_x", Integer, nullable=False),
+    Column("max_position_usd_1e6", BigInteger, nullable=False),
+    Column("assets", ARRAY(Text), nullable=False),
+    Column("sizing_kind", String(32), nullable=False),
+    Column("sizing_value", Numeric(38, 18), nullable=False),
+    Column("max_slippage_bps", Integer, nullable=False, server_default="50"),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    # `id` is also the signal's sequence: intake order (BIGSERIAL).
+    Column("id", BigInteger, primary_key=True),
+    Column("signal_id", Text, nullable=False, unique=True),
+    Column("leader_id", Integer, ForeignKey("leaders.id"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("asset", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("collateral_usd_1e6", BigInteger, nullable=False),
+    Column("leverage_x", Integer, nullable=False),
+    Column("price_usd_1e6", BigInteger),
+    Column("issued_at", BigInteger),
+    Column("content_hash", String(64), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_signals_leader_state", "leader_id", "state"),
+)
+
+intents = Table(
+    "intents",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("signal_pk", BigInteger, ForeignKey("signals.id"), nullable=False, index=True),
+    Column("follower_id", Integer, ForeignKey("followers.id"), nullable=False),
+    Column("leg", Integer, nullable=False, server_default="0"),
+    Column("seq", BigInteger, nullable=False),
+    Column("idempotency_key", String(66), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("mode", String(8)),
+    Column("action", String(16), nullable=False),
+    Column("asset", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("collateral_usd_1e6", BigInteger),
+    Column("leverage_x", Integer),
+    Column("notional_usd_1e6", BigInteger),
+    Column("acceptable_price_usd_1e6", BigInteger),
+    Column("signer_address", String(42)),
+    Column("nonce", BigInteger),
+    Column("tx_hash", String(66)),
+    Column("calldata", LargeBinary),
+    Column("block_number", BigInteger),
+    Column("block_hash", String(66)),
+    _now(),
+    Column("sized_at", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_intents_follower_seq", "follower_id", "seq"),
+    Index("ix_intents_state", "state"),
+    UniqueConstraint("signer_address", "nonce", name="uq_intents_signer_nonce"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("intent_id", BigInteger, ForeignKey("intents.id"), nullable=False, index=True),
+    Column("attempt_no", Integer, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="order"),
+    Column("nonce", BigInteger, nullable=False),
+    Column("tx_hash", String(66), nullable=False, unique=True),
+    Column("raw_tx", LargeBinary, nullable=False),
+    Column("max_fee_per_gas", WEI, nullable=False),
+    Column("max_priority_fee_per_gas", WEI, nullable=False),
+    Column("gas_limit", BigInteger, nullable=False),
+    Column("outcome", String(16)),
+    Column("error", Text),
+    _now(),
+    Column("broadcast_at", DateTime(timezone=True)),
+    UniqueConstraint("intent_id", "attempt_no", name="uq_attempts_intent_no"),
+)
+
+signers = Table(
+    "signers",
+    metadata,
+    Column("address", String(42), primary_key=True),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("next_nonce", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+controls = Table(
+    "controls",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("reason", Text),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+)

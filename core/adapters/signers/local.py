@@ -1,0 +1,37 @@
+"""An in-memory secp256k1 signer (eth-account on coincurve). The key never leaves it:
+repr, str and exceptions show the address only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    raw: bytes
+    tx_hash: str
+
+
+class LocalSigner:
+    __slots__ = ("_account", "address")
+
+    def __init__(self, account: LocalAccount) -> None:
+        self._account = account
+        self.address: str = account.address
+
+    @classmethod
+    def from_key(cls, key: str | bytes) -> LocalSigner:
+        return cls(Account.from_key(key))
+
+    def sign_transaction(self, tx: dict[str, Any]) -> SignedTx:
+        signed = self._account.sign_transaction(tx)
+        return SignedTx(bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex())
+
+    def __repr__(self) -> str:
+        return f"LocalSigner({self.address})"
+
+    __str__ = __repr__

@@ -1,0 +1,106 @@
+"""The venue router's ABI: builds order calldata and decodes it (leader calls, tests).
+
+The same ABI both ways, so what a follower sends and what a leader sent decode alike.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode, encode
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+
+from core.domain.types import Action
+
+ARTIFACT = Path(__file__).resolve().parents[2] / "contracts" / "build" / "PerpRouter.json"
+PLACE_ORDER_TYPES = ["uint8", "bytes32", "bool", "uint256", "uint256", "uint256", "bytes32"]
+PLACE_ORDER = function_signature_to_4byte_selector(
+    "placeOrder(" + ",".join(PLACE_ORDER_TYPES) + ")"
+)
+PRICES = function_signature_to_4byte_selector("prices(bytes32)")
+POSITIONS = function_signature_to_4byte_selector("positions(address,bytes32)")
+SET_PRICE = function_signature_to_4byte_selector("setPrice(bytes32,uint256)")
+
+
+@lru_cache(maxsize=1)
+def artifact() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(ARTIFACT.read_text())
+    return data
+
+
+def asset_key(asset: str) -> bytes:
+    return asset.encode().ljust(32, b"\0")
+
+
+@dataclass(frozen=True)
+class OrderCall:
+    action: Action
+    asset: str
+    is_long: bool
+    collateral_usd_1e6: int
+    leverage_x: int
+    acceptable_price_usd_1e6: int
+    client_order_id: bytes  # 32 bytes: the intent's idempotency key
+
+
+@dataclass(frozen=True)
+class Position:
+    is_long: bool
+    size_usd_1e6: int
+    collateral_usd_1e6: int
+
+
+def encode_order(o: OrderCall) -> bytes:
+    codes = {a.venue_code: a for a in Action}
+    assert codes[o.action.venue_code] is o.action
+    return PLACE_ORDER + encode(
+        PLACE_ORDER_TYPES,
+        [
+            o.action.venue_code,
+            asset_key(o.asset),
+            o.is_long,
+            o.collateral_usd_1e6,
+            o.leverage_x,
+            o.acceptable_price_usd_1e6,
+            o.client_order_id,
+        ],
+    )
+
+
+def decode_order(data: bytes) -> OrderCall | None:
+    """The order in `placeOrder` calldata, or None when the call is something else."""
+    if data[:4] != PLACE_ORDER:
+        return None
+    code, asset, is_long, collateral, leverage, price, coid = decode(PLACE_ORDER_TYPES, data[4:])
+    by_code = {a.venue_code: a for a in Action}
+    if code not in by_code:
+        return None
+    return OrderCall(
+        by_code[code], asset.rstrip(b"\0").decode(), is_long, collateral, leverage, price, coid
+    )
+
+
+def encode_prices(asset: str) -> bytes:
+    return PRICES + encode(["bytes32"], [asset_key(asset)])
+
+
+def encode_set_price(asset: str, price_usd_1e6: int) -> bytes:
+    return SET_PRICE + encode(["bytes32", "uint256"], [asset_key(asset), price_usd_1e6])
+
+
+def encode_positions(trader: str, asset: str) -> bytes:
+    return POSITIONS + encode(["address", "bytes32"], [to_checksum_address(trader), asset_key(asset)])
+
+
+def decode_position(result: bytes) -> Position:
+    is_long, size, collateral = decode(["bool", "uint256", "uint256"], result)
+    return Position(is_long, size, collateral)
+
+
+def decode_uint(result: bytes) -> int:
+    (value,) = decode(["uint256"], result)
+    return int(value)

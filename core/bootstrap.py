@@ -1,0 +1,82 @@
+"""Builds the services from settings, lazily, once per process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+from config.settings import Settings, get_settings
+from core.adapters.chain import Chain
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.pipeline_store import PipelineStore
+from core.adapters.postgres.registry import Registry
+from core.adapters.postgres.tx_store import TxStore
+from core.services.execution import ExecutionConfig, Pipeline
+from core.services.intake import Intake
+from core.services.mode import ModeService
+from core.services.watching import Watcher
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database_url)
+
+    @cached_property
+    def chain(self) -> Chain:
+        return Chain(self.settings.rpc_url, self.settings.rpc_timeout_s)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry(self.db)
+
+    @cached_property
+    def store(self) -> PipelineStore:
+        return PipelineStore(self.db)
+
+    @cached_property
+    def txs(self) -> TxStore:
+        return TxStore(self.db)
+
+    @cached_property
+    def mode(self) -> ModeService:
+        return ModeService(self.registry)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        s = self.settings
+        cfg = ExecutionConfig(s.chain_id, s.venue_address, s.profile, s.max_signal_age_s,
+                              s.gas_limit, s.min_tip_wei)
+        return Pipeline(self.store, self.txs, self.chain, self.mode, cfg)
+
+    @cached_property
+    def watcher(self) -> Watcher:
+        return Watcher(self.store, self.txs, self.chain, self.settings.confirmations)
+
+    @cached_property
+    def intake(self) -> Intake:
+        from config.celery_app import app
+        from core.adapters.celery_dispatch import CeleryDispatcher
+
+        return Intake(self.registry, self.store, CeleryDispatcher(app))
+
+
+_services: Services | None = None
+_pid = 0
+
+
+def services() -> Services:
+    global _services, _pid
+    if _services is None or _pid != os.getpid():
+        _services = Services(get_settings())
+        _pid = os.getpid()
+    return _services
+
+
+def reset() -> None:
+    global _services
+    _services = None

@@ -1,0 +1,230 @@
+"""Set-up verbs: db, venue, leader, follower, mode."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Optional
+
+import typer
+
+from core.cli.common import console, emit_json, table
+from core.domain.errors import ConfigError, RejectedSignal
+from core.domain.risk import Policy
+from core.domain.signals import parse_address
+from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
+from core.domain.types import Mode
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Reason = Annotated[Optional[str], typer.Option("--reason", help="Why (goes to the audit log).")]
+
+
+def _svc():  # type: ignore[no-untyped-def]
+    from core.bootstrap import services
+
+    return services()
+
+
+def _actor() -> str:
+    from config.settings import get_settings
+
+    return get_settings().operator or "cli"
+
+
+def _assets(text: str) -> frozenset[str]:
+    items = frozenset(a.strip().upper() for a in text.split(",") if a.strip())
+    if not items:
+        raise RejectedSignal("bad_assets", "give at least one asset, e.g. BTC,ETH")
+    return items
+
+
+def register(app: typer.Typer) -> None:
+    db = typer.Typer(help="Database schema.", no_args_is_help=True)
+    venue = typer.Typer(help="The venue router (dev chains).", no_args_is_help=True)
+    leader = typer.Typer(help="Leaders to copy.", no_args_is_help=True)
+    follower = typer.Typer(help="Followers and their policies.", no_args_is_help=True)
+    mode = typer.Typer(help="Requested execution mode (stored in PostgreSQL).", no_args_is_help=True)
+    for name, sub in (("db", db), ("venue", venue), ("leader", leader),
+                      ("follower", follower), ("mode", mode)):
+        app.add_typer(sub, name=name)
+
+    @db.command("upgrade")
+    def db_upgrade() -> None:
+        """Apply the Alembic migrations up to head."""
+        from config.settings import get_settings
+        from core.adapters.postgres.migrate import current_heads, upgrade
+
+        url = get_settings().database_url
+        upgrade(url)
+        console.print(f"database at revision {current_heads(url)}")
+
+    @venue.command("deploy")
+    def venue_deploy(
+        signer: Annotated[str, typer.Option(help="Deployer signer: env:VAR or keystore:PATH.")],
+        price: Annotated[list[str], typer.Option(help="Initial price ASSET=USD (repeatable).")] = [],  # noqa: B006
+    ) -> None:
+        """Deploy the PerpRouter and print its address (set COPYTRADE_VENUE_ADDRESS to it)."""
+        from core.adapters.signers.factory import resolve
+        from core.services.venue import deploy
+
+        prices = {}
+        for p in price:
+            asset, _, usd = p.partition("=")
+            prices[asset.strip().upper()] = usd_to_e6(usd)
+        s = _svc()
+        print(deploy(s.chain, resolve(signer), s.settings.chain_id, prices))
+
+    @venue.command("set-price")
+    def venue_set_price(
+        asset: Annotated[str, typer.Option()], usd: Annotated[str, typer.Option()],
+        signer: Annotated[str, typer.Option(help="The router owner's signer.")],
+    ) -> None:
+        """Set an asset's price on the router (owner only)."""
+        from core.adapters.signers.factory import resolve
+        from core.services.venue import set_price
+
+        s = _svc()
+        venue_address = s.settings.venue_address or _missing_venue()
+        set_price(s.chain, resolve(signer), s.settings.chain_id, venue_address,
+                  asset.upper(), usd_to_e6(usd))
+        console.print(f"{asset.upper()} = {usd} USD")
+
+    @leader.command("add")
+    def leader_add(address: Annotated[str, typer.Option("--address")]) -> None:
+        """Register a leader to copy."""
+        checked = parse_address(address)
+        lid, created = _svc().registry.add_leader(checked, _actor())
+        console.print(f"leader {lid} {checked}" + ("" if created else " (already known)"))
+
+    @leader.command("list")
+    def leader_list(json_: Json = False) -> None:
+        """List leaders."""
+        rows = _svc().registry.list_leaders()
+        if json_:
+            emit_json(rows)
+        else:
+            table("leaders", ["id", "address"], [(r["id"], r["address"]) for r in rows])
+
+    @follower.command("add")
+    def follower_add(
+        tg_user_id: Annotated[int, typer.Option("--tg-user-id")],
+        leader_address: Annotated[str, typer.Option("--leader")],
+        signer: Annotated[str, typer.Option(help="keystore:PATH or env:VAR")],
+        max_leverage: Annotated[int, typer.Option("--max-leverage", min=1)],
+        max_position_usd: Annotated[str, typer.Option("--max-position-usd")],
+        assets: Annotated[str, typer.Option(help="Allowed assets, e.g. BTC,ETH")],
+        sizing: Annotated[str, typer.Option(help="fixed-notional:USD or ratio:R")],
+        max_slippage_bps: Annotated[int, typer.Option(min=0, max=5000)] = 50,
+        cohort: Annotated[bool, typer.Option(help="In the canary live cohort.")] = False,
+        json_: Json = False,
+    ) -> None:
+        """Add a follower copying LEADER with its own signer and policy."""
+        from core.adapters.signers.factory import resolve
+
+        s = _svc()
+        lid = s.registry.leader_id(parse_address(leader_address))
+        if lid is None:
+            raise RejectedSignal("unknown_leader", f"{leader_address}: add it with `leader add`")
+        address = resolve(signer).address  # fails here, not at the first trade
+        policy = Policy(max_leverage, usd_to_e6(max_position_usd), _assets(assets),
+                        parse_sizing(sizing), max_slippage_bps)
+        fid = s.registry.add_follower(tg_user_id=tg_user_id, leader_id=lid, signer_ref=signer,
+                                      address=address, policy=policy, in_cohort=cohort,
+                                      actor=_actor())
+        if json_:
+            emit_json({"id": fid, "address": address})
+        else:
+            console.print(f"follower {fid} {address}")
+
+    @follower.command("list")
+    def follower_list(json_: Json = False) -> None:
+        """List followers with their policies."""
+        rows = [_follower_dict(f) for f in _svc().registry.list_followers()]
+        if json_:
+            emit_json(rows)
+            return
+        cols = ["id", "tg_user_id", "address", "paused", "cohort", "max_leverage_x",
+                "max_position_usd", "assets", "sizing"]
+        table("followers", cols, [[r[c] for c in cols] for r in rows])
+
+    @follower.command("pause")
+    def follower_pause(follower_id: int, reason: Reason = None) -> None:
+        """Pause a follower: its new intents are rejected (`paused`)."""
+        _svc().registry.set_follower_flags(follower_id, _actor(), reason, paused=True)
+        console.print(f"follower {follower_id} paused")
+
+    @follower.command("unpause")
+    def follower_unpause(follower_id: int, reason: Reason = None) -> None:
+        """Unpause a follower."""
+        _svc().registry.set_follower_flags(follower_id, _actor(), reason, paused=False)
+        console.print(f"follower {follower_id} unpaused")
+
+    @follower.command("set-policy")
+    def follower_set_policy(
+        follower_id: int,
+        max_leverage: Annotated[Optional[int], typer.Option("--max-leverage", min=1)] = None,
+        max_position_usd: Annotated[Optional[str], typer.Option("--max-position-usd")] = None,
+        assets: Annotated[Optional[str], typer.Option()] = None,
+        sizing: Annotated[Optional[str], typer.Option()] = None,
+        max_slippage_bps: Annotated[Optional[int], typer.Option(min=0, max=5000)] = None,
+        circuit_breaker: Annotated[Optional[bool], typer.Option("--circuit-breaker/--no-circuit-breaker")] = None,
+        reason: Reason = None,
+    ) -> None:
+        """Change parts of a follower's policy; the rest stays."""
+        s = _svc()
+        old = s.registry.follower(follower_id).policy
+        new = replace(
+            old,
+            max_leverage_x=max_leverage if max_leverage is not None else old.max_leverage_x,
+            max_position_usd_1e6=usd_to_e6(max_position_usd) if max_position_usd is not None
+            else old.max_position_usd_1e6,
+            assets=_assets(assets) if assets is not None else old.assets,
+            sizing=parse_sizing(sizing) if sizing is not None else old.sizing,
+            max_slippage_bps=max_slippage_bps if max_slippage_bps is not None
+            else old.max_slippage_bps,
+        )
+        s.registry.set_policy(follower_id, new, _actor(), reason)
+        if circuit_breaker is not None:
+            s.registry.set_follower_flags(follower_id, _actor(), reason,
+                                          circuit_breaker=circuit_breaker)
+        console.print(f"follower {follower_id} policy updated")
+
+    @mode.command("show")
+    def mode_show(json_: Json = False) -> None:
+        """Show the requested and effective mode."""
+        m = _svc().mode
+        data = {"requested_mode": m.requested().value, "effective_mode": m.effective().value}
+        if json_:
+            emit_json(data)
+        else:
+            console.print(f"requested {data['requested_mode']}, effective {data['effective_mode']}")
+
+    @mode.command("live")
+    def mode_live(reason: Reason = None) -> None:
+        """Request LIVE: orders are signed and broadcast."""
+        _svc().mode.request(Mode.LIVE, _actor(), reason)
+        console.print("requested LIVE")
+
+    @mode.command("dry")
+    def mode_dry(reason: Reason = None) -> None:
+        """Request DRY: orders are sized and simulated, never signed."""
+        _svc().mode.request(Mode.DRY, _actor(), reason)
+        console.print("requested DRY")
+
+
+def _missing_venue() -> str:
+    raise ConfigError("COPYTRADE_VENUE_ADDRESS is not set")
+
+
+def _follower_dict(f: object) -> dict[str, object]:
+    from core.adapters.postgres.registry import FollowerRow
+
+    assert isinstance(f, FollowerRow)
+    p = f.policy
+    return {
+        "id": f.id, "tg_user_id": f.tg_user_id, "leader": f.leader_address, "address": f.address,
+        "signer_ref": f.signer_ref, "paused": f.paused, "circuit_breaker": f.circuit_breaker,
+        "cohort": f.in_cohort, "max_leverage_x": p.max_leverage_x,
+        "max_position_usd": usd_text(p.max_position_usd_1e6),
+        "max_position_usd_1e6": p.max_position_usd_1e6, "assets": ",".join(sorted(p.assets)),
+        "sizing": str(p.sizing), "max_slippage_bps": p.max_slippage_bps,
+    }

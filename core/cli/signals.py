@@ -1,0 +1,108 @@
+"""Flow verbs: signal submit/show, intents list, intent show."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import Annotated, Any, Optional
+
+import typer
+
+from core.cli.common import console, console_err, emit_json, table
+from core.domain.sizing import usd_to_e6
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+INTENT_COLUMNS = ("id", "signal_id", "follower_id", "state", "nonce", "tx_hash", "reason")
+
+
+def _svc():  # type: ignore[no-untyped-def]
+    from core.bootstrap import services
+
+    return services()
+
+
+def _queries():  # type: ignore[no-untyped-def]
+    from core.adapters.postgres.queries import Queries
+
+    return Queries(_svc().db)
+
+
+def register(app: typer.Typer) -> None:
+    signal = typer.Typer(help="Leader signals.", no_args_is_help=True)
+    intents = typer.Typer(help="Follower intents.", no_args_is_help=True)
+    intent = typer.Typer(help="One intent.", no_args_is_help=True)
+    app.add_typer(signal, name="signal")
+    app.add_typer(intents, name="intents")
+    app.add_typer(intent, name="intent")
+
+    @signal.command("submit")
+    def signal_submit(
+        leader: Annotated[str, typer.Option()],
+        action: Annotated[str, typer.Option(help="open|increase|decrease|close")],
+        asset: Annotated[str, typer.Option()],
+        side: Annotated[str, typer.Option(help="long|short")],
+        collateral_usd: Annotated[str, typer.Option("--collateral-usd")] = "0",
+        leverage: Annotated[int, typer.Option("--leverage")] = 1,
+        price: Annotated[Optional[str], typer.Option("--price", help="Leader's price, USD.")] = None,
+        signal_id: Annotated[Optional[str], typer.Option("--signal-id")] = None,
+        json_: Json = False,
+    ) -> None:
+        """Submit a leader signal. The row is committed before the answer, so `accepted`
+        holds even when the broker is down (dispatch is then deferred)."""
+        payload: dict[str, Any] = {
+            "schema": 1, "signal_id": signal_id or f"cli-{uuid.uuid4().hex}", "leader": leader,
+            "action": action, "asset": asset, "side": side,
+            "collateral_usd_1e6": usd_to_e6(collateral_usd), "leverage_x": leverage,
+        }
+        if price is not None:
+            payload["price_usd_1e6"] = usd_to_e6(price)
+        answer = _svc().intake.submit(payload, source="cli").as_dict()
+        if json_:
+            emit_json(answer)
+        else:
+            line = " ".join(f"{k}={v}" for k, v in answer.items())
+            (console if answer["status"] in ("accepted", "duplicate") else console_err).print(line)
+        if answer["status"] not in ("accepted", "duplicate"):
+            sys.exit(2)
+
+    @signal.command("show")
+    def signal_show(signal_id: str, json_: Json = False) -> None:
+        """Show a signal and its intents by state."""
+        data = _queries().signal(signal_id)
+        if json_:
+            emit_json(data)
+        else:
+            table(f"signal {signal_id}", ["field", "value"], sorted(data.items()))
+
+    @intents.command("list")
+    def intents_list(
+        signal: Annotated[Optional[str], typer.Option("--signal", help="A signal_id.")] = None,
+        state: Annotated[Optional[str], typer.Option("--state")] = None,
+        follower: Annotated[Optional[int], typer.Option("--follower")] = None,
+        limit: Annotated[int, typer.Option(min=1)] = 1000,
+        json_: Json = False,
+    ) -> None:
+        """List intents, newest last."""
+        from core.domain.errors import RejectedSignal
+        from core.domain.states import IntentState
+
+        if state is not None and state not in {s.value for s in IntentState}:
+            raise RejectedSignal("bad_state", f"{state}: one of {', '.join(s.value for s in IntentState)}")
+        rows = _queries().intents(signal, state, follower, limit)
+        if json_:
+            emit_json(rows)
+        else:
+            table("intents", INTENT_COLUMNS, [[r[c] for c in INTENT_COLUMNS] for r in rows])
+
+    @intent.command("show")
+    def intent_show(intent_id: int, json_: Json = False) -> None:
+        """Show one intent with its attempts."""
+        data = _queries().intent(intent_id)
+        if json_:
+            emit_json(data)
+            return
+        attempts = data.pop("attempts")
+        table(f"intent {intent_id}", ["field", "value"], sorted(data.items()))
+        table("attempts", ["#", "kind", "nonce", "tx_hash", "max_fee", "tip", "outcome", "error"],
+              [(a["attempt_no"], a["kind"], a["nonce"], a["tx_hash"], a["max_fee_per_gas"],
+                a["max_priority_fee_per_gas"], a["outcome"], a["error"]) for a in attempts])

@@ -1,0 +1,124 @@
+"""The producers' signal schema (version 1), validated without I/O.
+
+One validator for the Python API, the CLI and the `copytrade.submit_signal` task. A bad
+payload raises RejectedSignal with a machine-readable reason; nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
+
+from core.domain.errors import RejectedSignal
+from core.domain.types import Action, Side
+
+SCHEMA_VERSION = 1
+MAX_LEVERAGE_X = 10_000
+MAX_USD_1E6 = 10**18  # a trillion USD: anything larger is a unit mistake
+SIGNAL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.\-]{0,127}$")
+ASSET_RE = re.compile(r"^[A-Z][A-Z0-9]{0,15}$")
+FIELDS = {
+    "schema", "signal_id", "leader", "action", "asset", "side",
+    "collateral_usd_1e6", "leverage_x", "price_usd_1e6", "issued_at",
+}
+REQUIRED = {"signal_id", "leader", "action", "asset", "side", "collateral_usd_1e6", "leverage_x"}
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    signal_id: str
+    leader: str
+    action: Action
+    asset: str
+    side: Side
+    collateral_usd_1e6: int
+    leverage_x: int
+    price_usd_1e6: int | None = None
+    issued_at: int | None = None  # unix seconds at the producer, when it knows
+
+    def content_hash(self) -> str:
+        """Hash of what the signal orders (not of when it was issued): the same signal_id
+        with a different hash is a conflict."""
+        body = asdict(self)
+        body.pop("issued_at")
+        body["action"], body["side"] = self.action.value, self.side.value
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def payload(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["action"], body["side"], body["schema"] = self.action.value, self.side.value, 1
+        return {k: v for k, v in body.items() if v is not None}
+
+
+def _int(payload: dict[str, Any], name: str, low: int, high: int) -> int:
+    value = payload[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RejectedSignal("bad_field", f"{name} must be an integer")
+    if not low <= value <= high:
+        raise RejectedSignal("out_of_range", f"{name} must be in [{low}, {high}]")
+    return value
+
+
+def _enum(payload: dict[str, Any], name: str, kind: type[Action] | type[Side]) -> Any:
+    value = payload[name]
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = "|".join(m.value for m in kind)
+        raise RejectedSignal("bad_field", f"{name} must be one of {allowed}") from None
+
+
+def parse_address(value: object, name: str = "leader") -> str:
+    """A 0x address, all lower case or correctly checksummed; returned checksummed."""
+    if not isinstance(value, str) or not is_hex_address(value):
+        raise RejectedSignal("bad_address", f"{name} is not a 0x-prefixed 20-byte address")
+    if value != value.lower() and not is_checksum_address(value):
+        raise RejectedSignal("bad_checksum", f"{name} has a wrong EIP-55 checksum")
+    return str(to_checksum_address(value))
+
+
+def parse_signal(payload: object) -> SignalSpec:
+    """Validate a producer payload (schema 1) into a SignalSpec."""
+    if not isinstance(payload, dict):
+        raise RejectedSignal("bad_payload", "payload must be a JSON object")
+    if payload.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise RejectedSignal("bad_schema", f"schema must be {SCHEMA_VERSION}")
+    extra = set(payload) - FIELDS
+    if extra:
+        raise RejectedSignal("unknown_field", ", ".join(sorted(map(str, extra)))[:200])
+    missing = REQUIRED - set(payload)
+    if missing:
+        raise RejectedSignal("missing_field", ", ".join(sorted(missing)))
+    signal_id = payload["signal_id"]
+    if not isinstance(signal_id, str) or not SIGNAL_ID_RE.match(signal_id):
+        raise RejectedSignal("bad_signal_id", "1-128 chars of A-Z a-z 0-9 : _ . -")
+    asset = payload["asset"]
+    if not isinstance(asset, str) or not ASSET_RE.match(asset):
+        raise RejectedSignal("bad_asset", "asset must be an upper-case ticker like BTC")
+    action = _enum(payload, "action", Action)
+    collateral_low = 0 if action is Action.CLOSE else 1
+    price = payload.get("price_usd_1e6")
+    issued = payload.get("issued_at")
+    return SignalSpec(
+        signal_id=signal_id,
+        leader=parse_address(payload["leader"]),
+        action=action,
+        asset=asset,
+        side=_enum(payload, "side", Side),
+        collateral_usd_1e6=_int(payload, "collateral_usd_1e6", collateral_low, MAX_USD_1E6),
+        leverage_x=_int(payload, "leverage_x", 1, MAX_LEVERAGE_X),
+        price_usd_1e6=None if price is None else _int(payload, "price_usd_1e6", 1, MAX_USD_1E6),
+        issued_at=None if issued is None else _int(payload, "issued_at", 0, 2**40),
+    )
+
+
+def idempotency_key(signal_id: str, follower_id: int, leg: int = 0) -> str:
+    """hash(signal_id, follower, leg): unique per order; also the venue's client order id."""
+    digest = hashlib.sha256(f"{signal_id}|{follower_id}|{leg}".encode()).hexdigest()
+    return "0x" + digest

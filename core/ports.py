@@ -1,0 +1,22 @@
+"""The ports services depend on. Adapters implement them; only bootstrap wires them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, signal_pk: int, start: str = "validate", countdown: float = 0) -> bool:
+        """Enqueue the signal's chain from `start`; False when the broker refused it
+        (the signal row is committed, so the reconciler dispatches it later)."""
+        ...
+
+
+class ModeGate(Protocol):
+    def can_send(self) -> bool:
+        """True only when broadcasting is allowed right now."""
+        ...
+
+    def assert_can_send(self) -> None:
+        """Raise UnsafeToSend unless broadcasting is allowed right now."""
+        ...

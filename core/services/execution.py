@@ -1,0 +1,155 @@
+"""The per-signal pipeline: validate -> size -> check_mode -> build_tx -> send.
+
+Each step works on the signal's intents that are in the state it handles, so a step run
+twice (redelivery, a resumed chain, two workers) finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from core.adapters.chain import Chain
+from core.adapters.postgres.pipeline_store import PipelineStore, SignalRow, SizingInput, SizingOutcome
+from core.adapters.postgres.tx_store import Signed, ToSend, ToSign, TxStore
+from core.adapters.signers.factory import resolve
+from core.adapters.venue import OrderCall, decode_uint, encode_order, encode_prices
+from core.domain import fees
+from core.domain.errors import ChainError, SignerError, TransientError
+from core.domain.risk import PROFILES, acceptable_price, decide, project_exposure
+from core.domain.states import SignalState
+from core.domain.types import Action, Mode, Side
+from core.ports import ModeGate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    chain_id: int
+    venue_address: str
+    profile: str
+    max_signal_age_s: int
+    gas_limit: int
+    min_tip_wei: int
+
+
+def order_call(t: ToSign) -> OrderCall:
+    return OrderCall(
+        action=Action(t.action), asset=t.asset, is_long=t.side == Side.LONG.value,
+        collateral_usd_1e6=t.collateral_usd_1e6, leverage_x=t.leverage_x,
+        acceptable_price_usd_1e6=t.acceptable_price_usd_1e6,
+        client_order_id=bytes.fromhex(t.idempotency_key[2:]),
+    )
+
+
+class Pipeline:
+    def __init__(
+        self, store: PipelineStore, txs: TxStore, chain: Chain, mode: Any, cfg: ExecutionConfig
+    ) -> None:
+        self.store = store
+        self.txs = txs
+        self.chain = chain
+        self.mode: ModeGate = mode
+        self.requested_mode = mode.requested
+        self.cfg = cfg
+
+    def validate(self, pk: int) -> SignalState:
+        return self.store.expand(pk, self.cfg.max_signal_age_s)
+
+    def venue_price(self, asset: str) -> int:
+        return decode_uint(self.chain.call(self.cfg.venue_address, encode_prices(asset)))
+
+    def size(self, pk: int) -> tuple[int, int]:
+        """Size what the sequence gate releases; returns (sized, still gated)."""
+        sig = self.store.signal(pk)
+        profile = PROFILES[self.cfg.profile]
+        reference = sig.price_usd_1e6
+        order = sig.order
+
+        def sizer(item: SizingInput) -> SizingOutcome:
+            nonlocal reference
+            policy = item.follower.policy
+            decision = decide(order, policy, profile, project_exposure(item.exposure_legs))
+            if not decision.accepted:
+                return decision, None
+            if reference is None:
+                reference = self.venue_price(order.asset)
+            price = acceptable_price(reference, order.side, order.action, policy.max_slippage_bps)
+            return decision, price
+
+        return self.store.size_pending(pk, sizer)
+
+    def check_mode(self, pk: int) -> int:
+        """Requested DRY: the created intents are simulated and recorded as dry_run with
+        the exact calldata LIVE would send. Returns how many were dry-run."""
+        if self.requested_mode() is Mode.LIVE:
+            return 0
+        todo = self.txs.created(pk)
+        results: dict[int, tuple[bytes, str | None]] = {}
+        for t in todo:
+            data = encode_order(order_call(t))
+            try:
+                self.chain.call(self.cfg.venue_address, data, sender=t.signer_address)
+                results[t.intent_id] = (data, None)
+            except ChainError as exc:
+                results[t.intent_id] = (data, f"simulation: {exc}"[:300])
+        return self.txs.record_dry_run(results)
+
+    def build(self, pk: int) -> int:
+        """created -> signed: nonce from the signer row, bytes written ahead."""
+        self.mode.assert_can_send()
+        todo = self.txs.created(pk)
+        if not todo:
+            return 0
+        failures: dict[int, str] = {}
+        for t in todo:
+            try:
+                if resolve(t.signer_ref).address != t.signer_address:
+                    failures[t.intent_id] = "signer_mismatch"
+            except SignerError as exc:
+                log.warning("intent %s: %s", t.intent_id, exc)
+                failures[t.intent_id] = "signer_error"
+        self.txs.fail(failures)
+        usable = {t.signer_address for t in todo if t.intent_id not in failures}
+        missing = self.txs.missing_signers(usable)
+        self.txs.init_signers({a: self.chain.nonce(a, "latest") for a in missing}, self.cfg.chain_id)
+        base, rewards = self.chain.fee_history()
+        fee = fees.suggest(base, rewards, self.cfg.min_tip_wei)
+
+        def sign(t: ToSign, nonce: int) -> Signed:
+            data = encode_order(order_call(t))
+            tx = {
+                "type": 2, "chainId": self.cfg.chain_id, "nonce": nonce,
+                "to": self.cfg.venue_address, "value": 0, "data": data,
+                "gas": self.cfg.gas_limit, "maxFeePerGas": fee.max_fee_per_gas,
+                "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
+            }
+            s = resolve(t.signer_ref).sign_transaction(tx)
+            return Signed(s.raw, s.tx_hash, data, fee.max_fee_per_gas,
+                          fee.max_priority_fee_per_gas, self.cfg.gas_limit)
+
+        return self.txs.sign_created(pk, sign)
+
+    def send(self, pk: int) -> int:
+        """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try)."""
+        todo = self.txs.signed(pk)
+        if not todo:
+            return 0
+        self.mode.assert_can_send()  # immediately before the broadcast
+        outcomes = self.chain.send_raw([t.raw for t in todo])
+        ok: list[ToSend] = []
+        errors: dict[int, str] = {}
+        for t, out in zip(todo, outcomes, strict=True):
+            if out.accepted or (out.kind == "nonce_too_low" and self.chain.receipts([t.tx_hash])):
+                ok.append(t)
+            else:
+                errors[t.attempt_id] = f"{out.kind}: {out.message}"
+        n = self.txs.mark_sent(ok, errors)
+        if errors:
+            raise TransientError(f"{len(errors)} broadcast(s) of signal {pk} refused; will retry")
+        return n
+
+    def signal(self, pk: int) -> SignalRow:
+        return self.store.signal(pk)

@@ -1,0 +1,61 @@
+"""Intake: validate a producer's signal, commit its row, then enqueue its chain.
+
+The answer is `accepted` as soon as the row is committed: with the broker down the
+signal is still accepted and the reconciler dispatches it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.adapters.postgres.pipeline_store import PipelineStore
+from core.adapters.postgres.registry import Registry
+from core.domain.errors import RejectedSignal
+from core.domain.signals import parse_signal
+from core.ports import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakeAnswer:
+    """status: accepted | duplicate | conflict | rejected."""
+
+    status: str
+    signal_id: str | None = None
+    signal_pk: int | None = None
+    reason: str | None = None
+    detail: str | None = None
+    dispatched: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class Intake:
+    def __init__(self, registry: Registry, store: PipelineStore, dispatcher: Dispatcher) -> None:
+        self.registry = registry
+        self.store = store
+        self.dispatcher = dispatcher
+
+    def submit(self, payload: object, source: str = "api") -> IntakeAnswer:
+        try:
+            spec = parse_signal(payload)
+        except RejectedSignal as exc:
+            sid = payload.get("signal_id") if isinstance(payload, dict) else None
+            return IntakeAnswer("rejected", sid if isinstance(sid, str) else None,
+                                reason=exc.reason, detail=exc.detail)
+        leader_id = self.registry.leader_id(spec.leader)
+        if leader_id is None:
+            return IntakeAnswer("rejected", spec.signal_id, reason="unknown_leader",
+                                detail=spec.leader)
+        status, pk = self.store.insert_signal(spec, leader_id, source)
+        if status != "accepted":
+            return IntakeAnswer(status, spec.signal_id, pk,
+                                reason="content differs" if status == "conflict" else None)
+        dispatched = self.dispatcher.dispatch(pk)
+        if not dispatched:
+            log.warning("signal %s accepted; broker unavailable, dispatch deferred", spec.signal_id)
+        return IntakeAnswer("accepted", spec.signal_id, pk, dispatched=dispatched)

@@ -1,0 +1,14 @@
+"""The producers' task: `copytrade.submit_signal` with a JSON payload (docs/producers.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.celery_app import app
+from core.bootstrap import services
+from tasks.base import RETRYING
+
+
+@app.task(name="copytrade.submit_signal", **RETRYING)
+def submit_signal(payload: Any) -> dict[str, Any]:
+    return services().intake.submit(payload, source="task").as_dict()

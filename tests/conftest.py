@@ -1,0 +1,121 @@
+"""Shared fixtures. Tiers: unit (pure), integration (real PostgreSQL / anvil), e2e (real
+prefork Celery workers). Every server a test needs is its own: a fresh database on the
+machine's PostgreSQL, a private redis-server and anvil on free ports, stopped by PID."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support import procs
+from tests.support.chain import ANVIL_KEY0, PASSWORD
+
+PG_ADMIN = os.environ.get("COPYTRADE_TEST_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+BLOCK_TIME = "0.5"
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("copytrade")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, uniquely named database, migrated to head, dropped afterwards."""
+    from core.adapters.postgres.migrate import upgrade
+
+    name = f"ct_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    yield url
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def broker_url(session_dir: Path) -> Iterator[str]:
+    proc, url = procs.start_redis(session_dir)
+    yield url + "/0"
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def anvil_url(session_dir: Path) -> Iterator[str]:
+    proc, url = procs.start_anvil(session_dir, "--block-time", BLOCK_TIME)
+    yield url
+    proc.stop()
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    dir: Path
+    venue: str
+    rpc_url: str
+    db_url: str
+
+    def services(self):  # type: ignore[no-untyped-def]
+        from core.bootstrap import services
+
+        return services()
+
+
+@pytest.fixture(scope="session")
+def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> Iterator[Stack]:
+    """Settings for this process and the workers it starts; the venue deployed."""
+    from config.settings import get_settings
+    from core import bootstrap
+    from core.adapters.chain import Chain
+    from core.adapters.signers.local import LocalSigner
+    from core.domain.types import Mode
+    from core.services.venue import deploy
+
+    chain = Chain(anvil_url)
+    venue = deploy(chain, LocalSigner.from_key(ANVIL_KEY0), 31337,
+                   {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6, "SOL": 150 * 10**6})
+    env = {
+        "COPYTRADE_DATABASE_URL": pg_url,
+        "COPYTRADE_BROKER_URL": broker_url,
+        "COPYTRADE_MODE_REDIS_URL": broker_url.rsplit("/", 1)[0] + "/1",
+        "COPYTRADE_RPC_URL": anvil_url,
+        "COPYTRADE_CHAIN_ID": "31337",
+        "COPYTRADE_VENUE_ADDRESS": venue,
+        "COPYTRADE_PROFILE": "standard",
+        "COPYTRADE_CONFIRMATIONS": "2",
+        "COPYTRADE_KEYSTORE_PASSWORD": PASSWORD,
+        "COPYTRADE_WATCH_PERIOD_S": "0.25",
+        "COPYTRADE_OPERATOR": "pytest",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    bootstrap.reset()
+    bootstrap.services().mode.request(Mode.LIVE, "pytest", "test session")
+    yield Stack(dict(os.environ), session_dir, venue, anvil_url, pg_url)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    get_settings.cache_clear()
+    bootstrap.reset()
+
+
+@pytest.fixture(scope="session")
+def workers(stack: Stack) -> Iterator[list[procs.Proc]]:
+    """Two real prefork worker processes (two children each) and a beat."""
+    started = [procs.start_worker(stack.dir, stack.env, f"w{i}") for i in range(2)]
+    started.append(procs.start_beat(stack.dir, stack.env))
+    yield started
+    for p in started:
+        p.stop()

@@ -1,0 +1,59 @@
+"""One leader signal becomes confirmed follower transactions on the venue contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.flow import Flow
+
+USD = 10**6
+
+
+@pytest.fixture
+def flow(stack, workers) -> Flow:  # type: ignore[no-untyped-def]
+    return Flow(stack)
+
+
+def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow) -> None:
+    leader = flow.leader()
+    # Leader: open BTC long, $100 collateral x 5 = $500 notional, at $100,000.
+    cases = {  # name: (follower kwargs, expected state, expected reason, position size)
+        "ratio1-a": ({}, "confirmed", None, 500 * USD),
+        "ratio1-b": ({}, "confirmed", None, 500 * USD),
+        "ratio-half": ({"sizing": "ratio:0.5"}, "confirmed", None, 250 * USD),
+        "ratio-third": ({"sizing": "ratio:0.3333"}, "confirmed", None, 166_650_000),
+        "fixed-1000": ({"sizing": "fixed-notional:1000"}, "confirmed", None, 1000 * USD),
+        "fixed-333.33": ({"sizing": "fixed-notional:333.33"}, "confirmed", None, 333_300_000),
+        "fixed-2": ({"sizing": "fixed-notional:2"}, "confirmed", None, 2 * USD),
+        "lev-at-cap": ({"max_leverage": 5}, "confirmed", None, 500 * USD),
+        "lev-over-cap": ({"max_leverage": 4}, "rejected", "max_leverage", 0),
+        "limit-exact": ({"max_position_usd_1e6": 500 * USD}, "confirmed", None, 500 * USD),
+        "limit-minus-1": ({"max_position_usd_1e6": 500 * USD - 1}, "rejected", "max_position", 0),
+        "eth-only": ({"assets": "ETH"}, "rejected", "asset_not_allowed", 0),
+        "paused": ({"paused": True}, "rejected", "paused", 0),
+        "breaker": ({"circuit_breaker": True}, "rejected", "circuit_breaker", 0),
+        "dust": ({"sizing": "ratio:0.00001"}, "rejected", "size_zero", 0),
+        "fixed-under-step": ({"sizing": "fixed-notional:0.04"}, "rejected", "size_zero", 0),
+        "btc-sol": ({"assets": "BTC,SOL"}, "confirmed", None, 500 * USD),
+        "slippage-0": ({"slippage_bps": 0}, "confirmed", None, 500 * USD),
+        "ratio2": ({"sizing": "ratio:2"}, "confirmed", None, 1000 * USD),
+        "fixed-1k-lev-limit": ({"sizing": "fixed-notional:1000", "max_position_usd_1e6": 999 * USD},
+                               "rejected", "max_position", 0),
+    }
+    assert len(cases) == 20
+    followers = {name: flow.follower(leader, **kw) for name, (kw, *_rest) in cases.items()}
+    payload = flow.payload(leader, collateral_usd="100", leverage=5, price_usd="100000")
+    answer = flow.submit(payload)
+    assert answer["status"] == "accepted"
+    assert flow.wait_done(payload["signal_id"])["state"] == "done"
+    intents = flow.intents(payload["signal_id"])
+    for name, (_kw, state, reason, size) in cases.items():
+        fid, address = followers[name]
+        got = intents[fid]
+        assert (got["state"], got["reason"]) == (state, reason), name
+        assert flow.position(address).size_usd_1e6 == size, name
+        if state == "confirmed":
+            assert got["nonce"] == 0 and got["tx_hash"], name
+            assert flow.position(address).is_long, name
+        else:
+            assert got["nonce"] is None and got["tx_hash"] is None, name

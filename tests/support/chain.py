@@ -1,0 +1,45 @@
+"""Chain helpers for tests: funded fresh wallets, keystores, events on the venue."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from eth_account import Account
+from eth_utils import keccak
+
+from core.adapters.chain import Chain
+
+# anvil's first public dev account (published in Foundry's docs; a test key only).
+ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ORDER_TOPIC = "0x" + keccak(
+    text="Order(address,bytes32,bytes32,uint8,bool,uint256,uint256,uint256,uint256)"
+).hex()
+PASSWORD = "test-password"
+
+
+def new_keystore(directory: Path, chain: Chain, eth: int = 10) -> tuple[str, str]:
+    """A fresh funded wallet in a light-KDF keystore: (signer ref, address)."""
+    key = "0x" + secrets.token_hex(32)
+    acct = Account.from_key(key)
+    data = Account.encrypt(key, PASSWORD, kdf="pbkdf2", iterations=2)
+    path = directory / f"{acct.address}.json"
+    path.write_text(json.dumps(data))
+    chain.rpc("anvil_setBalance", acct.address, hex(eth * 10**18))
+    return f"keystore:{path}", acct.address
+
+
+def random_address() -> str:
+    return Account.create().address
+
+
+def orders_by_client_id(chain: Chain, venue: str) -> dict[str, int]:
+    """Count of Order events per client order id on the whole chain."""
+    logs = chain.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
+                                     "address": venue, "topics": [ORDER_TOPIC]})
+    counts: dict[str, int] = {}
+    for log in logs:
+        coid = log["topics"][3]
+        counts[coid] = counts.get(coid, 0) + 1
+    return counts

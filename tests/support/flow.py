@@ -1,0 +1,73 @@
+"""Set-up and waiting helpers for tests that drive the real pipeline."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from core.adapters.postgres.queries import Queries
+from core.adapters.venue import Position
+from core.domain.risk import Policy
+from core.domain.sizing import parse_sizing
+from core.services.venue import position
+from tests.support.chain import new_keystore, random_address
+
+
+class Flow:
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+        self.s = stack.services()
+        self.q = Queries(self.s.db)
+
+    def leader(self) -> str:
+        address = random_address()
+        self.s.registry.add_leader(address, "pytest")
+        return address
+
+    def follower(self, leader: str, *, max_leverage: int = 10, max_position_usd_1e6: int = 10**12,
+                 assets: str = "BTC,ETH", sizing: str = "ratio:1", paused: bool = False,
+                 circuit_breaker: bool = False, slippage_bps: int = 50) -> tuple[int, str]:
+        ref, address = new_keystore(self.stack.dir, self.s.chain)
+        policy = Policy(max_leverage, max_position_usd_1e6, frozenset(assets.split(",")),
+                        parse_sizing(sizing), slippage_bps)
+        lid = self.s.registry.leader_id(leader)
+        fid = self.s.registry.add_follower(tg_user_id=1000 + len(address), leader_id=lid,
+                                           signer_ref=ref, address=address, policy=policy,
+                                           in_cohort=True, actor="pytest")
+        if paused or circuit_breaker:
+            self.s.registry.set_follower_flags(fid, "pytest", None, paused=paused,
+                                               circuit_breaker=circuit_breaker)
+        return fid, address
+
+    def payload(self, leader: str, action: str = "open", asset: str = "BTC", side: str = "long",
+                collateral_usd: str = "100", leverage: int = 5, price_usd: str | None = "100000",
+                signal_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "schema": 1, "signal_id": signal_id or f"t-{uuid.uuid4().hex}", "leader": leader,
+            "action": action, "asset": asset, "side": side,
+            "collateral_usd_1e6": int(Decimal(collateral_usd) * 10**6), "leverage_x": leverage,
+        }
+        if price_usd is not None:
+            body["price_usd_1e6"] = int(Decimal(price_usd) * 10**6)
+        return body
+
+    def submit(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.s.intake.submit(payload, source="test").as_dict()
+
+    def wait_done(self, signal_id: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sig = self.q.signal(signal_id)
+            if sig["state"] in ("done", "rejected"):
+                return sig
+            time.sleep(0.1)
+        raise TimeoutError(f"signal {signal_id} not done: {self.q.signal(signal_id)}")
+
+    def intents(self, signal_id: str) -> dict[int, dict[str, Any]]:
+        """By follower id."""
+        return {r["follower_id"]: r for r in self.q.intents(signal_id=signal_id)}
+
+    def position(self, trader: str, asset: str = "BTC") -> Position:
+        return position(self.s.chain, self.stack.venue, trader, asset)
