@@ -9,10 +9,6 @@ from tests.support.flow import Flow
 USD = 10**6
 
 
-@pytest.fixture
-def flow(stack, workers) -> Flow:  # type: ignore[no-untyped-def]
-    return Flow(stack)
-
 
 def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow) -> None:
     leader = flow.leader()

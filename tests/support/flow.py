@@ -16,8 +16,9 @@ from tests.support.chain import new_keystore, random_address
 
 
 class Flow:
-    def __init__(self, stack: Any) -> None:
+    def __init__(self, stack: Any, workers: list[Any] | None = None) -> None:
         self.stack = stack
+        self.workers = workers or []
         self.s = stack.services()
         self.q = Queries(self.s.db)
 
@@ -71,3 +72,17 @@ class Flow:
 
     def position(self, trader: str, asset: str = "BTC") -> Position:
         return position(self.s.chain, self.stack.venue, trader, asset)
+
+    def run_task(self, name: str, *args: Any, timeout: float = 30) -> str:
+        """Enqueue a task by name on the real broker and wait until a worker logs that it
+        succeeded; returns the task id."""
+        from config.celery_app import app
+
+        task_id = app.send_task(name, args=args).id
+        needle = f"{name}[{task_id}] succeeded"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(needle in w.text() for w in self.workers):
+                return task_id
+            time.sleep(0.05)
+        raise TimeoutError(f"{name}[{task_id}] did not succeed within {timeout}s")

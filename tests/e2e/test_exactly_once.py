@@ -1,0 +1,66 @@
+"""A signal never causes two sends: concurrent duplicate submits and a redelivered send."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core.domain.signals import parse_signal
+from tests.support.chain import orders_by_client_id
+from tests.support.flow import Flow
+
+
+
+def test_same_signal_id_from_two_processes_gives_one_intent_one_nonce_one_order(flow: Flow) -> None:
+    leader = flow.leader()
+    followers = [flow.follower(leader) for _ in range(5)]
+    signal_id = f"dup-{time.time_ns()}"
+    cmd = [sys.executable, "-m", "core.cli", "signal", "submit", "--leader", leader,
+           "--action", "open", "--asset", "BTC", "--side", "long", "--collateral-usd", "10",
+           "--leverage", "2", "--price", "100000", "--signal-id", signal_id, "--json"]
+    procs = [subprocess.Popen(cmd, env=flow.stack.env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    answers = sorted(json.loads(p.communicate(timeout=60)[0])["status"] for p in procs)
+    assert answers == ["accepted", "duplicate"]
+    flow.wait_done(signal_id)
+    intents = flow.q.intents(signal_id=signal_id)
+    assert sorted(i["follower_id"] for i in intents) == sorted(f for f, _ in followers)
+    assert all(i["state"] == "confirmed" and i["nonce"] == 0 for i in intents)
+    on_chain = orders_by_client_id(flow.s.chain, flow.stack.venue)
+    assert [on_chain.get(i["idempotency_key"], 0) for i in intents] == [1] * 5
+    for _, address in followers:
+        assert flow.position(address).size_usd_1e6 == 20 * 10**6
+
+
+def test_send_redelivered_after_broadcast_changes_nothing(flow: Flow) -> None:
+    """The first send broadcast but died before recording it; the redelivered send
+    re-broadcasts the same bytes (the node says 'already imported'), one order lands."""
+    s = flow.s
+    leader = flow.leader()
+    fid, address = flow.follower(leader)
+    spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=2))
+    _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+    # Steps up to the write-ahead, in this process, on the real database and chain.
+    s.pipeline.validate(pk)
+    assert s.pipeline.size(pk) == (1, 0)
+    s.pipeline.check_mode(pk)
+    assert s.pipeline.build(pk) == 1
+    (signed,) = s.txs.signed(pk)
+    (first,) = s.chain.send_raw([signed.raw])  # the broadcast that "crashed" before the update
+    assert first.accepted
+    assert flow.q.intents(signal_id=spec.signal_id)[0]["state"] == "signed"
+    s.intake.dispatcher.dispatch(pk, start="send")  # the redelivered send, then watch
+    flow.wait_done(spec.signal_id)
+    flow.run_task("copytrade.send", pk)  # and once more after it landed
+    (intent,) = flow.q.intents(signal_id=spec.signal_id)
+    detail = flow.q.intent(intent["id"])
+    assert intent["state"] == "confirmed"
+    assert intent["tx_hash"] == signed.tx_hash
+    assert [a["tx_hash"] for a in detail["attempts"]] == [signed.tx_hash]
+    assert orders_by_client_id(s.chain, flow.stack.venue)[intent["idempotency_key"]] == 1
+    assert flow.position(address).size_usd_1e6 == 20 * 10**6
+    assert fid == intent["follower_id"]
