@@ -19,8 +19,11 @@ QUEUES = ("intake", "execution", "watch")
 
 def make_app() -> Celery:
     s = get_settings()
-    app = Celery("copytrade", broker=s.broker_url, include=["tasks.intake", "tasks.execution",
-                                                             "tasks.watching"])
+    app = Celery(
+        "copytrade",
+        broker=s.broker_url,
+        include=["tasks.intake", "tasks.execution", "tasks.watching"],
+    )
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -46,12 +49,18 @@ def make_app() -> Celery:
         broker_connection_retry_on_startup=True,
         task_publish_retry=True,
         task_publish_retry_policy={
-            "max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
         },
         worker_send_task_events=False,
         beat_schedule={
-            "watch-blocks": {"task": "copytrade.watch", "schedule": s.watch_period_s,
-                             "options": {"expires": max(1.0, 2 * s.watch_period_s)}},
+            "watch-blocks": {
+                "task": "copytrade.watch",
+                "schedule": s.watch_period_s,
+                "options": {"expires": max(1.0, 2 * s.watch_period_s)},
+            },
         },
         timezone="UTC",
     )

@@ -49,8 +49,9 @@ class Services:
     @cached_property
     def pipeline(self) -> Pipeline:
         s = self.settings
-        cfg = ExecutionConfig(s.chain_id, s.venue_address, s.profile, s.max_signal_age_s,
-                              s.gas_limit, s.min_tip_wei)
+        cfg = ExecutionConfig(
+            s.chain_id, s.venue_address, s.profile, s.max_signal_age_s, s.gas_limit, s.min_tip_wei
+        )
         return Pipeline(self.store, self.txs, self.chain, self.mode, cfg)
 
     @cached_property

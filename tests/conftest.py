@@ -16,7 +16,9 @@ from sqlalchemy import create_engine, text
 from tests.support import procs
 from tests.support.chain import ANVIL_KEY0, PASSWORD
 
-PG_ADMIN = os.environ.get("COPYTRADE_TEST_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "COPYTRADE_TEST_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
 BLOCK_TIME = "0.5"
 
 
@@ -81,8 +83,12 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
     from core.services.venue import deploy
 
     chain = Chain(anvil_url)
-    venue = deploy(chain, LocalSigner.from_key(ANVIL_KEY0), 31337,
-                   {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6, "SOL": 150 * 10**6})
+    venue = deploy(
+        chain,
+        LocalSigner.from_key(ANVIL_KEY0),
+        31337,
+        {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6, "SOL": 150 * 10**6},
+    )
     env = {
         "COPYTRADE_DATABASE_URL": pg_url,
         "COPYTRADE_BROKER_URL": broker_url,

@@ -17,9 +17,10 @@ class CeleryDispatcher:
         self.app = app
 
     def dispatch(self, signal_pk: int, start: str = "validate", countdown: float = 0) -> bool:
-        steps = STEPS[STEPS.index(start):]
-        sigs = [self.app.signature(f"copytrade.{s}", args=(signal_pk,), immutable=True)
-                for s in steps]
+        steps = STEPS[STEPS.index(start) :]
+        sigs = [
+            self.app.signature(f"copytrade.{s}", args=(signal_pk,), immutable=True) for s in steps
+        ]
         try:
             chain(*sigs).apply_async(countdown=countdown or None)
         except (OperationalError, KombuError, OSError) as exc:

@@ -93,7 +93,9 @@ def encode_set_price(asset: str, price_usd_1e6: int) -> bytes:
 
 
 def encode_positions(trader: str, asset: str) -> bytes:
-    return POSITIONS + encode(["address", "bytes32"], [to_checksum_address(trader), asset_key(asset)])
+    return POSITIONS + encode(
+        ["address", "bytes32"], [to_checksum_address(trader), asset_key(asset)]
+    )
 
 
 def decode_position(result: bytes) -> Position:

@@ -4,34 +4,40 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
 
 from core.cli import admin, signals
-from core.cli.common import console_err
 from core.domain.errors import CopytradeError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="copytrade: mirror a leader's trades to followers' wallets.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="copytrade: mirror a leader's trades to followers' wallets.",
+)
 admin.register(app)
 signals.register(app)
+
+
+def fail(message: str, code: int) -> None:
+    """One line on stderr, then exit: operators get the reason, never a traceback."""
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    sys.exit(code)
 
 
 def main() -> None:
     try:
         app(standalone_mode=False)
     except CopytradeError as exc:
-        console_err.print(f"error: {exc}")
-        sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        console_err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        console_err.print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        sys.exit(1)
+        fail(str(exc), 2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = f" ({ctx.command_path})" if ctx is not None else ""
+        fail(exc.format_message() + where, exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        fail("aborted", 130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the operator
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        fail(f"{type(exc).__name__}: {text}", 1)

@@ -42,9 +42,16 @@ def register(app: typer.Typer) -> None:
     venue = typer.Typer(help="The venue router (dev chains).", no_args_is_help=True)
     leader = typer.Typer(help="Leaders to copy.", no_args_is_help=True)
     follower = typer.Typer(help="Followers and their policies.", no_args_is_help=True)
-    mode = typer.Typer(help="Requested execution mode (stored in PostgreSQL).", no_args_is_help=True)
-    for name, sub in (("db", db), ("venue", venue), ("leader", leader),
-                      ("follower", follower), ("mode", mode)):
+    mode = typer.Typer(
+        help="Requested execution mode (stored in PostgreSQL).", no_args_is_help=True
+    )
+    for name, sub in (
+        ("db", db),
+        ("venue", venue),
+        ("leader", leader),
+        ("follower", follower),
+        ("mode", mode),
+    ):
         app.add_typer(sub, name=name)
 
     @db.command("upgrade")
@@ -60,7 +67,9 @@ def register(app: typer.Typer) -> None:
     @venue.command("deploy")
     def venue_deploy(
         signer: Annotated[str, typer.Option(help="Deployer signer: env:VAR or keystore:PATH.")],
-        price: Annotated[list[str], typer.Option(help="Initial price ASSET=USD (repeatable).")] = [],  # noqa: B006
+        price: Annotated[
+            list[str], typer.Option(help="Initial price ASSET=USD (repeatable).")
+        ] = [],  # noqa: B006
     ) -> None:
         """Deploy the PerpRouter and print its address (set COPYTRADE_VENUE_ADDRESS to it)."""
         from core.adapters.signers.factory import resolve
@@ -75,7 +84,8 @@ def register(app: typer.Typer) -> None:
 
     @venue.command("set-price")
     def venue_set_price(
-        asset: Annotated[str, typer.Option()], usd: Annotated[str, typer.Option()],
+        asset: Annotated[str, typer.Option()],
+        usd: Annotated[str, typer.Option()],
         signer: Annotated[str, typer.Option(help="The router owner's signer.")],
     ) -> None:
         """Set an asset's price on the router (owner only)."""
@@ -84,8 +94,14 @@ def register(app: typer.Typer) -> None:
 
         s = _svc()
         venue_address = s.settings.venue_address or _missing_venue()
-        set_price(s.chain, resolve(signer), s.settings.chain_id, venue_address,
-                  asset.upper(), usd_to_e6(usd))
+        set_price(
+            s.chain,
+            resolve(signer),
+            s.settings.chain_id,
+            venue_address,
+            asset.upper(),
+            usd_to_e6(usd),
+        )
         console.print(f"{asset.upper()} = {usd} USD")
 
     @leader.command("add")
@@ -125,11 +141,22 @@ def register(app: typer.Typer) -> None:
         if lid is None:
             raise RejectedSignal("unknown_leader", f"{leader_address}: add it with `leader add`")
         address = resolve(signer).address  # fails here, not at the first trade
-        policy = Policy(max_leverage, usd_to_e6(max_position_usd), _assets(assets),
-                        parse_sizing(sizing), max_slippage_bps)
-        fid = s.registry.add_follower(tg_user_id=tg_user_id, leader_id=lid, signer_ref=signer,
-                                      address=address, policy=policy, in_cohort=cohort,
-                                      actor=_actor())
+        policy = Policy(
+            max_leverage,
+            usd_to_e6(max_position_usd),
+            _assets(assets),
+            parse_sizing(sizing),
+            max_slippage_bps,
+        )
+        fid = s.registry.add_follower(
+            tg_user_id=tg_user_id,
+            leader_id=lid,
+            signer_ref=signer,
+            address=address,
+            policy=policy,
+            in_cohort=cohort,
+            actor=_actor(),
+        )
         if json_:
             emit_json({"id": fid, "address": address})
         else:
@@ -142,8 +169,17 @@ def register(app: typer.Typer) -> None:
         if json_:
             emit_json(rows)
             return
-        cols = ["id", "tg_user_id", "address", "paused", "cohort", "max_leverage_x",
-                "max_position_usd", "assets", "sizing"]
+        cols = [
+            "id",
+            "tg_user_id",
+            "address",
+            "paused",
+            "cohort",
+            "max_leverage_x",
+            "max_position_usd",
+            "assets",
+            "sizing",
+        ]
         table("followers", cols, [[r[c] for c in cols] for r in rows])
 
     @follower.command("pause")
@@ -166,7 +202,9 @@ def register(app: typer.Typer) -> None:
         assets: Annotated[Optional[str], typer.Option()] = None,
         sizing: Annotated[Optional[str], typer.Option()] = None,
         max_slippage_bps: Annotated[Optional[int], typer.Option(min=0, max=5000)] = None,
-        circuit_breaker: Annotated[Optional[bool], typer.Option("--circuit-breaker/--no-circuit-breaker")] = None,
+        circuit_breaker: Annotated[
+            Optional[bool], typer.Option("--circuit-breaker/--no-circuit-breaker")
+        ] = None,
         reason: Reason = None,
     ) -> None:
         """Change parts of a follower's policy; the rest stays."""
@@ -175,17 +213,20 @@ def register(app: typer.Typer) -> None:
         new = replace(
             old,
             max_leverage_x=max_leverage if max_leverage is not None else old.max_leverage_x,
-            max_position_usd_1e6=usd_to_e6(max_position_usd) if max_position_usd is not None
+            max_position_usd_1e6=usd_to_e6(max_position_usd)
+            if max_position_usd is not None
             else old.max_position_usd_1e6,
             assets=_assets(assets) if assets is not None else old.assets,
             sizing=parse_sizing(sizing) if sizing is not None else old.sizing,
-            max_slippage_bps=max_slippage_bps if max_slippage_bps is not None
+            max_slippage_bps=max_slippage_bps
+            if max_slippage_bps is not None
             else old.max_slippage_bps,
         )
         s.registry.set_policy(follower_id, new, _actor(), reason)
         if circuit_breaker is not None:
-            s.registry.set_follower_flags(follower_id, _actor(), reason,
-                                          circuit_breaker=circuit_breaker)
+            s.registry.set_follower_flags(
+                follower_id, _actor(), reason, circuit_breaker=circuit_breaker
+            )
         console.print(f"follower {follower_id} policy updated")
 
     @mode.command("show")
@@ -221,10 +262,18 @@ def _follower_dict(f: object) -> dict[str, object]:
     assert isinstance(f, FollowerRow)
     p = f.policy
     return {
-        "id": f.id, "tg_user_id": f.tg_user_id, "leader": f.leader_address, "address": f.address,
-        "signer_ref": f.signer_ref, "paused": f.paused, "circuit_breaker": f.circuit_breaker,
-        "cohort": f.in_cohort, "max_leverage_x": p.max_leverage_x,
+        "id": f.id,
+        "tg_user_id": f.tg_user_id,
+        "leader": f.leader_address,
+        "address": f.address,
+        "signer_ref": f.signer_ref,
+        "paused": f.paused,
+        "circuit_breaker": f.circuit_breaker,
+        "cohort": f.in_cohort,
+        "max_leverage_x": p.max_leverage_x,
         "max_position_usd": usd_text(p.max_position_usd_1e6),
-        "max_position_usd_1e6": p.max_position_usd_1e6, "assets": ",".join(sorted(p.assets)),
-        "sizing": str(p.sizing), "max_slippage_bps": p.max_slippage_bps,
+        "max_position_usd_1e6": p.max_position_usd_1e6,
+        "assets": ",".join(sorted(p.assets)),
+        "sizing": str(p.sizing),
+        "max_slippage_bps": p.max_slippage_bps,
     }

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
-console_err = Console(stderr=True)
+console_err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = bool
 

@@ -43,16 +43,23 @@ def register(app: typer.Typer) -> None:
         side: Annotated[str, typer.Option(help="long|short")],
         collateral_usd: Annotated[str, typer.Option("--collateral-usd")] = "0",
         leverage: Annotated[int, typer.Option("--leverage")] = 1,
-        price: Annotated[Optional[str], typer.Option("--price", help="Leader's price, USD.")] = None,
+        price: Annotated[
+            Optional[str], typer.Option("--price", help="Leader's price, USD.")
+        ] = None,
         signal_id: Annotated[Optional[str], typer.Option("--signal-id")] = None,
         json_: Json = False,
     ) -> None:
         """Submit a leader signal. The row is committed before the answer, so `accepted`
         holds even when the broker is down (dispatch is then deferred)."""
         payload: dict[str, Any] = {
-            "schema": 1, "signal_id": signal_id or f"cli-{uuid.uuid4().hex}", "leader": leader,
-            "action": action, "asset": asset, "side": side,
-            "collateral_usd_1e6": usd_to_e6(collateral_usd), "leverage_x": leverage,
+            "schema": 1,
+            "signal_id": signal_id or f"cli-{uuid.uuid4().hex}",
+            "leader": leader,
+            "action": action,
+            "asset": asset,
+            "side": side,
+            "collateral_usd_1e6": usd_to_e6(collateral_usd),
+            "leverage_x": leverage,
         }
         if price is not None:
             payload["price_usd_1e6"] = usd_to_e6(price)
@@ -87,7 +94,9 @@ def register(app: typer.Typer) -> None:
         from core.domain.states import IntentState
 
         if state is not None and state not in {s.value for s in IntentState}:
-            raise RejectedSignal("bad_state", f"{state}: one of {', '.join(s.value for s in IntentState)}")
+            raise RejectedSignal(
+                "bad_state", f"{state}: one of {', '.join(s.value for s in IntentState)}"
+            )
         rows = _queries().intents(signal, state, follower, limit)
         if json_:
             emit_json(rows)
@@ -103,6 +112,20 @@ def register(app: typer.Typer) -> None:
             return
         attempts = data.pop("attempts")
         table(f"intent {intent_id}", ["field", "value"], sorted(data.items()))
-        table("attempts", ["#", "kind", "nonce", "tx_hash", "max_fee", "tip", "outcome", "error"],
-              [(a["attempt_no"], a["kind"], a["nonce"], a["tx_hash"], a["max_fee_per_gas"],
-                a["max_priority_fee_per_gas"], a["outcome"], a["error"]) for a in attempts])
+        table(
+            "attempts",
+            ["#", "kind", "nonce", "tx_hash", "max_fee", "tip", "outcome", "error"],
+            [
+                (
+                    a["attempt_no"],
+                    a["kind"],
+                    a["nonce"],
+                    a["tx_hash"],
+                    a["max_fee_per_gas"],
+                    a["max_priority_fee_per_gas"],
+                    a["outcome"],
+                    a["error"],
+                )
+                for a in attempts
+            ],
+        )

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address  # type: ignore[attr-defined]
 
 from core.domain.errors import RejectedSignal
 from core.domain.types import Action, Side
@@ -23,8 +23,16 @@ MAX_USD_1E6 = 10**18  # a trillion USD: anything larger is a unit mistake
 SIGNAL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.\-]{0,127}$")
 ASSET_RE = re.compile(r"^[A-Z][A-Z0-9]{0,15}$")
 FIELDS = {
-    "schema", "signal_id", "leader", "action", "asset", "side",
-    "collateral_usd_1e6", "leverage_x", "price_usd_1e6", "issued_at",
+    "schema",
+    "signal_id",
+    "leader",
+    "action",
+    "asset",
+    "side",
+    "collateral_usd_1e6",
+    "leverage_x",
+    "price_usd_1e6",
+    "issued_at",
 }
 REQUIRED = {"signal_id", "leader", "action", "asset", "side", "collateral_usd_1e6", "leverage_x"}
 

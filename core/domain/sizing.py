@@ -75,9 +75,7 @@ def round_down(value_e6: int, step: int = VENUE_STEP_USD_1E6) -> UsdE6:
     return UsdE6(value_e6 - value_e6 % step)
 
 
-def follower_collateral(
-    rule: SizingRule, leader_collateral_usd_1e6: int, leverage_x: int
-) -> UsdE6:
+def follower_collateral(rule: SizingRule, leader_collateral_usd_1e6: int, leverage_x: int) -> UsdE6:
     """The follower's collateral for an order at `leverage_x`, rounded down to the step."""
     if leverage_x <= 0:
         raise ValueError("leverage must be positive")

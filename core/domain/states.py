@@ -7,12 +7,12 @@ illegal transition raises before any SQL runs. docs/states.md is rendered from t
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from core.domain.errors import IllegalTransition
 
 
-class IntentState(str, Enum):
+class IntentState(StrEnum):
     PENDING = "pending"
     CREATED = "created"
     SIGNED = "signed"
@@ -28,7 +28,7 @@ class IntentState(str, Enum):
     FAILED = "failed"
 
 
-class SignalState(str, Enum):
+class SignalState(StrEnum):
     RECEIVED = "received"
     ACCEPTED = "accepted"
     DISPATCHED = "dispatched"
@@ -117,3 +117,31 @@ def check_signal(current: SignalState, new: SignalState) -> None:
 def sources_of(new: IntentState) -> tuple[IntentState, ...]:
     """Every state from which `new` may be reached (for compare-and-set over a set)."""
     return tuple(s for s, nxt in INTENT_TRANSITIONS.items() if new in nxt)
+
+
+def render_markdown() -> str:
+    """docs/states.md, generated from the tables above (tests fail when the file drifts)."""
+    lines = [
+        "# States",
+        "",
+        "Generated from `core/domain/states.py` by `python -m core.domain.states > docs/states.md`.",
+        "Every write is a compare-and-set from one of these states to a listed next state;",
+        "anything else raises `IllegalTransition`.",
+        "",
+        "## Intent",
+        "",
+        "| state | meaning | next |",
+        "|---|---|---|",
+    ]
+    for s, nxt in INTENT_TRANSITIONS.items():
+        after = ", ".join(n.value for n in IntentState if n in nxt) or "– (terminal)"
+        lines.append(f"| {s.value} | {INTENT_MEANING[s]} | {after} |")
+    lines += ["", "## Signal", "", "| state | meaning | next |", "|---|---|---|"]
+    for g, gnext in SIGNAL_TRANSITIONS.items():
+        after = ", ".join(n.value for n in SignalState if n in gnext) or "– (terminal)"
+        lines.append(f"| {g.value} | {SIGNAL_MEANING[g]} | {after} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import NewType
 
 Wei = NewType("Wei", int)
@@ -13,7 +13,7 @@ Address = NewType("Address", str)  # 0x-prefixed, EIP-55 checksummed
 USD = 1_000_000
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     OPEN = "open"
     INCREASE = "increase"
     DECREASE = "decrease"
@@ -32,11 +32,11 @@ class Action(str, Enum):
 _VENUE_CODES = {Action.OPEN: 0, Action.INCREASE: 1, Action.DECREASE: 2, Action.CLOSE: 3}
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     LONG = "long"
     SHORT = "short"
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     LIVE = "live"
     DRY = "dry"

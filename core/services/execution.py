@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.adapters.chain import Chain
-from core.adapters.postgres.pipeline_store import PipelineStore, SignalRow, SizingInput, SizingOutcome
+from core.adapters.postgres.pipeline_store import (
+    PipelineStore,
+    SignalRow,
+    SizingInput,
+    SizingOutcome,
+)
 from core.adapters.postgres.tx_store import Signed, ToSend, ToSign, TxStore
 from core.adapters.signers.factory import resolve
 from core.adapters.venue import OrderCall, decode_uint, encode_order, encode_prices
@@ -37,8 +42,11 @@ class ExecutionConfig:
 
 def order_call(t: ToSign) -> OrderCall:
     return OrderCall(
-        action=Action(t.action), asset=t.asset, is_long=t.side == Side.LONG.value,
-        collateral_usd_1e6=t.collateral_usd_1e6, leverage_x=t.leverage_x,
+        action=Action(t.action),
+        asset=t.asset,
+        is_long=t.side == Side.LONG.value,
+        collateral_usd_1e6=t.collateral_usd_1e6,
+        leverage_x=t.leverage_x,
         acceptable_price_usd_1e6=t.acceptable_price_usd_1e6,
         client_order_id=bytes.fromhex(t.idempotency_key[2:]),
     )
@@ -114,21 +122,34 @@ class Pipeline:
         self.txs.fail(failures)
         usable = {t.signer_address for t in todo if t.intent_id not in failures}
         missing = self.txs.missing_signers(usable)
-        self.txs.init_signers({a: self.chain.nonce(a, "latest") for a in missing}, self.cfg.chain_id)
+        self.txs.init_signers(
+            {a: self.chain.nonce(a, "latest") for a in missing}, self.cfg.chain_id
+        )
         base, rewards = self.chain.fee_history()
         fee = fees.suggest(base, rewards, self.cfg.min_tip_wei)
 
         def sign(t: ToSign, nonce: int) -> Signed:
             data = encode_order(order_call(t))
             tx = {
-                "type": 2, "chainId": self.cfg.chain_id, "nonce": nonce,
-                "to": self.cfg.venue_address, "value": 0, "data": data,
-                "gas": self.cfg.gas_limit, "maxFeePerGas": fee.max_fee_per_gas,
+                "type": 2,
+                "chainId": self.cfg.chain_id,
+                "nonce": nonce,
+                "to": self.cfg.venue_address,
+                "value": 0,
+                "data": data,
+                "gas": self.cfg.gas_limit,
+                "maxFeePerGas": fee.max_fee_per_gas,
                 "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
             }
             s = resolve(t.signer_ref).sign_transaction(tx)
-            return Signed(s.raw, s.tx_hash, data, fee.max_fee_per_gas,
-                          fee.max_priority_fee_per_gas, self.cfg.gas_limit)
+            return Signed(
+                s.raw,
+                s.tx_hash,
+                data,
+                fee.max_fee_per_gas,
+                fee.max_priority_fee_per_gas,
+                self.cfg.gas_limit,
+            )
 
         return self.txs.sign_created(pk, sign)
 

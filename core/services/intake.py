@@ -45,16 +45,25 @@ class Intake:
             spec = parse_signal(payload)
         except RejectedSignal as exc:
             sid = payload.get("signal_id") if isinstance(payload, dict) else None
-            return IntakeAnswer("rejected", sid if isinstance(sid, str) else None,
-                                reason=exc.reason, detail=exc.detail)
+            return IntakeAnswer(
+                "rejected",
+                sid if isinstance(sid, str) else None,
+                reason=exc.reason,
+                detail=exc.detail,
+            )
         leader_id = self.registry.leader_id(spec.leader)
         if leader_id is None:
-            return IntakeAnswer("rejected", spec.signal_id, reason="unknown_leader",
-                                detail=spec.leader)
+            return IntakeAnswer(
+                "rejected", spec.signal_id, reason="unknown_leader", detail=spec.leader
+            )
         status, pk = self.store.insert_signal(spec, leader_id, source)
         if status != "accepted":
-            return IntakeAnswer(status, spec.signal_id, pk,
-                                reason="content differs" if status == "conflict" else None)
+            return IntakeAnswer(
+                status,
+                spec.signal_id,
+                pk,
+                reason="content differs" if status == "conflict" else None,
+            )
         dispatched = self.dispatcher.dispatch(pk)
         if not dispatched:
             log.warning("signal %s accepted; broker unavailable, dispatch deferred", spec.signal_id)

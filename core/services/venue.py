@@ -6,19 +6,39 @@ import time
 
 from core.adapters.chain import Chain, Receipt
 from core.adapters.signers.local import LocalSigner
-from core.adapters.venue import artifact, encode_positions, encode_set_price, decode_position, Position
+from core.adapters.venue import (
+    Position,
+    artifact,
+    decode_position,
+    encode_positions,
+    encode_set_price,
+)
 from core.domain import fees
 from core.domain.errors import ChainError
 
 
-def send_and_wait(chain: Chain, signer: LocalSigner, chain_id: int, to: str | None,
-                  data: bytes, gas: int = 3_000_000, timeout_s: float = 30) -> tuple[Receipt, dict[str, str]]:
+def send_and_wait(
+    chain: Chain,
+    signer: LocalSigner,
+    chain_id: int,
+    to: str | None,
+    data: bytes,
+    gas: int = 3_000_000,
+    timeout_s: float = 30,
+) -> tuple[Receipt, dict[str, str]]:
     """Sign, send and wait for one admin transaction (not the order path)."""
     base, rewards = chain.fee_history()
     fee = fees.suggest(base, rewards)
-    tx = {"type": 2, "chainId": chain_id, "nonce": chain.nonce(signer.address, "pending"),
-          "value": 0, "data": data, "gas": gas, "maxFeePerGas": fee.max_fee_per_gas,
-          "maxPriorityFeePerGas": fee.max_priority_fee_per_gas}
+    tx = {
+        "type": 2,
+        "chainId": chain_id,
+        "nonce": chain.nonce(signer.address, "pending"),
+        "value": 0,
+        "data": data,
+        "gas": gas,
+        "maxFeePerGas": fee.max_fee_per_gas,
+        "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
+    }
     if to:
         tx["to"] = to
     signed = signer.sign_transaction(tx)
@@ -38,8 +58,9 @@ def send_and_wait(chain: Chain, signer: LocalSigner, chain_id: int, to: str | No
     raise ChainError(f"admin transaction {signed.tx_hash} not mined within {timeout_s}s")
 
 
-def deploy(chain: Chain, signer: LocalSigner, chain_id: int,
-           prices: dict[str, int] | None = None) -> str:
+def deploy(
+    chain: Chain, signer: LocalSigner, chain_id: int, prices: dict[str, int] | None = None
+) -> str:
     """Deploy the router; returns its address. Optional initial prices (micro-USD)."""
     code = bytes.fromhex(artifact()["bytecode"][2:])
     _, raw = send_and_wait(chain, signer, chain_id, None, code)
@@ -52,9 +73,12 @@ def deploy(chain: Chain, signer: LocalSigner, chain_id: int,
     return address
 
 
-def set_price(chain: Chain, signer: LocalSigner, chain_id: int, venue: str, asset: str,
-              price_usd_1e6: int) -> None:
-    send_and_wait(chain, signer, chain_id, venue, encode_set_price(asset, price_usd_1e6), gas=100_000)
+def set_price(
+    chain: Chain, signer: LocalSigner, chain_id: int, venue: str, asset: str, price_usd_1e6: int
+) -> None:
+    send_and_wait(
+        chain, signer, chain_id, venue, encode_set_price(asset, price_usd_1e6), gas=100_000
+    )
 
 
 def position(chain: Chain, venue: str, trader: str, asset: str) -> Position:

@@ -27,7 +27,9 @@ class WatchResult:
 
 
 class Watcher:
-    def __init__(self, store: PipelineStore, txs: TxStore, chain: Chain, confirmations: int) -> None:
+    def __init__(
+        self, store: PipelineStore, txs: TxStore, chain: Chain, confirmations: int
+    ) -> None:
         self.store = store
         self.txs = txs
         self.chain = chain
@@ -45,8 +47,14 @@ class Watcher:
                 state = f.state
                 if state in (I.SENT, I.HELD, I.CANCELLING) and mined:
                     r = mined[0]
-                    if self.txs.transition(f.intent_id, state, I.MINED, tx_hash=r.tx_hash,
-                                           block_number=r.block_number, block_hash=r.block_hash):
+                    if self.txs.transition(
+                        f.intent_id,
+                        state,
+                        I.MINED,
+                        tx_hash=r.tx_hash,
+                        block_number=r.block_number,
+                        block_hash=r.block_hash,
+                    ):
                         result.mined += 1
                         for h in f.hashes:
                             self.txs.mark_attempt(h, "mined" if h == r.tx_hash else "replaced")
@@ -55,8 +63,9 @@ class Watcher:
                     continue
                 if not mined:
                     # Its block left the canonical chain: back to sent; send/watch go on.
-                    if self.txs.transition(f.intent_id, I.MINED, I.SENT, block_number=None,
-                                           block_hash=None):
+                    if self.txs.transition(
+                        f.intent_id, I.MINED, I.SENT, block_number=None, block_hash=None
+                    ):
                         result.reorged += 1
                         log.warning("intent %s: receipt gone (reorg); back to sent", f.intent_id)
                     continue
@@ -64,9 +73,14 @@ class Watcher:
                 if result.block - r.block_number + 1 < self.confirmations:
                     continue
                 final = I.CONFIRMED if r.status == 1 else I.REVERTED
-                if self.txs.transition(f.intent_id, I.MINED, final, block_number=r.block_number,
-                                       block_hash=r.block_hash,
-                                       reason=None if r.status == 1 else "reverted"):
+                if self.txs.transition(
+                    f.intent_id,
+                    I.MINED,
+                    final,
+                    block_number=r.block_number,
+                    block_hash=r.block_hash,
+                    reason=None if r.status == 1 else "reverted",
+                ):
                     if final is I.CONFIRMED:
                         result.confirmed += 1
                     else:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.flow import Flow
 
 USD = 10**6
-
 
 
 def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow) -> None:
@@ -33,8 +30,12 @@ def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow
         "btc-sol": ({"assets": "BTC,SOL"}, "confirmed", None, 500 * USD),
         "slippage-0": ({"slippage_bps": 0}, "confirmed", None, 500 * USD),
         "ratio2": ({"sizing": "ratio:2"}, "confirmed", None, 1000 * USD),
-        "fixed-1k-lev-limit": ({"sizing": "fixed-notional:1000", "max_position_usd_1e6": 999 * USD},
-                               "rejected", "max_position", 0),
+        "fixed-1k-lev-limit": (
+            {"sizing": "fixed-notional:1000", "max_position_usd_1e6": 999 * USD},
+            "rejected",
+            "max_position",
+            0,
+        ),
     }
     assert len(cases) == 20
     followers = {name: flow.follower(leader, **kw) for name, (kw, *_rest) in cases.items()}
@@ -49,7 +50,8 @@ def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow
         assert (got["state"], got["reason"]) == (state, reason), name
         assert flow.position(address).size_usd_1e6 == size, name
         if state == "confirmed":
-            assert got["nonce"] == 0 and got["tx_hash"], name
+            assert got["nonce"] == 0, name
+            assert got["tx_hash"], name
             assert flow.position(address).is_long, name
         else:
-            assert got["nonce"] is None and got["tx_hash"] is None, name
+            assert (got["nonce"], got["tx_hash"]) == (None, None), name

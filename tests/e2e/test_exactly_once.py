@@ -7,23 +7,43 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from core.domain.signals import parse_signal
 from tests.support.chain import orders_by_client_id
 from tests.support.flow import Flow
-
 
 
 def test_same_signal_id_from_two_processes_gives_one_intent_one_nonce_one_order(flow: Flow) -> None:
     leader = flow.leader()
     followers = [flow.follower(leader) for _ in range(5)]
     signal_id = f"dup-{time.time_ns()}"
-    cmd = [sys.executable, "-m", "core.cli", "signal", "submit", "--leader", leader,
-           "--action", "open", "--asset", "BTC", "--side", "long", "--collateral-usd", "10",
-           "--leverage", "2", "--price", "100000", "--signal-id", signal_id, "--json"]
-    procs = [subprocess.Popen(cmd, env=flow.stack.env, stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "core.cli",
+        "signal",
+        "submit",
+        "--leader",
+        leader,
+        "--action",
+        "open",
+        "--asset",
+        "BTC",
+        "--side",
+        "long",
+        "--collateral-usd",
+        "10",
+        "--leverage",
+        "2",
+        "--price",
+        "100000",
+        "--signal-id",
+        signal_id,
+        "--json",
+    ]
+    procs = [
+        subprocess.Popen(cmd, env=flow.stack.env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     answers = sorted(json.loads(p.communicate(timeout=60)[0])["status"] for p in procs)
     assert answers == ["accepted", "duplicate"]
     flow.wait_done(signal_id)

@@ -46,8 +46,11 @@ def test_two_concurrent_signals_a_limit_that_fits_one_lets_exactly_one_through(f
     flow.wait_done(first["signal_id"])
     flow.wait_done(second["signal_id"])
     one, two = flow.intents(first["signal_id"]), flow.intents(second["signal_id"])
-    assert (one[tight]["state"], two[tight]["state"], two[tight]["reason"]) == \
-        ("confirmed", "rejected", "max_position")
+    assert (one[tight]["state"], two[tight]["state"], two[tight]["reason"]) == (
+        "confirmed",
+        "rejected",
+        "max_position",
+    )
     assert (one[roomy]["state"], two[roomy]["state"]) == ("confirmed", "confirmed")
     assert two[roomy]["sized_at"] >= one[roomy]["sent_at"]
     assert flow.position(tight_addr).size_usd_1e6 == 10 * USD
@@ -64,8 +67,10 @@ def test_seed_boundary_100_usd_at_1000x_against_a_100k_limit(flow: Flow) -> None
     flow.submit(p)
     flow.wait_done(p["signal_id"])
     got = flow.intents(p["signal_id"])
-    assert (got[at_limit[0]]["state"], got[at_limit[0]]["notional_usd_1e6"]) == \
-        ("confirmed", 100_000 * USD)
+    assert (got[at_limit[0]]["state"], got[at_limit[0]]["notional_usd_1e6"]) == (
+        "confirmed",
+        100_000 * USD,
+    )
     assert flow.position(at_limit[1]).size_usd_1e6 == 100_000 * USD
     assert (got[under[0]]["state"], got[under[0]]["reason"]) == ("rejected", "max_position")
     assert (got[lev_cap[0]]["state"], got[lev_cap[0]]["reason"]) == ("rejected", "max_leverage")

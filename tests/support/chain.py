@@ -13,9 +13,10 @@ from core.adapters.chain import Chain
 
 # anvil's first public dev account (published in Foundry's docs; a test key only).
 ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-ORDER_TOPIC = "0x" + keccak(
-    text="Order(address,bytes32,bytes32,uint8,bool,uint256,uint256,uint256,uint256)"
-).hex()
+ORDER_TOPIC = (
+    "0x"
+    + keccak(text="Order(address,bytes32,bytes32,uint8,bool,uint256,uint256,uint256,uint256)").hex()
+)
 PASSWORD = "test-password"
 
 
@@ -36,8 +37,10 @@ def random_address() -> str:
 
 def orders_by_client_id(chain: Chain, venue: str) -> dict[str, int]:
     """Count of Order events per client order id on the whole chain."""
-    logs = chain.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
-                                     "address": venue, "topics": [ORDER_TOPIC]})
+    logs = chain.rpc(
+        "eth_getLogs",
+        {"fromBlock": "0x0", "toBlock": "latest", "address": venue, "topics": [ORDER_TOPIC]},
+    )
     counts: dict[str, int] = {}
     for log in logs:
         coid = log["topics"][3]

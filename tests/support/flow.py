@@ -27,28 +27,62 @@ class Flow:
         self.s.registry.add_leader(address, "pytest")
         return address
 
-    def follower(self, leader: str, *, max_leverage: int = 10, max_position_usd_1e6: int = 10**12,
-                 assets: str = "BTC,ETH", sizing: str = "ratio:1", paused: bool = False,
-                 circuit_breaker: bool = False, slippage_bps: int = 50) -> tuple[int, str]:
+    def follower(
+        self,
+        leader: str,
+        *,
+        max_leverage: int = 10,
+        max_position_usd_1e6: int = 10**12,
+        assets: str = "BTC,ETH",
+        sizing: str = "ratio:1",
+        paused: bool = False,
+        circuit_breaker: bool = False,
+        slippage_bps: int = 50,
+    ) -> tuple[int, str]:
         ref, address = new_keystore(self.stack.dir, self.s.chain)
-        policy = Policy(max_leverage, max_position_usd_1e6, frozenset(assets.split(",")),
-                        parse_sizing(sizing), slippage_bps)
+        policy = Policy(
+            max_leverage,
+            max_position_usd_1e6,
+            frozenset(assets.split(",")),
+            parse_sizing(sizing),
+            slippage_bps,
+        )
         lid = self.s.registry.leader_id(leader)
-        fid = self.s.registry.add_follower(tg_user_id=1000 + len(address), leader_id=lid,
-                                           signer_ref=ref, address=address, policy=policy,
-                                           in_cohort=True, actor="pytest")
+        fid = self.s.registry.add_follower(
+            tg_user_id=1000 + len(address),
+            leader_id=lid,
+            signer_ref=ref,
+            address=address,
+            policy=policy,
+            in_cohort=True,
+            actor="pytest",
+        )
         if paused or circuit_breaker:
-            self.s.registry.set_follower_flags(fid, "pytest", None, paused=paused,
-                                               circuit_breaker=circuit_breaker)
+            self.s.registry.set_follower_flags(
+                fid, "pytest", None, paused=paused, circuit_breaker=circuit_breaker
+            )
         return fid, address
 
-    def payload(self, leader: str, action: str = "open", asset: str = "BTC", side: str = "long",
-                collateral_usd: str = "100", leverage: int = 5, price_usd: str | None = "100000",
-                signal_id: str | None = None) -> dict[str, Any]:
+    def payload(
+        self,
+        leader: str,
+        action: str = "open",
+        asset: str = "BTC",
+        side: str = "long",
+        collateral_usd: str = "100",
+        leverage: int = 5,
+        price_usd: str | None = "100000",
+        signal_id: str | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "schema": 1, "signal_id": signal_id or f"t-{uuid.uuid4().hex}", "leader": leader,
-            "action": action, "asset": asset, "side": side,
-            "collateral_usd_1e6": int(Decimal(collateral_usd) * 10**6), "leverage_x": leverage,
+            "schema": 1,
+            "signal_id": signal_id or f"t-{uuid.uuid4().hex}",
+            "leader": leader,
+            "action": action,
+            "asset": asset,
+            "side": side,
+            "collateral_usd_1e6": int(Decimal(collateral_usd) * 10**6),
+            "leverage_x": leverage,
         }
         if price_usd is not None:
             body["price_usd_1e6"] = int(Decimal(price_usd) * 10**6)

@@ -22,7 +22,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -43,13 +45,18 @@ def port_open(port: int) -> bool:
 class Proc:
     """A child process in its own session; stop() signals its whole group by PID."""
 
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None,
-                 cwd: Path = ROOT) -> None:
+    def __init__(
+        self, args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+    ) -> None:
         self.args = args
         self.log_path = log
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
-            args, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+            args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
             start_new_session=True,
         )
 
@@ -82,16 +89,32 @@ class Proc:
 def start_redis(tmp: Path) -> tuple[Proc, str]:
     port = free_port()
     exe = shutil.which("redis-server") or "redis-server"
-    p = Proc([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-              "--dir", str(tmp)], tmp / f"redis-{port}.log")
+    p = Proc(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+        ],
+        tmp / f"redis-{port}.log",
+    )
     wait_until(lambda: port_open(port), 10, "redis-server")
     return p, f"redis://127.0.0.1:{port}"
 
 
 def start_anvil(tmp: Path, *extra: str) -> tuple[Proc, str]:
     port = free_port()
-    p = Proc([str(ANVIL), "--port", str(port), "--host", "127.0.0.1", "--silent", *extra],
-             tmp / f"anvil-{port}.log")
+    p = Proc(
+        [str(ANVIL), "--port", str(port), "--host", "127.0.0.1", "--silent", *extra],
+        tmp / f"anvil-{port}.log",
+    )
     wait_until(lambda: port_open(port), 20, "anvil")
     return p, f"http://127.0.0.1:{port}"
 
@@ -100,16 +123,41 @@ def celery_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "config.celery_app", *args]
 
 
-def start_worker(tmp: Path, env: dict[str, str], name: str, concurrency: int = 2,
-                 queues: str = "intake,execution,watch") -> Proc:
+def start_worker(
+    tmp: Path,
+    env: dict[str, str],
+    name: str,
+    concurrency: int = 2,
+    queues: str = "intake,execution,watch",
+) -> Proc:
     log = tmp / f"worker-{name}.log"
-    p = Proc(celery_cmd("worker", "-P", "prefork", "-c", str(concurrency), "-Q", queues,
-                        "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
-                        "--without-heartbeat", "-l", "INFO"), log, env=env)
+    p = Proc(
+        celery_cmd(
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            str(concurrency),
+            "-Q",
+            queues,
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ),
+        log,
+        env=env,
+    )
     wait_until(lambda: "ready." in p.text(), 60, f"celery worker {name}", interval=0.2)
     return p
 
 
 def start_beat(tmp: Path, env: dict[str, str]) -> Proc:
-    return Proc(celery_cmd("beat", "-s", str(tmp / "beat-schedule"), "--pidfile", "", "-l", "INFO"),
-                tmp / "beat.log", env=env)
+    return Proc(
+        celery_cmd("beat", "-s", str(tmp / "beat-schedule"), "--pidfile", "", "-l", "INFO"),
+        tmp / "beat.log",
+        env=env,
+    )

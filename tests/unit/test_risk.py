@@ -24,8 +24,12 @@ SEED_ORDER = LeaderOrder(Action.OPEN, "BTC", Side.LONG, 100 * USD, 1000)  # $100
 
 
 def policy(**kw: object) -> Policy:
-    base = {"max_leverage_x": 1000, "max_position_usd_1e6": 100_000 * USD,
-            "assets": frozenset({"BTC", "ETH"}), "sizing": RATIO_1}
+    base = {
+        "max_leverage_x": 1000,
+        "max_position_usd_1e6": 100_000 * USD,
+        "assets": frozenset({"BTC", "ETH"}),
+        "sizing": RATIO_1,
+    }
     base.update(kw)
     return Policy(**base)  # type: ignore[arg-type]
 
@@ -44,8 +48,10 @@ def test_seed_order_one_micro_usd_over_the_limit_is_rejected() -> None:
 def test_leverage_at_cap_passes_and_cap_plus_one_is_rejected() -> None:
     assert decide(SEED_ORDER, policy(max_leverage_x=1000), STANDARD, 0).accepted
     order = LeaderOrder(Action.OPEN, "BTC", Side.LONG, 100 * USD, 1001)
-    assert decide(order, policy(max_leverage_x=1000, max_position_usd_1e6=10**15),
-                  STANDARD, 0).reason == "max_leverage"
+    assert (
+        decide(order, policy(max_leverage_x=1000, max_position_usd_1e6=10**15), STANDARD, 0).reason
+        == "max_leverage"
+    )
 
 
 def test_exposure_in_flight_counts_toward_the_limit() -> None:
@@ -62,16 +68,23 @@ def test_canary_profile_caps_order_notional_leverage_and_assets() -> None:
     lev3 = LeaderOrder(Action.OPEN, "BTC", Side.LONG, 1 * USD, 3)
     assert decide(lev3, policy(), CANARY, 0).reason == "profile_max_leverage"
     sol = LeaderOrder(Action.OPEN, "SOL", Side.LONG, 1 * USD, 1)
-    assert decide(sol, policy(assets=frozenset({"SOL"})), CANARY, 0).reason == \
-        "profile_asset_not_allowed"
+    assert (
+        decide(sol, policy(assets=frozenset({"SOL"})), CANARY, 0).reason
+        == "profile_asset_not_allowed"
+    )
 
 
-@pytest.mark.parametrize(("flags", "reason"), [
-    ({"paused": True}, "paused"),
-    ({"circuit_breaker": True}, "circuit_breaker"),
-    ({"assets": frozenset({"ETH"})}, "asset_not_allowed"),
-])
-def test_follower_state_rejections_carry_their_reason(flags: dict[str, object], reason: str) -> None:
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        ({"paused": True}, "paused"),
+        ({"circuit_breaker": True}, "circuit_breaker"),
+        ({"assets": frozenset({"ETH"})}, "asset_not_allowed"),
+    ],
+)
+def test_follower_state_rejections_carry_their_reason(
+    flags: dict[str, object], reason: str
+) -> None:
     assert decide(SEED_ORDER, policy(**flags), STANDARD, 0).reason == reason
 
 

@@ -39,8 +39,14 @@ def test_fixed_notional_never_exceeds_the_asked_notional(c: int, lev: int, n: in
     assert got * lev <= n
 
 
-@given(collateral, leverage, ratios, st.integers(min_value=0, max_value=10**14),
-       st.integers(min_value=1, max_value=1000), st.integers(min_value=0, max_value=10**14))
+@given(
+    collateral,
+    leverage,
+    ratios,
+    st.integers(min_value=0, max_value=10**14),
+    st.integers(min_value=1, max_value=1000),
+    st.integers(min_value=0, max_value=10**14),
+)
 def test_accepted_orders_never_exceed_any_cap(
     c: int, lev: int, r: Decimal, limit: int, max_lev: int, exposure: int
 ) -> None:

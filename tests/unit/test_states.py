@@ -42,7 +42,12 @@ def test_signal_transition_allowed_exactly_when_in_table(a: SignalState, b: Sign
 
 def test_terminal_intent_states_are_the_designed_ones() -> None:
     assert {s.value for s in INTENT_TERMINAL} == {
-        "cancelled", "confirmed", "reverted", "rejected", "dry_run", "failed"
+        "cancelled",
+        "confirmed",
+        "reverted",
+        "rejected",
+        "dry_run",
+        "failed",
     }
 
 
@@ -53,3 +58,12 @@ def test_failed_is_reachable_only_before_a_nonce_is_assigned() -> None:
 def test_every_state_has_a_row_in_the_table() -> None:
     assert set(INTENT_TRANSITIONS) == set(IntentState)
     assert set(SIGNAL_TRANSITIONS) == set(SignalState)
+
+
+def test_docs_states_md_is_the_rendered_table() -> None:
+    from pathlib import Path
+
+    from core.domain.states import render_markdown
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "states.md"
+    assert doc.read_text() == render_markdown()

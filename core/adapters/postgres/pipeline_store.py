@@ -69,20 +69,30 @@ class PipelineStore:
         content = spec.content_hash()
         with self.db.tx() as conn:
             pk = conn.execute(
-                pg_insert(signals).values(
-                    signal_id=spec.signal_id, leader_id=leader_id, action=spec.action.value,
-                    asset=spec.asset, side=spec.side.value,
-                    collateral_usd_1e6=spec.collateral_usd_1e6, leverage_x=spec.leverage_x,
-                    price_usd_1e6=spec.price_usd_1e6, issued_at=spec.issued_at,
-                    content_hash=content, source=source, state=S.ACCEPTED.value,
-                ).on_conflict_do_nothing(index_elements=[signals.c.signal_id])
+                pg_insert(signals)
+                .values(
+                    signal_id=spec.signal_id,
+                    leader_id=leader_id,
+                    action=spec.action.value,
+                    asset=spec.asset,
+                    side=spec.side.value,
+                    collateral_usd_1e6=spec.collateral_usd_1e6,
+                    leverage_x=spec.leverage_x,
+                    price_usd_1e6=spec.price_usd_1e6,
+                    issued_at=spec.issued_at,
+                    content_hash=content,
+                    source=source,
+                    state=S.ACCEPTED.value,
+                )
+                .on_conflict_do_nothing(index_elements=[signals.c.signal_id])
                 .returning(signals.c.id)
             ).scalar_one_or_none()
             if pk is not None:
                 return "accepted", int(pk)
             row = conn.execute(
-                select(signals.c.id, signals.c.content_hash)
-                .where(signals.c.signal_id == spec.signal_id)
+                select(signals.c.id, signals.c.content_hash).where(
+                    signals.c.signal_id == spec.signal_id
+                )
             ).one()
             return ("duplicate" if row.content_hash == content else "conflict"), int(row.id)
 
@@ -97,22 +107,32 @@ class PipelineStore:
             row = conn.execute(
                 select(
                     signals,
-                    (func.extract("epoch", func.now()) - func.coalesce(
-                        signals.c.issued_at, func.extract("epoch", signals.c.created_at)
-                    )).label("age_s"),
-                ).where(signals.c.id == pk).with_for_update()
+                    (
+                        func.extract("epoch", func.now())
+                        - func.coalesce(
+                            signals.c.issued_at, func.extract("epoch", signals.c.created_at)
+                        )
+                    ).label("age_s"),
+                )
+                .where(signals.c.id == pk)
+                .with_for_update()
             ).one()
             state = S(row.state)
             if state is not S.ACCEPTED:
                 return state
             if row.age_s > max_age_s:
                 check_signal(state, S.REJECTED)
-                conn.execute(update(signals).where(signals.c.id == pk).values(
-                    state=S.REJECTED.value, reason="stale", updated_at=func.now()))
+                conn.execute(
+                    update(signals)
+                    .where(signals.c.id == pk)
+                    .values(state=S.REJECTED.value, reason="stale", updated_at=func.now())
+                )
                 return S.REJECTED
-            follower_ids = conn.execute(
-                select(followers.c.id).where(followers.c.leader_id == row.leader_id)
-            ).scalars().all()
+            follower_ids = (
+                conn.execute(select(followers.c.id).where(followers.c.leader_id == row.leader_id))
+                .scalars()
+                .all()
+            )
             if follower_ids:
                 conn.execute(
                     pg_insert(intents).on_conflict_do_nothing(
@@ -120,21 +140,31 @@ class PipelineStore:
                     ),
                     [
                         {
-                            "signal_pk": pk, "follower_id": fid, "leg": 0, "seq": pk,
+                            "signal_pk": pk,
+                            "follower_id": fid,
+                            "leg": 0,
+                            "seq": pk,
                             "idempotency_key": idempotency_key(row.signal_id, fid),
-                            "state": I.PENDING.value, "action": row.action,
-                            "asset": row.asset, "side": row.side,
+                            "state": I.PENDING.value,
+                            "action": row.action,
+                            "asset": row.asset,
+                            "side": row.side,
                         }
                         for fid in follower_ids
                     ],
                 )
             check_signal(state, S.DISPATCHED)
-            conn.execute(update(signals).where(signals.c.id == pk).values(
-                state=S.DISPATCHED.value, updated_at=func.now()))
+            conn.execute(
+                update(signals)
+                .where(signals.c.id == pk)
+                .values(state=S.DISPATCHED.value, updated_at=func.now())
+            )
             return S.DISPATCHED
 
     # -- size: under the followers' row locks ----------------------------------------------
-    def size_pending(self, pk: int, sizer: Callable[[SizingInput], SizingOutcome]) -> tuple[int, int]:
+    def size_pending(
+        self, pk: int, sizer: Callable[[SizingInput], SizingOutcome]
+    ) -> tuple[int, int]:
         """Size the signal's pending intents whose followers' earlier intents are past send.
 
         Returns (sized, gated). The follower rows are locked (in id order) for the whole
@@ -143,39 +173,60 @@ class PipelineStore:
         """
         with self.db.tx() as conn:
             sig = conn.execute(select(signals).where(signals.c.id == pk)).one()
-            fids = conn.execute(
-                select(followers.c.id).where(followers.c.id.in_(
-                    select(intents.c.follower_id).where(
-                        intents.c.signal_pk == pk, intents.c.state == I.PENDING.value)
-                )).order_by(followers.c.id).with_for_update()
-            ).scalars().all()
+            fids = (
+                conn.execute(
+                    select(followers.c.id)
+                    .where(
+                        followers.c.id.in_(
+                            select(intents.c.follower_id).where(
+                                intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                            )
+                        )
+                    )
+                    .order_by(followers.c.id)
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
+            )
             if not fids:
                 return 0, 0
             pending = conn.execute(
                 select(intents.c.id, intents.c.follower_id).where(
-                    intents.c.signal_pk == pk, intents.c.state == I.PENDING.value)
+                    intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                )
             ).all()
             earlier_signal_open = conn.execute(
-                select(signals.c.id).where(
-                    signals.c.leader_id == sig.leader_id, signals.c.id < pk,
+                select(signals.c.id)
+                .where(
+                    signals.c.leader_id == sig.leader_id,
+                    signals.c.id < pk,
                     signals.c.state.in_([S.RECEIVED.value, S.ACCEPTED.value]),
-                ).limit(1)
+                )
+                .limit(1)
             ).first()
             if earlier_signal_open is not None:
                 return 0, len(pending)
-            blocked = set(conn.execute(
-                select(intents.c.follower_id).distinct().where(
-                    intents.c.follower_id.in_(fids), intents.c.seq < pk,
-                    intents.c.state.in_([s.value for s in INTENT_BEFORE_SEND]),
-                )
-            ).scalars())
+            blocked = set(
+                conn.execute(
+                    select(intents.c.follower_id)
+                    .distinct()
+                    .where(
+                        intents.c.follower_id.in_(fids),
+                        intents.c.seq < pk,
+                        intents.c.state.in_([s.value for s in INTENT_BEFORE_SEND]),
+                    )
+                ).scalars()
+            )
             legs: dict[int, list[tuple[Action, int]]] = defaultdict(list)
             for r in conn.execute(
                 select(intents.c.follower_id, intents.c.action, intents.c.notional_usd_1e6)
                 .where(
-                    intents.c.follower_id.in_(fids), intents.c.asset == sig.asset,
+                    intents.c.follower_id.in_(fids),
+                    intents.c.asset == sig.asset,
                     intents.c.state.not_in([s.value for s in INTENT_NOT_COUNTED]),
-                ).order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
+                )
+                .order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
             ):
                 legs[r.follower_id].append((Action(r.action), int(r.notional_usd_1e6 or 0)))
             rows = {
@@ -189,24 +240,32 @@ class PipelineStore:
                 decision, price = sizer(SizingInput(intent_id, rows[fid], legs[fid]))
                 new = I.CREATED if decision.accepted else I.REJECTED
                 check_intent(I.PENDING, new)
-                sized.append({
-                    "b_id": intent_id, "b_state": new.value, "b_reason": decision.reason,
-                    "b_collateral": decision.collateral_usd_1e6 if decision.accepted else None,
-                    "b_leverage": decision.leverage_x if decision.accepted else None,
-                    "b_notional": decision.notional_usd_1e6 if decision.accepted else None,
-                    "b_price": price if decision.accepted else None,
-                })
+                sized.append(
+                    {
+                        "b_id": intent_id,
+                        "b_state": new.value,
+                        "b_reason": decision.reason,
+                        "b_collateral": decision.collateral_usd_1e6 if decision.accepted else None,
+                        "b_leverage": decision.leverage_x if decision.accepted else None,
+                        "b_notional": decision.notional_usd_1e6 if decision.accepted else None,
+                        "b_price": price if decision.accepted else None,
+                    }
+                )
             if sized:
                 conn.execute(
-                    update(intents).where(and_(
-                        intents.c.id == bindparam("b_id"), intents.c.state == I.PENDING.value
-                    )).values(
-                        state=bindparam("b_state"), reason=bindparam("b_reason"),
+                    update(intents)
+                    .where(
+                        and_(intents.c.id == bindparam("b_id"), intents.c.state == I.PENDING.value)
+                    )
+                    .values(
+                        state=bindparam("b_state"),
+                        reason=bindparam("b_reason"),
                         collateral_usd_1e6=bindparam("b_collateral"),
                         leverage_x=bindparam("b_leverage"),
                         notional_usd_1e6=bindparam("b_notional"),
                         acceptable_price_usd_1e6=bindparam("b_price"),
-                        sized_at=func.clock_timestamp(), updated_at=func.clock_timestamp(),
+                        sized_at=func.clock_timestamp(),
+                        updated_at=func.clock_timestamp(),
                     ),
                     sized,
                 )
@@ -216,11 +275,18 @@ class PipelineStore:
     def finish_signals(self) -> int:
         """dispatched -> done for signals whose intents are all terminal."""
         with self.db.tx() as conn:
-            live = select(intents.c.id).where(
-                intents.c.signal_pk == signals.c.id,
-                intents.c.state.not_in([s.value for s in INTENT_TERMINAL]),
-            ).exists()
-            return int(conn.execute(
-                update(signals).where(signals.c.state == S.DISPATCHED.value, ~live)
-                .values(state=S.DONE.value, updated_at=func.now())
-            ).rowcount)
+            live = (
+                select(intents.c.id)
+                .where(
+                    intents.c.signal_pk == signals.c.id,
+                    intents.c.state.not_in([s.value for s in INTENT_TERMINAL]),
+                )
+                .exists()
+            )
+            return int(
+                conn.execute(
+                    update(signals)
+                    .where(signals.c.state == S.DISPATCHED.value, ~live)
+                    .values(state=S.DONE.value, updated_at=func.now())
+                ).rowcount
+            )

@@ -11,12 +11,28 @@ from core.adapters.postgres.tables import attempts, intents, signals
 from core.domain.errors import NotFound
 
 INTENT_FIELDS = (
-    intents.c.id, signals.c.signal_id, intents.c.follower_id, intents.c.idempotency_key,
-    intents.c.state, intents.c.nonce, intents.c.tx_hash, intents.c.reason, intents.c.mode,
-    intents.c.action, intents.c.asset, intents.c.side, intents.c.collateral_usd_1e6,
-    intents.c.leverage_x, intents.c.notional_usd_1e6, intents.c.acceptable_price_usd_1e6,
-    intents.c.signer_address, intents.c.block_number, intents.c.created_at,
-    intents.c.sized_at, intents.c.sent_at, intents.c.updated_at,
+    intents.c.id,
+    signals.c.signal_id,
+    intents.c.follower_id,
+    intents.c.idempotency_key,
+    intents.c.state,
+    intents.c.nonce,
+    intents.c.tx_hash,
+    intents.c.reason,
+    intents.c.mode,
+    intents.c.action,
+    intents.c.asset,
+    intents.c.side,
+    intents.c.collateral_usd_1e6,
+    intents.c.leverage_x,
+    intents.c.notional_usd_1e6,
+    intents.c.acceptable_price_usd_1e6,
+    intents.c.signer_address,
+    intents.c.block_number,
+    intents.c.created_at,
+    intents.c.sized_at,
+    intents.c.sent_at,
+    intents.c.updated_at,
 )
 
 
@@ -32,8 +48,13 @@ class Queries:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def intents(self, signal_id: str | None = None, state: str | None = None,
-                follower_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def intents(
+        self,
+        signal_id: str | None = None,
+        state: str | None = None,
+        follower_id: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
         q = select(*INTENT_FIELDS).select_from(intents.join(signals)).order_by(intents.c.id)
         if signal_id is not None:
             q = q.where(signals.c.signal_id == signal_id)
@@ -48,20 +69,31 @@ class Queries:
         with self.db.tx() as conn:
             row = conn.execute(
                 select(*INTENT_FIELDS, intents.c.calldata)
-                .select_from(intents.join(signals)).where(intents.c.id == intent_id)
+                .select_from(intents.join(signals))
+                .where(intents.c.id == intent_id)
             ).first()
             if row is None:
                 raise NotFound(f"intent {intent_id} does not exist")
             out = _plain(row)
             out["calldata"] = "0x" + bytes(row.calldata).hex() if row.calldata else None
             out["attempts"] = [
-                _plain(a) for a in conn.execute(
-                    select(attempts.c.attempt_no, attempts.c.kind, attempts.c.nonce,
-                           attempts.c.tx_hash, attempts.c.max_fee_per_gas,
-                           attempts.c.max_priority_fee_per_gas, attempts.c.gas_limit,
-                           attempts.c.outcome, attempts.c.error, attempts.c.created_at,
-                           attempts.c.broadcast_at)
-                    .where(attempts.c.intent_id == intent_id).order_by(attempts.c.attempt_no)
+                _plain(a)
+                for a in conn.execute(
+                    select(
+                        attempts.c.attempt_no,
+                        attempts.c.kind,
+                        attempts.c.nonce,
+                        attempts.c.tx_hash,
+                        attempts.c.max_fee_per_gas,
+                        attempts.c.max_priority_fee_per_gas,
+                        attempts.c.gas_limit,
+                        attempts.c.outcome,
+                        attempts.c.error,
+                        attempts.c.created_at,
+                        attempts.c.broadcast_at,
+                    )
+                    .where(attempts.c.intent_id == intent_id)
+                    .order_by(attempts.c.attempt_no)
                 )
             ]
             for a in out["attempts"]:
@@ -75,12 +107,21 @@ class Queries:
             if row is None:
                 raise NotFound(f"signal {signal_id} does not exist")
             out = _plain(row)
-            out["intents_by_state"] = dict(conn.execute(
-                select(intents.c.state, func.count()).where(intents.c.signal_pk == row.id)
-                .group_by(intents.c.state)).tuples().all())
+            out["intents_by_state"] = dict(
+                conn.execute(
+                    select(intents.c.state, func.count())
+                    .where(intents.c.signal_pk == row.id)
+                    .group_by(intents.c.state)
+                )
+                .tuples()
+                .all()
+            )
             return out
 
     def intents_by_state(self) -> dict[str, int]:
         with self.db.tx() as conn:
-            return dict(conn.execute(
-                select(intents.c.state, func.count()).group_by(intents.c.state)).tuples().all())
+            return dict(
+                conn.execute(select(intents.c.state, func.count()).group_by(intents.c.state))
+                .tuples()
+                .all()
+            )

@@ -32,11 +32,21 @@ class FollowerRow:
 
 
 FOLLOWER_COLUMNS = (
-    followers.c.id, followers.c.tg_user_id, followers.c.leader_id, followers.c.address,
-    followers.c.signer_ref, followers.c.paused, followers.c.circuit_breaker,
-    followers.c.in_cohort, leaders.c.address.label("leader_address"),
-    policies.c.max_leverage_x, policies.c.max_position_usd_1e6, policies.c.assets,
-    policies.c.sizing_kind, policies.c.sizing_value, policies.c.max_slippage_bps,
+    followers.c.id,
+    followers.c.tg_user_id,
+    followers.c.leader_id,
+    followers.c.address,
+    followers.c.signer_ref,
+    followers.c.paused,
+    followers.c.circuit_breaker,
+    followers.c.in_cohort,
+    leaders.c.address.label("leader_address"),
+    policies.c.max_leverage_x,
+    policies.c.max_position_usd_1e6,
+    policies.c.assets,
+    policies.c.sizing_kind,
+    policies.c.sizing_value,
+    policies.c.max_slippage_bps,
 )
 
 
@@ -59,13 +69,25 @@ def follower_from_row(r: Any) -> FollowerRow:
         circuit_breaker=r.circuit_breaker,
     )
     return FollowerRow(
-        r.id, r.tg_user_id, r.leader_id, r.leader_address, r.address, r.signer_ref,
-        r.paused, r.circuit_breaker, r.in_cohort, policy,
+        r.id,
+        r.tg_user_id,
+        r.leader_id,
+        r.leader_address,
+        r.address,
+        r.signer_ref,
+        r.paused,
+        r.circuit_breaker,
+        r.in_cohort,
+        policy,
     )
 
 
-def write_audit(conn: Connection, actor: str, action: str, reason: str | None, **details: Any) -> None:
-    conn.execute(insert(audit_log).values(actor=actor, action=action, reason=reason, details=details))
+def write_audit(
+    conn: Connection, actor: str, action: str, reason: str | None, **details: Any
+) -> None:
+    conn.execute(
+        insert(audit_log).values(actor=actor, action=action, reason=reason, details=details)
+    )
 
 
 class Registry:
@@ -77,7 +99,9 @@ class Registry:
         """(leader id, created?) — adding a known leader again is not an error."""
         with self.db.tx() as conn:
             row = conn.execute(
-                pg_insert(leaders).values(address=address).on_conflict_do_nothing()
+                pg_insert(leaders)
+                .values(address=address)
+                .on_conflict_do_nothing()
                 .returning(leaders.c.id)
             ).first()
             if row is not None:
@@ -99,19 +123,39 @@ class Registry:
 
     # -- followers -----------------------------------------------------------------------
     def add_follower(
-        self, *, tg_user_id: int, leader_id: int, signer_ref: str, address: str,
-        policy: Policy, in_cohort: bool, actor: str,
+        self,
+        *,
+        tg_user_id: int,
+        leader_id: int,
+        signer_ref: str,
+        address: str,
+        policy: Policy,
+        in_cohort: bool,
+        actor: str,
     ) -> int:
         with self.db.tx() as conn:
             fid = conn.execute(
-                insert(followers).values(
-                    tg_user_id=tg_user_id, leader_id=leader_id, signer_ref=signer_ref,
-                    address=address, in_cohort=in_cohort,
-                ).returning(followers.c.id)
+                insert(followers)
+                .values(
+                    tg_user_id=tg_user_id,
+                    leader_id=leader_id,
+                    signer_ref=signer_ref,
+                    address=address,
+                    in_cohort=in_cohort,
+                )
+                .returning(followers.c.id)
             ).scalar_one()
             conn.execute(insert(policies).values(follower_id=fid, **_policy_values(policy)))
-            write_audit(conn, actor, "follower.add", None, follower_id=fid, address=address,
-                        signer_ref=signer_ref, **_policy_audit(policy))
+            write_audit(
+                conn,
+                actor,
+                "follower.add",
+                None,
+                follower_id=fid,
+                address=address,
+                signer_ref=signer_ref,
+                **_policy_audit(policy),
+            )
             return int(fid)
 
     def follower(self, follower_id: int) -> FollowerRow:
@@ -128,7 +172,9 @@ class Registry:
         with self.db.tx() as conn:
             return [follower_from_row(r) for r in conn.execute(q)]
 
-    def set_follower_flags(self, follower_id: int, actor: str, reason: str | None, **flags: bool) -> None:
+    def set_follower_flags(
+        self, follower_id: int, actor: str, reason: str | None, **flags: bool
+    ) -> None:
         with self.db.tx() as conn:
             n = conn.execute(
                 update(followers).where(followers.c.id == follower_id).values(**flags)
@@ -140,13 +186,20 @@ class Registry:
     def set_policy(self, follower_id: int, policy: Policy, actor: str, reason: str | None) -> None:
         with self.db.tx() as conn:
             n = conn.execute(
-                update(policies).where(policies.c.follower_id == follower_id)
+                update(policies)
+                .where(policies.c.follower_id == follower_id)
                 .values(**_policy_values(policy))
             ).rowcount
             if n == 0:
                 raise NotFound(f"follower {follower_id} does not exist")
-            write_audit(conn, actor, "follower.set_policy", reason, follower_id=follower_id,
-                        **_policy_audit(policy))
+            write_audit(
+                conn,
+                actor,
+                "follower.set_policy",
+                reason,
+                follower_id=follower_id,
+                **_policy_audit(policy),
+            )
 
     # -- controls ------------------------------------------------------------------------
     def get_control(self, key: str) -> str | None:
@@ -158,9 +211,12 @@ class Registry:
     def set_control(self, key: str, value: str, actor: str, reason: str | None) -> None:
         with self.db.tx() as conn:
             stmt = pg_insert(controls).values(key=key, value=value)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=[controls.c.key], set_={"value": value, "updated_at": stmt.excluded.updated_at}
-            ))
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[controls.c.key],
+                    set_={"value": value, "updated_at": stmt.excluded.updated_at},
+                )
+            )
             write_audit(conn, actor, f"control.{key}", reason, value=value)
 
     def audit(self, limit: int = 100) -> Sequence[dict[str, Any]]:

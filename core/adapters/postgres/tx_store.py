@@ -65,9 +65,17 @@ class InFlight:
 
 
 _TO_SIGN_COLS = (
-    intents.c.id, intents.c.follower_id, followers.c.signer_ref, followers.c.address,
-    intents.c.idempotency_key, intents.c.action, intents.c.asset, intents.c.side,
-    intents.c.collateral_usd_1e6, intents.c.leverage_x, intents.c.acceptable_price_usd_1e6,
+    intents.c.id,
+    intents.c.follower_id,
+    followers.c.signer_ref,
+    followers.c.address,
+    intents.c.idempotency_key,
+    intents.c.action,
+    intents.c.asset,
+    intents.c.side,
+    intents.c.collateral_usd_1e6,
+    intents.c.leverage_x,
+    intents.c.acceptable_price_usd_1e6,
 )
 
 
@@ -79,7 +87,8 @@ class TxStore:
         """The signal's intents waiting to be signed (no lock: a preview for the caller)."""
         with self.db.tx() as conn:
             rows = conn.execute(
-                select(*_TO_SIGN_COLS).select_from(intents.join(followers))
+                select(*_TO_SIGN_COLS)
+                .select_from(intents.join(followers))
                 .where(intents.c.signal_pk == pk, intents.c.state == I.CREATED.value)
                 .order_by(intents.c.id)
             ).all()
@@ -88,8 +97,11 @@ class TxStore:
     def missing_signers(self, addresses: Iterable[str]) -> list[str]:
         wanted = set(addresses)
         with self.db.tx() as conn:
-            have = set(conn.execute(
-                select(signers.c.address).where(signers.c.address.in_(wanted))).scalars())
+            have = set(
+                conn.execute(
+                    select(signers.c.address).where(signers.c.address.in_(wanted))
+                ).scalars()
+            )
         return sorted(wanted - have)
 
     def init_signers(self, first_nonces: dict[str, int], chain_id: int) -> None:
@@ -99,29 +111,47 @@ class TxStore:
         with self.db.tx() as conn:
             conn.execute(
                 pg_insert(signers).on_conflict_do_nothing(index_elements=[signers.c.address]),
-                [{"address": a, "chain_id": chain_id, "next_nonce": n} for a, n in first_nonces.items()],
+                [
+                    {"address": a, "chain_id": chain_id, "next_nonce": n}
+                    for a, n in first_nonces.items()
+                ],
             )
 
     def sign_created(self, pk: int, sign: Callable[[ToSign, int], Signed]) -> int:
         """created -> signed for the signal's intents: nonce, raw bytes and hash written ahead."""
         with self.db.tx() as conn:
-            locked_ids = conn.execute(
-                select(intents.c.id).where(
-                    intents.c.signal_pk == pk, intents.c.state == I.CREATED.value
-                ).order_by(intents.c.id).with_for_update(skip_locked=True)
-            ).scalars().all()
+            locked_ids = (
+                conn.execute(
+                    select(intents.c.id)
+                    .where(intents.c.signal_pk == pk, intents.c.state == I.CREATED.value)
+                    .order_by(intents.c.id)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
             if not locked_ids:
                 return 0
-            todo = [ToSign(*r) for r in conn.execute(
-                select(*_TO_SIGN_COLS).select_from(intents.join(followers))
-                .where(intents.c.id.in_(locked_ids)).order_by(intents.c.id)
-            )]
+            todo = [
+                ToSign(*r)
+                for r in conn.execute(
+                    select(*_TO_SIGN_COLS)
+                    .select_from(intents.join(followers))
+                    .where(intents.c.id.in_(locked_ids))
+                    .order_by(intents.c.id)
+                )
+            ]
             addresses = sorted({t.signer_address for t in todo})
-            next_nonce = dict(conn.execute(
-                select(signers.c.address, signers.c.next_nonce)
-                .where(signers.c.address.in_(addresses))
-                .order_by(signers.c.address).with_for_update()
-            ).tuples().all())
+            next_nonce = dict(
+                conn.execute(
+                    select(signers.c.address, signers.c.next_nonce)
+                    .where(signers.c.address.in_(addresses))
+                    .order_by(signers.c.address)
+                    .with_for_update()
+                )
+                .tuples()
+                .all()
+            )
             check_intent(I.CREATED, I.SIGNED)
             intent_rows: list[dict[str, Any]] = []
             attempt_rows: list[dict[str, Any]] = []
@@ -129,27 +159,46 @@ class TxStore:
                 nonce = next_nonce[t.signer_address]
                 s = sign(t, nonce)
                 next_nonce[t.signer_address] = nonce + 1
-                intent_rows.append({"b_id": t.intent_id, "b_nonce": nonce, "b_hash": s.tx_hash,
-                                    "b_signer": t.signer_address, "b_calldata": s.calldata})
-                attempt_rows.append({
-                    "intent_id": t.intent_id, "attempt_no": 1, "kind": "order", "nonce": nonce,
-                    "tx_hash": s.tx_hash, "raw_tx": s.raw, "max_fee_per_gas": s.max_fee_per_gas,
-                    "max_priority_fee_per_gas": s.max_priority_fee_per_gas,
-                    "gas_limit": s.gas_limit,
-                })
+                intent_rows.append(
+                    {
+                        "b_id": t.intent_id,
+                        "b_nonce": nonce,
+                        "b_hash": s.tx_hash,
+                        "b_signer": t.signer_address,
+                        "b_calldata": s.calldata,
+                    }
+                )
+                attempt_rows.append(
+                    {
+                        "intent_id": t.intent_id,
+                        "attempt_no": 1,
+                        "kind": "order",
+                        "nonce": nonce,
+                        "tx_hash": s.tx_hash,
+                        "raw_tx": s.raw,
+                        "max_fee_per_gas": s.max_fee_per_gas,
+                        "max_priority_fee_per_gas": s.max_priority_fee_per_gas,
+                        "gas_limit": s.gas_limit,
+                    }
+                )
             conn.execute(
-                update(intents).where(and_(
-                    intents.c.id == bindparam("b_id"), intents.c.state == I.CREATED.value
-                )).values(
-                    state=I.SIGNED.value, nonce=bindparam("b_nonce"), tx_hash=bindparam("b_hash"),
-                    signer_address=bindparam("b_signer"), calldata=bindparam("b_calldata"),
-                    mode="live", updated_at=func.clock_timestamp(),
+                update(intents)
+                .where(and_(intents.c.id == bindparam("b_id"), intents.c.state == I.CREATED.value))
+                .values(
+                    state=I.SIGNED.value,
+                    nonce=bindparam("b_nonce"),
+                    tx_hash=bindparam("b_hash"),
+                    signer_address=bindparam("b_signer"),
+                    calldata=bindparam("b_calldata"),
+                    mode="live",
+                    updated_at=func.clock_timestamp(),
                 ),
                 intent_rows,
             )
             conn.execute(insert(attempts), attempt_rows)
             conn.execute(
-                update(signers).where(signers.c.address == bindparam("b_addr"))
+                update(signers)
+                .where(signers.c.address == bindparam("b_addr"))
                 .values(next_nonce=bindparam("b_next"), updated_at=func.now()),
                 [{"b_addr": a, "b_next": n} for a, n in next_nonce.items()],
             )
@@ -161,13 +210,22 @@ class TxStore:
             return 0
         check_intent(I.CREATED, I.DRY_RUN)
         with self.db.tx() as conn:
-            return int(conn.execute(
-                update(intents).where(and_(
-                    intents.c.id == bindparam("b_id"), intents.c.state == I.CREATED.value
-                )).values(state=I.DRY_RUN.value, calldata=bindparam("b_data"),
-                          reason=bindparam("b_reason"), mode="dry", updated_at=func.now()),
-                [{"b_id": k, "b_data": d, "b_reason": r} for k, (d, r) in results.items()],
-            ).rowcount)
+            return int(
+                conn.execute(
+                    update(intents)
+                    .where(
+                        and_(intents.c.id == bindparam("b_id"), intents.c.state == I.CREATED.value)
+                    )
+                    .values(
+                        state=I.DRY_RUN.value,
+                        calldata=bindparam("b_data"),
+                        reason=bindparam("b_reason"),
+                        mode="dry",
+                        updated_at=func.now(),
+                    ),
+                    [{"b_id": k, "b_data": d, "b_reason": r} for k, (d, r) in results.items()],
+                ).rowcount
+            )
 
     def fail(self, failures: dict[int, str], from_state: IntentState = I.CREATED) -> None:
         """-> failed with a reason; only legal before a nonce is assigned."""
@@ -176,11 +234,15 @@ class TxStore:
         check_intent(from_state, I.FAILED)
         with self.db.tx() as conn:
             conn.execute(
-                update(intents).where(and_(
-                    intents.c.id == bindparam("b_id"), intents.c.state == from_state.value,
-                    intents.c.nonce.is_(None),
-                )).values(state=I.FAILED.value, reason=bindparam("b_reason"),
-                          updated_at=func.now()),
+                update(intents)
+                .where(
+                    and_(
+                        intents.c.id == bindparam("b_id"),
+                        intents.c.state == from_state.value,
+                        intents.c.nonce.is_(None),
+                    )
+                )
+                .values(state=I.FAILED.value, reason=bindparam("b_reason"), updated_at=func.now()),
                 [{"b_id": k, "b_reason": v} for k, v in failures.items()],
             )
 
@@ -203,48 +265,71 @@ class TxStore:
         with self.db.tx() as conn:
             if errors:
                 conn.execute(
-                    update(attempts).where(attempts.c.id == bindparam("b_id"))
+                    update(attempts)
+                    .where(attempts.c.id == bindparam("b_id"))
                     .values(error=bindparam("b_err")),
                     [{"b_id": k, "b_err": v[:500]} for k, v in errors.items()],
                 )
             if not sent:
                 return 0
             conn.execute(
-                update(attempts).where(attempts.c.id == bindparam("b_id"))
-                .values(broadcast_at=func.coalesce(attempts.c.broadcast_at, func.clock_timestamp()),
-                        outcome="pending", error=None),
+                update(attempts)
+                .where(attempts.c.id == bindparam("b_id"))
+                .values(
+                    broadcast_at=func.coalesce(attempts.c.broadcast_at, func.clock_timestamp()),
+                    outcome="pending",
+                    error=None,
+                ),
                 [{"b_id": s.attempt_id} for s in sent],
             )
-            return int(conn.execute(
-                update(intents).where(and_(
-                    intents.c.id == bindparam("b_id"), intents.c.state == I.SIGNED.value
-                )).values(state=I.SENT.value, sent_at=func.clock_timestamp(),
-                          updated_at=func.clock_timestamp()),
-                [{"b_id": s.intent_id} for s in sent],
-            ).rowcount)
+            return int(
+                conn.execute(
+                    update(intents)
+                    .where(
+                        and_(intents.c.id == bindparam("b_id"), intents.c.state == I.SIGNED.value)
+                    )
+                    .values(
+                        state=I.SENT.value,
+                        sent_at=func.clock_timestamp(),
+                        updated_at=func.clock_timestamp(),
+                    ),
+                    [{"b_id": s.intent_id} for s in sent],
+                ).rowcount
+            )
 
     # -- watch -----------------------------------------------------------------------------
     def in_flight(self) -> list[InFlight]:
         watched = [I.SENT.value, I.HELD.value, I.MINED.value, I.CANCELLING.value]
         with self.db.tx() as conn:
             rows = conn.execute(
-                select(intents.c.id, intents.c.state, intents.c.block_number,
-                       func.array_agg(attempts.c.tx_hash))
+                select(
+                    intents.c.id,
+                    intents.c.state,
+                    intents.c.block_number,
+                    func.array_agg(attempts.c.tx_hash),
+                )
                 .select_from(intents.join(attempts, attempts.c.intent_id == intents.c.id))
                 .where(intents.c.state.in_(watched))
                 .group_by(intents.c.id)
             ).all()
         return [InFlight(r[0], I(r[1]), tuple(r[3]), r[2]) for r in rows]
 
-    def transition(self, intent_id: int, current: IntentState, new: IntentState, **values: Any) -> bool:
+    def transition(
+        self, intent_id: int, current: IntentState, new: IntentState, **values: Any
+    ) -> bool:
         """Compare-and-set one intent; True when this caller won."""
         check_intent(current, new)
         with self.db.tx() as conn:
-            return bool(conn.execute(
-                update(intents).where(intents.c.id == intent_id, intents.c.state == current.value)
-                .values(state=new.value, updated_at=func.clock_timestamp(), **values)
-            ).rowcount)
+            return bool(
+                conn.execute(
+                    update(intents)
+                    .where(intents.c.id == intent_id, intents.c.state == current.value)
+                    .values(state=new.value, updated_at=func.clock_timestamp(), **values)
+                ).rowcount
+            )
 
     def mark_attempt(self, tx_hash: str, outcome: str) -> None:
         with self.db.tx() as conn:
-            conn.execute(update(attempts).where(attempts.c.tx_hash == tx_hash).values(outcome=outcome))
+            conn.execute(
+                update(attempts).where(attempts.c.tx_hash == tx_hash).values(outcome=outcome)
+            )
