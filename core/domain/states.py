@@ -124,7 +124,8 @@ def render_markdown() -> str:
     lines = [
         "# States",
         "",
-        "Generated from `core/domain/states.py` by `python -m core.domain.states > docs/states.md`.",
+        "Generated from `core/domain/states.py`:",
+        "`python -m core.domain.states > docs/states.md`.",
         "Every write is a compare-and-set from one of these states to a listed next state;",
         "anything else raises `IllegalTransition`.",
         "",
