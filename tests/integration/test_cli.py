@@ -128,3 +128,64 @@ def test_follower_add_then_list_json_shows_the_policy(stack: Any, tmp_path: Any)
     assert run(stack, "follower", "pause", str(fid)).returncode == 0
     rows = {r["id"]: r for r in json.loads(run(stack, "follower", "list", "--json").stdout)}
     assert rows[fid]["paused"] is True
+
+
+def test_db_upgrade_migrates_a_fresh_database_and_is_repeatable(stack: Any) -> None:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_ADMIN
+
+    name = f"ct_cli_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        env = {**stack.env, "COPYTRADE_DATABASE_URL": PG_ADMIN.rsplit("/", 1)[0] + "/" + name}
+        for _ in range(2):
+            out = subprocess.run(
+                [sys.executable, "-m", "core.cli", "db", "upgrade"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert out.returncode == 0, out.stderr
+            assert "revision 0001" in out.stdout
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_venue_deploy_prints_an_address_whose_prices_are_set(stack: Any) -> None:
+    from core.adapters.chain import Chain
+    from core.adapters.venue import decode_uint, encode_prices
+    from tests.support.chain import ANVIL_KEY0
+
+    env = {**stack.env, "DEPLOYER_KEY": ANVIL_KEY0}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "venue",
+            "deploy",
+            "--signer",
+            "env:DEPLOYER_KEY",
+            "--price",
+            "BTC=123.45",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    address = out.stdout.strip()
+    assert address.startswith("0x")
+    assert len(address) == 42
+    price = decode_uint(Chain(stack.rpc_url).call(address, encode_prices("BTC")))
+    assert price == 123_450_000
+    assert ANVIL_KEY0[2:] not in out.stdout + out.stderr
