@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     keystore_password: str = ""
     keystore_password_file: str = ""
     watch_period_s: float = 1.0
+    health_period_s: float = Field(2.0, gt=0)
+    mode_read_timeout_s: float = Field(0.25, gt=0, le=2)
+    # Test-only: a directory where named pause points wait for a release file
+    # (core/faults.py). Unset in production: the points are then no-ops.
+    test_pause_dir: str = ""
     gate_retry_s: float = 0.2
     log_level: str = "INFO"
     operator: str = ""  # who runs the CLI, for the audit log

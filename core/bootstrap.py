@@ -8,10 +8,12 @@ from functools import cached_property
 
 from config.settings import Settings, get_settings
 from core.adapters.chain import Chain
+from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import PipelineStore
 from core.adapters.postgres.registry import Registry
 from core.adapters.postgres.tx_store import TxStore
+from core.adapters.redis_mode import RedisModeStore
 from core.services.execution import ExecutionConfig, Pipeline
 from core.services.intake import Intake
 from core.services.mode import ModeService
@@ -43,8 +45,17 @@ class Services:
         return TxStore(self.db)
 
     @cached_property
+    def controls(self) -> ControlStore:
+        return ControlStore(self.db)
+
+    @cached_property
+    def heartbeat_store(self) -> RedisModeStore:
+        s = self.settings
+        return RedisModeStore(s.mode_redis_url, s.health_period_s, s.mode_read_timeout_s)
+
+    @cached_property
     def mode(self) -> ModeService:
-        return ModeService(self.registry)
+        return ModeService(self.controls, self.heartbeat_store, self.settings.health_period_s)
 
     @cached_property
     def pipeline(self) -> Pipeline:

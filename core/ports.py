@@ -10,13 +10,3 @@ class Dispatcher(Protocol):
         """Enqueue the signal's chain from `start`; False when the broker refused it
         (the signal row is committed, so the reconciler dispatches it later)."""
         ...
-
-
-class ModeGate(Protocol):
-    def can_send(self) -> bool:
-        """True only when broadcasting is allowed right now."""
-        ...
-
-    def assert_can_send(self) -> None:
-        """Raise UnsafeToSend unless broadcasting is allowed right now."""
-        ...

@@ -1,15 +1,36 @@
-"""Shared task options: transient failures retry with backoff; nothing else is caught."""
+"""How every pipeline task treats failure: transient errors retry with backoff; unsafe-to-send
+retries every health period (the work waits, it is never dropped). Nothing else is caught."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from celery import Task
+
+from config.celery_app import app
+from config.settings import get_settings
 from core.domain.errors import TransientError, UnsafeToSend
 
-RETRYING: dict[str, Any] = {
-    "autoretry_for": (TransientError, UnsafeToSend),
-    "retry_backoff": 0.5,
-    "retry_backoff_max": 10,
-    "retry_jitter": True,
-    "max_retries": 50,
-}
+TRANSIENT_RETRIES = 50
+
+
+def pipeline_task(name: str) -> Callable[[Callable[..., Any]], Task]:  # type: ignore[type-arg]
+    def wrap(fn: Callable[..., Any]) -> Task:  # type: ignore[type-arg]
+        @app.task(name=name, bind=True, max_retries=None)
+        def run(self: Task, *args: Any) -> Any:  # type: ignore[type-arg]
+            s = get_settings()
+            try:
+                return fn(*args)
+            except UnsafeToSend as exc:
+                # Bounded by the signal's max age: past it the step ends the wait itself.
+                limit = int(s.max_signal_age_s / s.health_period_s) + 20
+                raise self.retry(exc=exc, countdown=s.health_period_s, max_retries=limit) from None
+            except TransientError as exc:
+                delay = min(10.0, 0.5 * 2**self.request.retries)
+                raise self.retry(exc=exc, countdown=delay, max_retries=TRANSIENT_RETRIES) from None
+
+        run.__doc__ = fn.__doc__
+        return run
+
+    return wrap

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from config.celery_app import app
 from core.bootstrap import services
-from tasks.base import RETRYING
+from tasks.base import pipeline_task
 
 
-@app.task(name="copytrade.validate", **RETRYING)
+@pipeline_task("copytrade.validate")
 def validate(signal_pk: int) -> str:
     return services().pipeline.validate(signal_pk).value
 
 
-@app.task(name="copytrade.size", **RETRYING)
+@pipeline_task("copytrade.size")
 def size(signal_pk: int) -> list[int]:
     s = services()
     sized, gated = s.pipeline.size(signal_pk)
@@ -22,16 +21,16 @@ def size(signal_pk: int) -> list[int]:
     return [sized, gated]
 
 
-@app.task(name="copytrade.check_mode", **RETRYING)
+@pipeline_task("copytrade.check_mode")
 def check_mode(signal_pk: int) -> int:
     return services().pipeline.check_mode(signal_pk)
 
 
-@app.task(name="copytrade.build_tx", **RETRYING)
+@pipeline_task("copytrade.build_tx")
 def build_tx(signal_pk: int) -> int:
     return services().pipeline.build(signal_pk)
 
 
-@app.task(name="copytrade.send", **RETRYING)
+@pipeline_task("copytrade.send")
 def send(signal_pk: int) -> int:
     return services().pipeline.send(signal_pk)

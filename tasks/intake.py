@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.celery_app import app
 from core.bootstrap import services
-from tasks.base import RETRYING
+from tasks.base import pipeline_task
 
 
-@app.task(name="copytrade.submit_signal", **RETRYING)
+@pipeline_task("copytrade.submit_signal")
 def submit_signal(payload: Any) -> dict[str, Any]:
     return services().intake.submit(payload, source="task").as_dict()

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.celery_app import app
 from core.bootstrap import services
-from tasks.base import RETRYING
+from tasks.base import pipeline_task
 
 
-@app.task(name="copytrade.watch", **RETRYING)
+@pipeline_task("copytrade.watch")
 def watch(signal_pk: Any = None) -> dict[str, int]:
     return vars(services().watcher.poll())

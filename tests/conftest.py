@@ -20,6 +20,7 @@ PG_ADMIN = os.environ.get(
     "COPYTRADE_TEST_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
 BLOCK_TIME = "0.5"
+HEALTH_PERIOD = "0.5"
 
 
 @pytest.fixture(scope="session")
@@ -100,14 +101,19 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
         "COPYTRADE_CONFIRMATIONS": "2",
         "COPYTRADE_KEYSTORE_PASSWORD": PASSWORD,
         "COPYTRADE_WATCH_PERIOD_S": "0.25",
+        "COPYTRADE_HEALTH_PERIOD_S": HEALTH_PERIOD,
         "COPYTRADE_OPERATOR": "pytest",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     get_settings.cache_clear()
     bootstrap.reset()
-    bootstrap.services().mode.request(Mode.LIVE, "pytest", "test session")
+    mode = bootstrap.services().mode
+    mode.request(Mode.LIVE, "pytest", "test session")
+    heart = procs.start_heartbeat(session_dir, dict(os.environ), "session")
+    procs.wait_until(lambda: mode.verdict().live, 10, "LIVE after three heartbeats")
     yield Stack(dict(os.environ), session_dir, venue, anvil_url, pg_url)
+    heart.stop()
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)

@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from core.cli import admin, signals
+from core.cli import admin, ops, signals
 from core.domain.errors import CopytradeError
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 admin.register(app)
 signals.register(app)
+ops.register(app)
 
 
 def fail(message: str, code: int) -> None:

@@ -229,15 +229,36 @@ def register(app: typer.Typer) -> None:
             )
         console.print(f"follower {follower_id} policy updated")
 
+    cohort = typer.Typer(help="The canary live cohort.", no_args_is_help=True)
+    follower.add_typer(cohort, name="cohort")
+
+    @cohort.command("add")
+    def cohort_add(follower_id: int, reason: Reason = None) -> None:
+        """Put a follower in the canary live cohort."""
+        _svc().registry.set_follower_flags(follower_id, _actor(), reason, in_cohort=True)
+        console.print(f"follower {follower_id} in the live cohort")
+
+    @cohort.command("remove")
+    def cohort_remove(follower_id: int, reason: Reason = None) -> None:
+        """Take a follower out of the canary live cohort (it then runs DRY)."""
+        _svc().registry.set_follower_flags(follower_id, _actor(), reason, in_cohort=False)
+        console.print(f"follower {follower_id} out of the live cohort")
+
     @mode.command("show")
     def mode_show(json_: Json = False) -> None:
-        """Show the requested and effective mode."""
+        """Show the requested and effective mode (and why it is not LIVE)."""
         m = _svc().mode
-        data = {"requested_mode": m.requested().value, "effective_mode": m.effective().value}
+        v = m.verdict()
+        data = {
+            "requested_mode": m.requested().value,
+            "effective_mode": v.mode.value,
+            "why_not_live": v.reason,
+        }
         if json_:
             emit_json(data)
         else:
-            console.print(f"requested {data['requested_mode']}, effective {data['effective_mode']}")
+            why = f" ({v.reason})" if v.reason else ""
+            console.print(f"requested {data['requested_mode']}, effective {v.mode.value}{why}")
 
     @mode.command("live")
     def mode_live(reason: Reason = None) -> None:

@@ -7,8 +7,9 @@ twice (redelivery, a resumed chain, two workers) finds nothing left to do.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
-from typing import Any
 
 from core.adapters.chain import Chain
 from core.adapters.postgres.pipeline_store import (
@@ -21,13 +22,20 @@ from core.adapters.postgres.tx_store import Signed, ToSend, ToSign, TxStore
 from core.adapters.signers.factory import resolve
 from core.adapters.venue import OrderCall, decode_uint, encode_order, encode_prices
 from core.domain import fees
-from core.domain.errors import ChainError, SignerError, TransientError
+from core.domain.errors import ChainError, SignerError, TransientError, UnsafeToSend
 from core.domain.risk import PROFILES, acceptable_price, decide, project_exposure
+from core.domain.states import IntentState as I
 from core.domain.states import SignalState
 from core.domain.types import Action, Mode, Side
-from core.ports import ModeGate
+from core.faults import pause
+from core.services.mode import ModeService
 
 log = logging.getLogger(__name__)
+
+
+def who() -> str:
+    """hostname:pid of this (forked) process, recorded on the attempts it broadcast."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -54,13 +62,17 @@ def order_call(t: ToSign) -> OrderCall:
 
 class Pipeline:
     def __init__(
-        self, store: PipelineStore, txs: TxStore, chain: Chain, mode: Any, cfg: ExecutionConfig
+        self,
+        store: PipelineStore,
+        txs: TxStore,
+        chain: Chain,
+        mode: ModeService,
+        cfg: ExecutionConfig,
     ) -> None:
         self.store = store
         self.txs = txs
         self.chain = chain
-        self.mode: ModeGate = mode
-        self.requested_mode = mode.requested
+        self.mode = mode
         self.cfg = cfg
 
     def validate(self, pk: int) -> SignalState:
@@ -90,24 +102,39 @@ class Pipeline:
         return self.store.size_pending(pk, sizer)
 
     def check_mode(self, pk: int) -> int:
-        """Requested DRY: the created intents are simulated and recorded as dry_run with
-        the exact calldata LIVE would send. Returns how many were dry-run."""
-        if self.requested_mode() is Mode.LIVE:
-            return 0
+        """Requested DRY (globally, or for a follower outside the canary cohort): the created
+        intents are simulated and recorded as dry_run with the exact calldata LIVE would
+        send. Forced DRY (LIVE requested, unsafe): the rest wait — UnsafeToSend, retried —
+        or, past the signal's max age, end rejected(stale). Returns how many were dry-run."""
         todo = self.txs.created(pk)
+        if not todo:
+            return 0
+        requested_dry = self.mode.requested() is Mode.DRY
+        canary = self.cfg.profile == "canary"
+        dry = [t for t in todo if requested_dry or (canary and not t.in_cohort)]
         results: dict[int, tuple[bytes, str | None]] = {}
-        for t in todo:
+        for t in dry:
             data = encode_order(order_call(t))
             try:
                 self.chain.call(self.cfg.venue_address, data, sender=t.signer_address)
                 results[t.intent_id] = (data, None)
             except ChainError as exc:
                 results[t.intent_id] = (data, f"simulation: {exc}"[:300])
-        return self.txs.record_dry_run(results)
+        n = self.txs.record_dry_run(results)
+        live = [t for t in todo if t.intent_id not in results]
+        if live:
+            verdict = self.mode.verdict()
+            if not verdict.live:
+                if self.store.signal(pk).age_s > self.cfg.max_signal_age_s:
+                    self.txs.fail({t.intent_id: "stale" for t in live}, to=I.REJECTED)
+                    return n
+                raise UnsafeToSend(f"effective mode is DRY: {verdict.reason}")
+        return n
 
     def build(self, pk: int) -> int:
-        """created -> signed: nonce from the signer row, bytes written ahead."""
-        self.mode.assert_can_send()
+        """created -> signed: nonce from the signer row, bytes written ahead. Runs
+        check_mode again first, so a mode change since then is honoured."""
+        self.check_mode(pk)
         todo = self.txs.created(pk)
         if not todo:
             return 0
@@ -154,12 +181,23 @@ class Pipeline:
         return self.txs.sign_created(pk, sign)
 
     def send(self, pk: int) -> int:
-        """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try)."""
+        """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try),
+        inside the broadcast window (stop flag share-locked, effective mode checked)."""
         todo = self.txs.signed(pk)
         if not todo:
             return 0
-        self.mode.assert_can_send()  # immediately before the broadcast
-        outcomes = self.chain.send_raw([t.raw for t in todo])
+        pause("send.before_window")
+        try:
+            with self.mode.broadcast_window():
+                pause("send.in_window")
+                outcomes = self.chain.send_raw([t.raw for t in todo])
+        except UnsafeToSend:
+            if self.store.signal(pk).age_s > self.cfg.max_signal_age_s:
+                # Signed past max age: the nonce is ours and must be consumed; the no-op
+                # cancel (stuck-transactions work) does that. Reported by `status`.
+                log.warning("signal %s: %d signed intent(s) past max age wait", pk, len(todo))
+                return 0
+            raise
         ok: list[ToSend] = []
         errors: dict[int, str] = {}
         for t, out in zip(todo, outcomes, strict=True):
@@ -167,7 +205,7 @@ class Pipeline:
                 ok.append(t)
             else:
                 errors[t.attempt_id] = f"{out.kind}: {out.message}"
-        n = self.txs.mark_sent(ok, errors)
+        n = self.txs.mark_sent(ok, errors, sent_by=who())
         if errors:
             raise TransientError(f"{len(errors)} broadcast(s) of signal {pk} refused; will retry")
         return n

@@ -161,3 +161,13 @@ def start_beat(tmp: Path, env: dict[str, str]) -> Proc:
         tmp / "beat.log",
         env=env,
     )
+
+
+def copytrade_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "core.cli", *args]
+
+
+def start_heartbeat(tmp: Path, env: dict[str, str], name: str) -> Proc:
+    p = Proc(copytrade_cmd("heartbeat"), tmp / f"heartbeat-{name}.log", env=env)
+    wait_until(lambda: "heartbeat every" in p.text(), 20, "heartbeat")
+    return p

@@ -42,6 +42,7 @@ class SignalRow:
     price_usd_1e6: int | None
     state: SignalState
     reason: str | None
+    age_s: float
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,25 @@ class SizingInput:
 
 
 SizingOutcome = tuple[Decision, int | None]  # (decision, acceptable price)
+# Seconds since the producer issued the signal (or since intake when it did not say).
+AGE_S = (
+    func.extract("epoch", func.now())
+    - func.coalesce(signals.c.issued_at, func.extract("epoch", signals.c.created_at))
+).label("age_s")
 
 
 def signal_from_row(r: Any) -> SignalRow:
     order = LeaderOrder(Action(r.action), r.asset, Side(r.side), r.collateral_usd_1e6, r.leverage_x)
-    return SignalRow(r.id, r.signal_id, r.leader_id, order, r.price_usd_1e6, S(r.state), r.reason)
+    return SignalRow(
+        r.id,
+        r.signal_id,
+        r.leader_id,
+        order,
+        r.price_usd_1e6,
+        S(r.state),
+        r.reason,
+        float(r.age_s),
+    )
 
 
 class PipelineStore:
@@ -98,24 +113,27 @@ class PipelineStore:
 
     def signal(self, pk: int) -> SignalRow:
         with self.db.tx() as conn:
-            return signal_from_row(conn.execute(select(signals).where(signals.c.id == pk)).one())
+            row = conn.execute(select(signals, AGE_S).where(signals.c.id == pk)).one()
+            return signal_from_row(row)
+
+    def waiting_signals(self) -> list[tuple[int, str]]:
+        """(signal pk, first step to re-run) for signals whose intents wait in created or
+        signed: what `resume` and the end of a forced DRY re-enqueue."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(intents.c.signal_pk, func.bool_or(intents.c.state == I.CREATED.value))
+                .where(intents.c.state.in_([I.CREATED.value, I.SIGNED.value]))
+                .group_by(intents.c.signal_pk)
+                .order_by(intents.c.signal_pk)
+            ).all()
+        return [(int(pk), "check_mode" if created else "send") for pk, created in rows]
 
     # -- validate: one intent per follower of the leader -----------------------------------
     def expand(self, pk: int, max_age_s: int) -> SignalState:
         """accepted -> dispatched with its intents created, or -> rejected(stale)."""
         with self.db.tx() as conn:
             row = conn.execute(
-                select(
-                    signals,
-                    (
-                        func.extract("epoch", func.now())
-                        - func.coalesce(
-                            signals.c.issued_at, func.extract("epoch", signals.c.created_at)
-                        )
-                    ).label("age_s"),
-                )
-                .where(signals.c.id == pk)
-                .with_for_update()
+                select(signals, AGE_S).where(signals.c.id == pk).with_for_update()
             ).one()
             state = S(row.state)
             if state is not S.ACCEPTED:

@@ -125,3 +125,16 @@ class Queries:
                 .tuples()
                 .all()
             )
+
+    def signed_past_age(self, max_age_s: int) -> int:
+        """Signed intents whose signal is past its max age (they wait for a no-op cancel)."""
+        from core.adapters.postgres.pipeline_store import AGE_S
+
+        with self.db.tx() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(intents.join(signals))
+                    .where(intents.c.state == "signed", max_age_s < AGE_S)
+                ).scalar_one()
+            )

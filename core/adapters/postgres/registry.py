@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.tables import audit_log, controls, followers, leaders, policies
+from core.adapters.postgres.tables import audit_log, followers, leaders, policies
 from core.domain.errors import NotFound
 from core.domain.risk import Policy
 from core.domain.sizing import SizingRule
@@ -200,24 +200,6 @@ class Registry:
                 follower_id=follower_id,
                 **_policy_audit(policy),
             )
-
-    # -- controls ------------------------------------------------------------------------
-    def get_control(self, key: str) -> str | None:
-        with self.db.tx() as conn:
-            return conn.execute(
-                select(controls.c.value).where(controls.c.key == key)
-            ).scalar_one_or_none()
-
-    def set_control(self, key: str, value: str, actor: str, reason: str | None) -> None:
-        with self.db.tx() as conn:
-            stmt = pg_insert(controls).values(key=key, value=value)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[controls.c.key],
-                    set_={"value": value, "updated_at": stmt.excluded.updated_at},
-                )
-            )
-            write_audit(conn, actor, f"control.{key}", reason, value=value)
 
     def audit(self, limit: int = 100) -> Sequence[dict[str, Any]]:
         with self.db.tx() as conn:

@@ -139,6 +139,7 @@ attempts = Table(
     Column("error", Text),
     _now(),
     Column("broadcast_at", DateTime(timezone=True)),
+    Column("sent_by", Text),  # hostname:pid of the process whose broadcast was accepted
     UniqueConstraint("intent_id", "attempt_no", name="uq_attempts_intent_no"),
 )
 

@@ -34,6 +34,7 @@ class ToSign:
     collateral_usd_1e6: int
     leverage_x: int
     acceptable_price_usd_1e6: int
+    in_cohort: bool
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ _TO_SIGN_COLS = (
     intents.c.collateral_usd_1e6,
     intents.c.leverage_x,
     intents.c.acceptable_price_usd_1e6,
+    followers.c.in_cohort,
 )
 
 
@@ -227,11 +229,16 @@ class TxStore:
                 ).rowcount
             )
 
-    def fail(self, failures: dict[int, str], from_state: IntentState = I.CREATED) -> None:
-        """-> failed with a reason; only legal before a nonce is assigned."""
+    def fail(
+        self,
+        failures: dict[int, str],
+        from_state: IntentState = I.CREATED,
+        to: IntentState = I.FAILED,
+    ) -> None:
+        """-> failed (or rejected) with a reason; only legal before a nonce is assigned."""
         if not failures:
             return
-        check_intent(from_state, I.FAILED)
+        check_intent(from_state, to)
         with self.db.tx() as conn:
             conn.execute(
                 update(intents)
@@ -242,7 +249,7 @@ class TxStore:
                         intents.c.nonce.is_(None),
                     )
                 )
-                .values(state=I.FAILED.value, reason=bindparam("b_reason"), updated_at=func.now()),
+                .values(state=to.value, reason=bindparam("b_reason"), updated_at=func.now()),
                 [{"b_id": k, "b_reason": v} for k, v in failures.items()],
             )
 
@@ -259,7 +266,7 @@ class TxStore:
             ).all()
         return [ToSend(r[0], r[1], r[2], bytes(r[3])) for r in rows]
 
-    def mark_sent(self, sent: list[ToSend], errors: dict[int, str]) -> int:
+    def mark_sent(self, sent: list[ToSend], errors: dict[int, str], sent_by: str = "") -> int:
         """signed -> sent for the accepted broadcasts; errors recorded on their attempts."""
         check_intent(I.SIGNED, I.SENT)
         with self.db.tx() as conn:
@@ -277,6 +284,7 @@ class TxStore:
                 .where(attempts.c.id == bindparam("b_id"))
                 .values(
                     broadcast_at=func.coalesce(attempts.c.broadcast_at, func.clock_timestamp()),
+                    sent_by=func.coalesce(attempts.c.sent_by, sent_by or None),
                     outcome="pending",
                     error=None,
                 ),

@@ -1,0 +1,65 @@
+"""Operator controls in PostgreSQL: requested mode and the emergency stop.
+
+The stop flag's row is read under a shared lock for the whole broadcast; `stop` takes it
+exclusively, so once `stop` has returned no broadcast can start. A flag that cannot be
+read (PostgreSQL down) surfaces as TransientError: nothing is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.registry import write_audit
+from core.adapters.postgres.tables import controls
+
+REQUESTED_MODE = "requested_mode"
+EMERGENCY_STOP = "emergency_stop"
+
+
+def _stopped(value: str | None) -> bool:
+    return value != "off"  # a missing or unknown value means stopped
+
+
+class ControlStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, key: str) -> str | None:
+        with self.db.tx() as conn:
+            return conn.execute(
+                select(controls.c.value).where(controls.c.key == key)
+            ).scalar_one_or_none()
+
+    def snapshot(self) -> tuple[str | None, bool]:
+        """(requested mode value, stopped) in one read."""
+        with self.db.tx() as conn:
+            values = dict(conn.execute(select(controls.c.key, controls.c.value)).tuples().all())
+        return values.get(REQUESTED_MODE), _stopped(values.get(EMERGENCY_STOP))
+
+    def set(self, key: str, value: str, actor: str, reason: str | None) -> None:
+        with self.db.tx() as conn:
+            conn.execute(pg_insert(controls).values(key=key, value=value).on_conflict_do_nothing())
+            self._lock(conn, key, exclusive=True)  # waits for broadcasts in flight
+            conn.execute(
+                update(controls)
+                .where(controls.c.key == key)
+                .values(value=value, updated_at=func.now())
+            )
+            write_audit(conn, actor, f"control.{key}", reason, value=value)
+
+    @contextmanager
+    def broadcast_window(self) -> Iterator[bool]:
+        """Hold the stop flag's shared lock; yields whether sending is stopped."""
+        with self.db.tx() as conn:
+            yield _stopped(self._lock(conn, EMERGENCY_STOP, exclusive=False))
+
+    @staticmethod
+    def _lock(conn: Connection, key: str, exclusive: bool) -> str | None:
+        q = select(controls.c.value).where(controls.c.key == key)
+        q = q.with_for_update() if exclusive else q.with_for_update(read=True)
+        return conn.execute(q).scalar_one_or_none()

@@ -1,0 +1,90 @@
+"""Operations verbs: heartbeat, status, stop, resume."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated, Any
+
+import typer
+
+from core.cli.common import console, emit_json, table
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+NeedReason = Annotated[str, typer.Option("--reason", help="Why (required; audit-logged).")]
+
+
+def _svc() -> Any:
+    from core.bootstrap import services
+
+    return services()
+
+
+def _actor() -> str:
+    from config.settings import get_settings
+
+    return get_settings().operator or "cli"
+
+
+def status_data() -> dict[str, Any]:
+    from core.adapters.postgres.queries import Queries
+
+    s = _svc()
+    v = s.mode.verdict()
+    q = Queries(s.db)
+    return {
+        "requested_mode": s.mode.requested().value,
+        "effective_mode": v.mode.value,
+        "why_not_live": v.reason,
+        "redis_streak": v.streak,
+        "heartbeat_age_s": None if v.heartbeat_age_s is None else round(v.heartbeat_age_s, 3),
+        "emergency_stop": s.mode.stopped(),
+        "profile": s.settings.profile,
+        "intents_by_state": q.intents_by_state(),
+        "signed_past_max_age": q.signed_past_age(s.settings.max_signal_age_s),
+    }
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("heartbeat")
+    def heartbeat(
+        period: Annotated[float | None, typer.Option(help="Seconds; default the setting.")] = None,
+    ) -> None:
+        """Run the heartbeat (its own process; LIVE needs it). Stops on SIGTERM/SIGINT."""
+        from core.services.heartbeat import run
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        s = _svc()
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        p = period or s.settings.health_period_s
+        console.print(f"heartbeat every {p}s to {s.settings.mode_redis_url.split('@')[-1]}")
+        run(s.heartbeat_store, p, stop)
+
+    @app.command("status")
+    def status(json_: Json = False) -> None:
+        """Mode (and why not LIVE), heartbeat, stop flag, intents by state."""
+        data = status_data()
+        if json_:
+            emit_json(data)
+            return
+        rows = [(k, v) for k, v in data.items() if k != "intents_by_state"]
+        rows += [(f"intents {k}", n) for k, n in sorted(data["intents_by_state"].items())]
+        table("copytrade status", ["", "value"], rows)
+
+    @app.command("stop")
+    def stop(reason: NeedReason) -> None:
+        """Emergency stop: returns once no broadcast is in flight; none starts after."""
+        _svc().mode.stop(_actor(), reason)
+        console.print("STOPPED: no broadcast will start until `copytrade resume`")
+
+    @app.command("resume")
+    def resume(reason: NeedReason) -> None:
+        """Lift the emergency stop and re-enqueue the intents it held."""
+        s = _svc()
+        s.mode.resume(_actor(), reason)
+        waiting = s.store.waiting_signals()
+        sent = sum(s.intake.dispatcher.dispatch(pk, start=step) for pk, step in waiting)
+        console.print(f"resumed; {sent} of {len(waiting)} waiting signal(s) re-enqueued")

@@ -1,0 +1,30 @@
+"""Named pause points for tests (never a sleep, never a safeguard switch).
+
+With COPYTRADE_TEST_PAUSE_DIR set and a file `<dir>/<name>.armed` present, a process that
+reaches `pause("<name>")` writes `<name>.reached` (with its pid) and waits until
+`<name>.release` exists. Without the setting the call returns at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from config.settings import get_settings
+
+POINTS = ("send.before_window", "send.in_window")
+
+
+def pause(name: str, timeout_s: float = 60) -> None:
+    assert name in POINTS, name
+    directory = get_settings().test_pause_dir
+    if not directory:
+        return
+    base = Path(directory)
+    if not (base / f"{name}.armed").exists():
+        return
+    (base / f"{name}.reached").write_text(str(os.getpid()))
+    deadline = time.monotonic() + timeout_s
+    while not (base / f"{name}.release").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
