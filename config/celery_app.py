@@ -17,11 +17,13 @@ from config.settings import get_settings
 QUEUES = ("intake", "execution", "watch")
 
 
-def make_app() -> Celery:
+def make_app(broker_url: str | None = None) -> Celery:
+    """The configured app; `broker_url` overrides the setting (a producer for another
+    deployment, or a test stack with its own broker)."""
     s = get_settings()
     app = Celery(
         "copytrade",
-        broker=s.broker_url,
+        broker=broker_url or s.broker_url,
         include=["tasks.intake", "tasks.execution", "tasks.watching"],
     )
     app.conf.update(
@@ -68,6 +70,11 @@ def make_app() -> Celery:
 
 
 app = make_app()
+
+
+def app_for(broker_url: str) -> Celery:
+    """This module's app when it already points at `broker_url`, else a new one."""
+    return app if app.conf.broker_url == broker_url else make_app(broker_url)
 
 
 @worker_process_init.connect

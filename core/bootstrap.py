@@ -71,10 +71,11 @@ class Services:
 
     @cached_property
     def intake(self) -> Intake:
-        from config.celery_app import app
+        from config.celery_app import app_for
         from core.adapters.celery_dispatch import CeleryDispatcher
 
-        return Intake(self.registry, self.store, CeleryDispatcher(app))
+        dispatcher = CeleryDispatcher(app_for(self.settings.broker_url))
+        return Intake(self.registry, self.store, dispatcher)
 
 
 _services: Services | None = None

@@ -16,10 +16,10 @@ from tests.support.chain import new_keystore, random_address
 
 
 class Flow:
-    def __init__(self, stack: Any, workers: list[Any] | None = None) -> None:
+    def __init__(self, stack: Any, workers: list[Any] | None = None, services: Any = None) -> None:
         self.stack = stack
         self.workers = workers or []
-        self.s = stack.services()
+        self.s = services or stack.services()
         self.q = Queries(self.s.db)
 
     def leader(self) -> str:
@@ -110,9 +110,7 @@ class Flow:
     def run_task(self, name: str, *args: Any, timeout: float = 30) -> str:
         """Enqueue a task by name on the real broker and wait until a worker logs that it
         succeeded; returns the task id."""
-        from config.celery_app import app
-
-        task_id = app.send_task(name, args=args).id
+        task_id = self.s.intake.dispatcher.app.send_task(name, args=args).id
         needle = f"{name}[{task_id}] succeeded"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -49,6 +49,8 @@ class Proc:
         self, args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
     ) -> None:
         self.args = args
+        self.env = env
+        self.cwd = cwd
         self.log_path = log
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
@@ -81,6 +83,19 @@ class Proc:
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+    def restart(self) -> None:
+        """Start the same command again (same port, same log); the old one must be gone."""
+        assert not self.alive()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            self.args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=self.cwd,
+            start_new_session=True,
+        )
 
     def text(self) -> str:
         return self.log_path.read_text(errors="replace")
