@@ -83,6 +83,8 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
     from core.domain.types import Mode
     from core.services.venue import deploy
 
+    pause_dir = session_dir / "pause"
+    pause_dir.mkdir(exist_ok=True)
     chain = Chain(anvil_url)
     venue = deploy(
         chain,
@@ -103,6 +105,7 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
         "COPYTRADE_WATCH_PERIOD_S": "0.25",
         "COPYTRADE_HEALTH_PERIOD_S": HEALTH_PERIOD,
         "COPYTRADE_OPERATOR": "pytest",
+        "COPYTRADE_TEST_PAUSE_DIR": str(pause_dir),
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
