@@ -5,20 +5,16 @@ machine's PostgreSQL, a private redis-server and anvil on free ports, stopped by
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.support import procs
 from tests.support.chain import ANVIL_KEY0, PASSWORD
+from tests.support.databases import fresh_database
 
-PG_ADMIN = os.environ.get(
-    "COPYTRADE_TEST_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
 BLOCK_TIME = "0.5"
 HEALTH_PERIOD = "0.5"
 
@@ -31,18 +27,8 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh, uniquely named database, migrated to head, dropped afterwards."""
-    from core.adapters.postgres.migrate import upgrade
-
-    name = f"ct_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    yield url
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,9 @@ def resumed(stack: Any) -> Iterator[None]:
 
 
 def cli(flow: Flow, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(copytrade_cmd(*args), env=flow.stack.env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        copytrade_cmd(*args), env=flow.stack.env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_stop_between_check_mode_and_send_blocks_the_broadcast_until_resume(
@@ -73,7 +74,8 @@ def test_stop_waits_for_a_broadcast_in_flight_and_none_starts_after(
         point.wait_reached()  # the worker holds the stop flag's shared lock
         (signed,) = flow.q.intents(signal_id=p["signal_id"])
         stopper = threading.Thread(
-            target=lambda: (flow.s.mode.stop("pytest", "drill"), returned.set()))
+            target=lambda: (flow.s.mode.stop("pytest", "drill"), returned.set())
+        )
         stopper.start()
         time.sleep(0.5)
         assert not returned.is_set()  # stop waits for the broadcast in flight

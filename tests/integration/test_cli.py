@@ -131,20 +131,12 @@ def test_follower_add_then_list_json_shows_the_policy(stack: Any, tmp_path: Any)
 
 
 def test_db_upgrade_migrates_a_fresh_database_and_is_repeatable(stack: Any) -> None:
-    import uuid
-
     from alembic.script import ScriptDirectory
-    from sqlalchemy import create_engine, text
 
     from core.adapters.postgres.migrate import alembic_config
-    from tests.conftest import PG_ADMIN
+    from tests.support.databases import fresh_database
 
-    name = f"ct_cli_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    with fresh_database("ct_cli", migrate=False) as url:
         head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
         env = {**stack.env, "COPYTRADE_DATABASE_URL": url}
         for _ in range(2):
@@ -157,10 +149,6 @@ def test_db_upgrade_migrates_a_fresh_database_and_is_repeatable(stack: Any) -> N
             )
             assert out.returncode == 0, out.stderr
             assert f"revision {head}" in out.stdout
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_venue_deploy_prints_an_address_whose_prices_are_set(stack: Any) -> None:
