@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+
+# Typer vendors click (typer._click); its usage errors are ClickException subclasses.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.exceptions import Abort, Exit
 
 from core.cli import admin, ops, signals
 from core.domain.errors import CopytradeError
@@ -31,13 +34,16 @@ def main() -> None:
         app(standalone_mode=False)
     except CopytradeError as exc:
         fail(str(exc), 2)
-    except click.exceptions.Exit as exc:
+    except Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(2)
+    except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
-        where = f" ({ctx.command_path})" if ctx is not None else ""
+        where = f" ({ctx.command_path} --help)" if ctx is not None else ""
         fail(exc.format_message() + where, exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (Abort, KeyboardInterrupt):
         fail("aborted", 130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the operator
         text = str(exc).splitlines()[0] if str(exc) else ""

@@ -181,3 +181,42 @@ def test_venue_deploy_prints_an_address_whose_prices_are_set(stack: Any) -> None
     price = decode_uint(Chain(stack.rpc_url).call(address, encode_prices("BTC")))
     assert price == 123_450_000
     assert ANVIL_KEY0[2:] not in out.stdout + out.stderr
+
+
+def test_status_json_reports_mode_heartbeat_stop_and_intents(stack: Any) -> None:
+    out = run(stack, "status", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert (data["requested_mode"], data["effective_mode"], data["why_not_live"]) == (
+        "live",
+        "live",
+        None,
+    )
+    assert data["redis_streak"] >= 3
+    assert 0 <= data["heartbeat_age_s"] < 1.0
+    assert data["emergency_stop"] is False
+    assert isinstance(data["intents_by_state"], dict)
+
+
+def test_status_says_why_not_live_when_the_mode_store_is_unreachable(stack: Any) -> None:
+    from tests.support.procs import free_port
+
+    env = {**stack.env, "COPYTRADE_MODE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    out = subprocess.run(
+        [sys.executable, "-m", "core.cli", "status", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    data = json.loads(out.stdout)
+    assert (data["effective_mode"], data["why_not_live"]) == ("dry", "mode_store_unreadable")
+    assert data["redis_streak"] is None
+
+
+def test_mode_show_and_stop_need_a_reason(stack: Any) -> None:
+    shown = json.loads(run(stack, "mode", "show", "--json").stdout)
+    assert shown["requested_mode"] == "live"
+    out = run(stack, "stop")
+    assert out.returncode != 0
+    assert "--reason" in out.stderr

@@ -15,8 +15,9 @@ from tests.support.flow import Flow
 from tests.support.stacks import settings_with
 
 
-def run_once(stack: Any, db_url: str, mode: Mode, leader: str, ref: str, payload: dict[str, Any]
-             ) -> tuple[Services, dict[str, Any]]:
+def run_once(
+    stack: Any, db_url: str, mode: Mode, leader: str, ref: str, payload: dict[str, Any]
+) -> tuple[Services, dict[str, Any]]:
     s = Services(settings_with({**stack.env, "COPYTRADE_DATABASE_URL": db_url}))
     lid, _ = s.registry.add_leader(leader, "pytest")
     flow = Flow(stack, services=s)
@@ -25,9 +26,15 @@ def run_once(stack: Any, db_url: str, mode: Mode, leader: str, ref: str, payload
     from core.domain.sizing import parse_sizing
 
     policy = Policy(5, 10**12, frozenset({"BTC"}), parse_sizing("ratio:0.5"), 30)
-    s.registry.add_follower(tg_user_id=1, leader_id=lid, signer_ref=ref,
-                            address=resolve(ref).address, policy=policy, in_cohort=True,
-                            actor="pytest")
+    s.registry.add_follower(
+        tg_user_id=1,
+        leader_id=lid,
+        signer_ref=ref,
+        address=resolve(ref).address,
+        policy=policy,
+        in_cohort=True,
+        actor="pytest",
+    )
     s.mode.request(mode, "pytest", "pair run")
     spec = parse_signal(payload)
     _, pk = s.store.insert_signal(spec, lid, "test")
@@ -44,9 +51,16 @@ def run_once(stack: Any, db_url: str, mode: Mode, leader: str, ref: str, payload
 def test_dry_calldata_equals_live_broadcast_calldata(stack: Any) -> None:
     leader = random_address()
     ref, address = new_keystore(stack.dir, stack.services().chain)
-    payload = {"schema": 1, "signal_id": f"pair-{uuid.uuid4().hex}", "leader": leader,
-               "action": "open", "asset": "BTC", "side": "long",
-               "collateral_usd_1e6": 40_000_000, "leverage_x": 3}  # no price: the venue's
+    payload = {
+        "schema": 1,
+        "signal_id": f"pair-{uuid.uuid4().hex}",
+        "leader": leader,
+        "action": "open",
+        "asset": "BTC",
+        "side": "long",
+        "collateral_usd_1e6": 40_000_000,
+        "leverage_x": 3,
+    }  # no price: the venue's
     with fresh_database() as dry_db, fresh_database() as live_db:
         _, dry = run_once(stack, dry_db, Mode.DRY, leader, ref, payload)
         s, live = run_once(stack, live_db, Mode.LIVE, leader, ref, payload)
