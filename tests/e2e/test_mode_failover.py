@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from core.adapters.postgres.tables import attempts, intents
 from tests.support import procs
+from tests.support.chain import orders_by_client_id
 from tests.support.flow import Flow
 from tests.support.stacks import WorkerSet, start_worker_set
 
@@ -110,3 +111,7 @@ def test_no_broadcast_while_unsafe_and_none_lost(stack: Any, rig: Any, fault: st
     assert len({who for _, who in sent}) >= 2  # more than one worker process broadcast
     states = {i["state"] for sid in submitted for i in flow.q.intents(signal_id=sid)}
     assert states == {"confirmed"}
+    # The chain agrees with the attempts: one Order per broadcast, none outside them.
+    keys = {i["idempotency_key"] for sid in submitted for i in flow.q.intents(signal_id=sid)}
+    on_chain = orders_by_client_id(flow.s.chain, flow.stack.venue)
+    assert sum(on_chain.get(k, 0) for k in keys) == len(sent) == len(keys)
