@@ -5,6 +5,7 @@ BIN     := $(VENV)/bin
 PYTEST_ARGS ?=
 
 .PHONY: install test test-unit lint contracts demo clean
+DEMO_ARGS ?=
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -22,6 +23,10 @@ node_modules/.installed: package.json package-lock.json
 ## make test: the whole suite (unit, integration, e2e) in random order
 test: install
 	$(BIN)/pytest -p random_order --random-order $(PYTEST_ARGS)
+
+## make demo: the whole job on an embedded stack (no servers), then everything stopped
+demo: install
+	$(BIN)/copytrade demo $(DEMO_ARGS)
 
 test-unit: install
 	$(BIN)/pytest tests/unit -p random_order --random-order

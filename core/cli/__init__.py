@@ -31,7 +31,13 @@ def fail(message: str, code: int) -> None:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode Typer returns an exit code (typer.Exit, Ctrl-C -> 130)
+        # instead of exiting; commands themselves return None.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            if code == 130:
+                print("error: interrupted", file=sys.stderr)
+            sys.exit(code)
     except CopytradeError as exc:
         fail(str(exc), 2)
     except Exit as exc:

@@ -63,6 +63,18 @@ def register(app: typer.Typer) -> None:
         console.print(f"heartbeat every {p}s to {s.settings.mode_redis_url.split('@')[-1]}")
         run(s.heartbeat_store, p, stop)
 
+    @app.command("demo")
+    def demo(
+        followers: Annotated[int, typer.Option(min=1, max=500)] = 20,
+        signals: Annotated[int, typer.Option(min=1, max=50)] = 3,
+        keep: Annotated[bool, typer.Option(help="Keep the data directory.")] = False,
+        json_: Json = False,
+    ) -> None:
+        """Run the whole job on an embedded stack (no servers), then stop everything."""
+        from core.demo.run import run
+
+        raise typer.Exit(run(followers, signals, keep, json_))
+
     @app.command("status")
     def status(json_: Json = False) -> None:
         """Mode (and why not LIVE), heartbeat, stop flag, intents by state."""

@@ -1,0 +1,347 @@
+"""`copytrade demo`: the whole job on an embedded stack, then everything stopped."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from core.demo.embedded import Embedded, _wait
+from core.demo.scenario import PERSONAS, PRICES, SIGNALS
+
+# anvil's first public dev account (Foundry docs); it exists only on the local dev chain.
+ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEMO_PASSWORD = "demo-only"
+TERMINAL = {"confirmed", "reverted", "rejected", "dry_run", "failed", "cancelled"}
+
+
+def _settings_env(emb: Embedded) -> dict[str, str]:
+    return {
+        **emb.env(),
+        "COPYTRADE_PROFILE": "canary",
+        "COPYTRADE_CHAIN_ID": "31337",
+        "COPYTRADE_CONFIRMATIONS": "2",
+        "COPYTRADE_HEALTH_PERIOD_S": "0.5",
+        "COPYTRADE_WATCH_PERIOD_S": "0.25",
+        "COPYTRADE_KEYSTORE_PASSWORD": DEMO_PASSWORD,
+        "COPYTRADE_OPERATOR": "demo",
+    }
+
+
+def _use(env: dict[str, str]) -> Any:
+    """Point this process's settings and services at the embedded stack."""
+    from config.settings import get_settings
+    from core import bootstrap
+
+    os.environ.update(env)
+    get_settings.cache_clear()
+    bootstrap.reset()
+    return bootstrap.services()
+
+
+def _keystore(directory: Path) -> tuple[str, str]:
+    from eth_account import Account
+
+    key = "0x" + secrets.token_hex(32)
+    acct = Account.from_key(key)
+    path = directory / f"{acct.address}.json"
+    path.write_text(json.dumps(Account.encrypt(key, DEMO_PASSWORD, kdf="pbkdf2", iterations=1000)))
+    return f"keystore:{path}", acct.address
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
+    # Ctrl-C and SIGTERM unwind through the `finally` below, which stops every child by
+    # PID; installed explicitly because a parent may have started us with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    console = Console(stderr=as_json, width=max(120, shutil.get_terminal_size().columns))
+    tmp = Path(tempfile.mkdtemp(prefix="copytrade-demo-"))
+    if not keep:
+        # Registered before pgserver registers its own exit hook, so it runs after it
+        # (exit hooks run last-in first-out) and removes what that hook leaves behind.
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    emb = Embedded(tmp)
+    try:
+        return _run(emb, console, followers, signals, as_json)
+    finally:
+        with console.status("stopping everything the demo started"):
+            emb.stop()
+        if keep:
+            console.print(
+                f"[bold]kept[/] {tmp}: logs in {tmp / 'logs'}, PostgreSQL data in "
+                f'{tmp / "pg"} (inspect: python -c "import pgserver; '
+                f"print(pgserver.get_server('{tmp / 'pg'}').psql('\\\\dt'))\")"
+            )
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_json: bool) -> int:
+    from core.adapters.postgres.migrate import upgrade
+    from core.adapters.signers.local import LocalSigner
+    from core.domain.risk import Policy
+    from core.domain.sizing import parse_sizing, usd_to_e6
+    from core.domain.types import Mode
+    from core.services.venue import deploy
+
+    console.rule(
+        f"[bold]copytrade demo[/]: one leader, {n_followers} followers, {n_signals} signals"
+    )
+    console.print(f"working in {emb.dir}")
+    with console.status("starting embedded PostgreSQL 16, Redis and anvil"):
+        emb.start_postgres()
+        emb.start_redis()
+        emb.start_anvil()
+    env = _settings_env(emb)
+    s = _use(env)
+    upgrade(s.settings.database_url)
+    venue = deploy(
+        s.chain,
+        LocalSigner.from_key(ANVIL_DEV_KEY),
+        31337,
+        {a: usd_to_e6(p) for a, p in PRICES.items()},
+    )
+    env["COPYTRADE_VENUE_ADDRESS"] = venue
+    s = _use(env)
+    console.print(
+        f"PostgreSQL {emb.database_url.split('?')[0]}, Redis {emb.redis_socket}, "
+        f"anvil {emb.rpc_url}, venue {venue}"
+    )
+    child_env = {**os.environ, **env}
+    emb.spawn("heartbeat", [sys.executable, "-m", "core.cli", "heartbeat"], env=child_env)
+    for i in range(2):
+        emb.celery(
+            f"worker{i}",
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            "2",
+            "-n",
+            f"demo{i}@%h",
+            "-Q",
+            "intake,execution,watch",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+            env=child_env,
+        )
+    emb.celery("beat", "beat", "-s", str(emb.dir / "beat-schedule"), "-l", "INFO", env=child_env)
+
+    leader = LocalSigner.from_key(secrets.token_hex(32)).address
+    lid, _ = s.registry.add_leader(leader, "demo")
+    keys = emb.dir / "keys"
+    keys.mkdir()
+    cast: list[tuple[int, str, str]] = []
+    for i in range(n_followers):
+        p = PERSONAS[i % len(PERSONAS)]
+        ref, address = _keystore(keys)
+        s.chain.rpc("anvil_setBalance", address, hex(10**19))
+        policy = Policy(
+            p.max_leverage,
+            usd_to_e6(p.max_position_usd),
+            frozenset(p.assets.split(",")),
+            parse_sizing(p.sizing),
+        )
+        fid = s.registry.add_follower(
+            tg_user_id=1000 + i,
+            leader_id=lid,
+            signer_ref=ref,
+            address=address,
+            policy=policy,
+            in_cohort=p.cohort,
+            actor="demo",
+        )
+        if p.paused:
+            s.registry.set_follower_flags(fid, "demo", "demo persona", paused=True)
+        cast.append((fid, p.name, address))
+    for name in ("worker0", "worker1"):
+        _wait(lambda n=name: "ready." in (emb.logs / f"{n}.log").read_text(), 60, name)
+
+    s.mode.request(Mode.LIVE, "demo", "demo run")
+    with console.status("LIVE requested; waiting for 3 consecutive heartbeats") as st:
+        deadline = time.monotonic() + 30
+        while not (v := s.mode.verdict()).live:
+            st.update(f"LIVE requested; effective DRY ({v.reason}), streak {v.streak or 0}/3")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"never became LIVE: {v.reason}")
+            time.sleep(0.1)
+    console.print(f"[green]effective mode LIVE[/] (streak {v.streak})")
+
+    signal_ids = []
+    for k in range(n_signals):
+        action, asset, side, coll, lev, price = SIGNALS[k % len(SIGNALS)]
+        sid = f"demo-{k}-{uuid.uuid4().hex[:8]}"
+        answer = s.intake.submit(
+            {
+                "schema": 1,
+                "signal_id": sid,
+                "leader": leader,
+                "action": action,
+                "asset": asset,
+                "side": side,
+                "collateral_usd_1e6": usd_to_e6(coll),
+                "leverage_x": lev,
+                "price_usd_1e6": usd_to_e6(price),
+            },
+            source="demo",
+        )
+        console.print(f"signal {sid}: {action} {asset} {side} {coll} USD x{lev} -> {answer.status}")
+        signal_ids.append(sid)
+    from core.adapters.postgres.queries import Queries
+
+    q = Queries(s.db)
+    total = n_followers * n_signals
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("intents", total=total)
+        deadline = time.monotonic() + 120 + 5 * n_signals
+        while True:
+            rows = [r for sid in signal_ids for r in q.intents(signal_id=sid)]
+            by: dict[str, int] = {}
+            for r in rows:
+                by[r["state"]] = by.get(r["state"], 0) + 1
+            done = sum(n for st_, n in by.items() if st_ in TERMINAL)
+            bar.update(
+                task,
+                completed=done,
+                description=" ".join(f"{k}:{v}" for k, v in sorted(by.items())),
+            )
+            if len(rows) == total and done == total:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"intents not terminal in time: {by}")
+            time.sleep(0.2)
+    return _report(s, q, console, cast, signal_ids, venue, as_json)
+
+
+def _usd(value_e6: int) -> str:
+    from core.domain.sizing import usd_text
+
+    return usd_text(value_e6)
+
+
+def _report(
+    s: Any,
+    q: Any,
+    console: Console,
+    cast: list[tuple[int, str, str]],
+    signal_ids: list[str],
+    venue: str,
+    as_json: bool,
+) -> int:
+    from core.cli.ops import status_data
+    from core.domain.risk import project_exposure
+    from core.domain.types import Action
+    from core.services.venue import position
+
+    table = Table(title="followers: one row per intent")
+    for col in (
+        "id",
+        "persona",
+        "signal",
+        "outcome",
+        "nonce",
+        "tx hash",
+        "block",
+        "BTC held",
+        "ETH held",
+    ):
+        table.add_column(col, no_wrap=col != "outcome")
+    out: list[dict[str, Any]] = []
+    ok = True
+    for fid, name, address in cast:
+        intents = [i for sid in signal_ids for i in q.intents(signal_id=sid, follower_id=fid)]
+        held = {a: position(s.chain, venue, address, a).size_usd_1e6 for a in PRICES}
+        for asset in PRICES:
+            legs = [
+                (Action(i["action"]), i["notional_usd_1e6"] or 0)
+                for i in intents
+                if i["asset"] == asset and i["state"] == "confirmed"
+            ]
+            if project_exposure(legs) != held[asset]:
+                ok = False
+        for n, i in enumerate(intents):
+            last = n == len(intents) - 1
+            reason = (i["reason"] or "").split(":")[0]
+            table.add_row(
+                str(fid) if n == 0 else "",
+                name if n == 0 else "",
+                f"{i['action']} {i['asset']}",
+                i["state"] + (f": {reason}" if reason else ""),
+                "" if i["nonce"] is None else str(i["nonce"]),
+                (i["tx_hash"] or "")[:12],
+                str(i["block_number"] or ""),
+                _usd(held["BTC"]) if last else "",
+                _usd(held["ETH"]) if last else "",
+                end_section=last,
+            )
+        out.append(
+            {
+                "id": fid,
+                "persona": name,
+                "address": address,
+                "positions_usd_1e6": held,
+                "intents": [
+                    {
+                        k: i[k]
+                        for k in (
+                            "signal_id",
+                            "state",
+                            "reason",
+                            "nonce",
+                            "tx_hash",
+                            "block_number",
+                        )
+                    }
+                    for i in intents
+                ],
+            }
+        )
+    status = status_data()
+    if as_json:
+        print(
+            json.dumps(
+                {"ok": ok, "venue": venue, "followers": out, "status": status},
+                default=str,
+                indent=2,
+            )
+        )
+    else:
+        console.print(table)
+        st = Table(title="copytrade status")
+        st.add_column("")
+        st.add_column("value")
+        for k, v in status.items():
+            st.add_row(k, json.dumps(v) if isinstance(v, dict) else str(v))
+        console.print(st)
+    console.print(
+        "[green]positions on chain match the confirmed intents[/]"
+        if ok
+        else "[red]positions on chain differ from the confirmed intents[/]"
+    )
+    return 0 if ok else 1

@@ -1,0 +1,111 @@
+"""`copytrade demo` on the embedded stack: positions on chain, back-to-back runs, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from tests.support.procs import ROOT
+
+USD = 10**6
+# Personas after "open BTC 5 USD x2" and "open ETH 2 USD x2" under the canary profile.
+EXPECTED = {
+    "copier": (10 * USD, 4 * USD),
+    "half-size": (5 * USD, 2 * USD),
+    "fixed-4usd": (4 * USD, 4 * USD),
+    "at-limit": (10 * USD, 4 * USD),
+    "one-unit-over": (0, 4 * USD),
+    "low-leverage": (0, 0),
+    "eth-only": (0, 4 * USD),
+    "paused": (0, 0),
+    "outside-cohort": (0, 0),
+    "oversized": (0, 6 * USD),
+}
+DEMO = [sys.executable, "-m", "core.cli", "demo"]
+
+
+def leftovers(workdir: str) -> list[int]:
+    """PIDs of processes that still mention the demo's directory."""
+    found = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if any(workdir in part for part in p.info["cmdline"] or []):
+                found.append(p.info["pid"])
+        except psutil.Error:
+            continue
+    return found
+
+
+def run_demo() -> tuple[dict, str]:
+    out = subprocess.run(
+        [*DEMO, "--followers", "10", "--signals", "2", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    workdir = re.search(r"working in (\S+)", out.stderr)
+    assert workdir is not None
+    return json.loads(out.stdout), workdir.group(1)
+
+
+def test_demo_lands_the_hand_computed_positions_twice_in_a_row_and_leaves_nothing() -> None:
+    for _ in range(2):  # the second run right after the first: no leftover port or socket
+        report, workdir = run_demo()
+        assert report["ok"] is True
+        got = {
+            f["persona"]: (f["positions_usd_1e6"]["BTC"], f["positions_usd_1e6"]["ETH"])
+            for f in report["followers"]
+        }
+        assert got == EXPECTED
+        outcomes = {
+            f["persona"]: [i["reason"] or i["state"] for i in f["intents"]]
+            for f in report["followers"]
+        }
+        assert outcomes["one-unit-over"][0] == "max_position"
+        assert outcomes["at-limit"][0] == "confirmed"
+        assert outcomes["low-leverage"][0] == "max_leverage"
+        assert outcomes["eth-only"][0] == "asset_not_allowed"
+        assert outcomes["paused"][0] == "paused"
+        assert outcomes["outside-cohort"] == ["dry_run", "dry_run"]
+        assert outcomes["oversized"][0] == "profile_max_order_notional"
+        assert report["status"]["effective_mode"] == "live"
+        assert not Path(workdir).exists()
+        assert leftovers(workdir) == []
+
+
+def test_interrupting_the_demo_stops_every_process_it_started() -> None:
+    proc = subprocess.Popen(
+        [*DEMO, "--followers", "4", "--signals", "4"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen = ""
+    workdir = ""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while "effective mode LIVE" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.readline()
+        m = re.search(r"working in (\S+)", seen)
+        workdir = m.group(1) if m else workdir
+    assert "effective mode LIVE" in seen
+    started = {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
+    proc.send_signal(signal.SIGINT)
+    assert len(started) >= 5  # redis, anvil, heartbeat, two workers (+ their children), beat
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    time.sleep(0.5)
+    alive = [p for p in started if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert alive == []
+    assert leftovers(workdir) == []
+    assert not Path(workdir).exists()
