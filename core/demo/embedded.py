@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -25,9 +26,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+INTERRUPTED = threading.Event()
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM during the demo: everything started is stopped on the way out."""
+
+
+def check_interrupt() -> None:
+    if INTERRUPTED.is_set():
+        raise Interrupted
+
+
 def _wait(check: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        check_interrupt()
         with suppress(Exception):
             if check():
                 return
@@ -51,6 +65,7 @@ class Embedded:
         return p
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        check_interrupt()
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self.procs[name] = subprocess.Popen(
             args,

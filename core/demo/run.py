@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from core.demo.embedded import Embedded, _wait
+from core.demo.embedded import INTERRUPTED, Embedded, Interrupted, _wait, check_interrupt
 from core.demo.scenario import PERSONAS, PRICES, SIGNALS
 
 # anvil's first public dev account (Foundry docs); it exists only on the local dev chain.
@@ -62,15 +62,13 @@ def _keystore(directory: Path) -> tuple[str, str]:
     return f"keystore:{path}", acct.address
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
-    # Ctrl-C and SIGTERM unwind through the `finally` below, which stops every child by
-    # PID; installed explicitly because a parent may have started us with SIGINT ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C / SIGTERM only set a flag; the demo's loops check it at safe points and unwind
+    # through the `finally` below, which stops every child by PID. (Raising from the handler
+    # could land inside a library callback that swallows it.) Installed explicitly because
+    # a parent may have started us with SIGINT ignored.
+    signal.signal(signal.SIGINT, lambda *_: INTERRUPTED.set())
+    signal.signal(signal.SIGTERM, lambda *_: INTERRUPTED.set())
     console = Console(stderr=as_json, width=max(120, shutil.get_terminal_size().columns))
     tmp = Path(tempfile.mkdtemp(prefix="copytrade-demo-"))
     if not keep:
@@ -80,6 +78,9 @@ def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
     emb = Embedded(tmp)
     try:
         return _run(emb, console, followers, signals, as_json)
+    except Interrupted:
+        console.print("[yellow]interrupted[/]")
+        return 130
     finally:
         with console.status("stopping everything the demo started"):
             emb.stop()
@@ -153,6 +154,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
     keys.mkdir()
     cast: list[tuple[int, str, str]] = []
     for i in range(n_followers):
+        check_interrupt()
         p = PERSONAS[i % len(PERSONAS)]
         ref, address = _keystore(keys)
         s.chain.rpc("anvil_setBalance", address, hex(10**19))
@@ -181,6 +183,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
     with console.status("LIVE requested; waiting for 3 consecutive heartbeats") as st:
         deadline = time.monotonic() + 30
         while not (v := s.mode.verdict()).live:
+            check_interrupt()
             st.update(f"LIVE requested; effective DRY ({v.reason}), streak {v.streak or 0}/3")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"never became LIVE: {v.reason}")
@@ -189,6 +192,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
 
     signal_ids = []
     for k in range(n_signals):
+        check_interrupt()
         action, asset, side, coll, lev, price = SIGNALS[k % len(SIGNALS)]
         sid = f"demo-{k}-{uuid.uuid4().hex[:8]}"
         answer = s.intake.submit(
@@ -221,6 +225,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
         task = bar.add_task("intents", total=total)
         deadline = time.monotonic() + 120 + 5 * n_signals
         while True:
+            check_interrupt()
             rows = [r for sid in signal_ids for r in q.intents(signal_id=sid)]
             by: dict[str, int] = {}
             for r in rows:

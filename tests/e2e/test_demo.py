@@ -83,8 +83,9 @@ def test_demo_lands_the_hand_computed_positions_twice_in_a_row_and_leaves_nothin
 
 
 def test_interrupting_the_demo_stops_every_process_it_started() -> None:
+    # A long run (50 signals in sequence) so that the interrupt lands mid-job.
     proc = subprocess.Popen(
-        [*DEMO, "--followers", "4", "--signals", "4"],
+        [*DEMO, "--followers", "10", "--signals", "50"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -102,8 +103,9 @@ def test_interrupting_the_demo_stops_every_process_it_started() -> None:
     started = {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
     proc.send_signal(signal.SIGINT)
     assert len(started) >= 5  # redis, anvil, heartbeat, two workers (+ their children), beat
-    proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, rest[-3000:]
+    assert "interrupted" in rest
     time.sleep(0.5)
     alive = [p for p in started if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
     assert alive == []
