@@ -24,7 +24,7 @@ def make_app(broker_url: str | None = None) -> Celery:
     app = Celery(
         "copytrade",
         broker=broker_url or s.broker_url,
-        include=["tasks.intake", "tasks.execution", "tasks.watching"],
+        include=["tasks.intake", "tasks.execution", "tasks.watching", "tasks.maintenance"],
     )
     app.conf.update(
         task_serializer="json",
@@ -45,6 +45,7 @@ def make_app(broker_url: str | None = None) -> Celery:
             "copytrade.build_tx": {"queue": "execution"},
             "copytrade.send": {"queue": "execution"},
             "copytrade.watch": {"queue": "watch"},
+            "copytrade.stuck_scan": {"queue": "watch"},
         },
         # Redelivery of an unacked message after this long: above any countdown we use.
         broker_transport_options={"visibility_timeout": 3600},
@@ -58,6 +59,11 @@ def make_app(broker_url: str | None = None) -> Celery:
         },
         worker_send_task_events=False,
         beat_schedule={
+            "stuck-scan": {
+                "task": "copytrade.stuck_scan",
+                "schedule": s.stuck_scan_period_s,
+                "options": {"expires": max(1.0, 2 * s.stuck_scan_period_s)},
+            },
             "watch-blocks": {
                 "task": "copytrade.watch",
                 "schedule": s.watch_period_s,

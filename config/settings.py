@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     keystore_password: str = ""
     keystore_password_file: str = ""
     watch_period_s: float = 1.0
+    fee_ceiling_wei: int = Field(500 * 10**9, gt=0)  # maxFeePerGas never above this
+    stuck_after_s: float = Field(30.0, gt=0)
+    stuck_after_blocks: int = Field(3, ge=1)
+    stuck_scan_period_s: float = Field(3.0, gt=0)
+    sent_expiry_s: float = Field(600.0, gt=0)  # a sent intent still pending is then cancelled
     health_period_s: float = Field(2.0, gt=0)
     mode_read_timeout_s: float = Field(0.25, gt=0, le=2)
     # Test-only: a directory where named pause points wait for a release file

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from config.settings import Settings, get_settings
 from core.adapters.chain import Chain
+from core.adapters.postgres.attempt_store import AttemptStore
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import PipelineStore
@@ -16,6 +17,7 @@ from core.adapters.postgres.tx_store import TxStore
 from core.adapters.redis_mode import RedisModeStore
 from core.services.execution import ExecutionConfig, Pipeline
 from core.services.intake import Intake
+from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
 from core.services.watching import Watcher
 
@@ -61,13 +63,47 @@ class Services:
     def pipeline(self) -> Pipeline:
         s = self.settings
         cfg = ExecutionConfig(
-            s.chain_id, s.venue_address, s.profile, s.max_signal_age_s, s.gas_limit, s.min_tip_wei
+            s.chain_id,
+            s.venue_address,
+            s.profile,
+            s.max_signal_age_s,
+            s.gas_limit,
+            s.min_tip_wei,
+            s.fee_ceiling_wei,
         )
         return Pipeline(self.store, self.txs, self.chain, self.mode, cfg)
 
     @cached_property
+    def attempts(self) -> AttemptStore:
+        return AttemptStore(self.db)
+
+    @cached_property
     def watcher(self) -> Watcher:
-        return Watcher(self.store, self.txs, self.chain, self.settings.confirmations)
+        s = self.settings
+        return Watcher(
+            self.store,
+            self.txs,
+            self.attempts,
+            self.chain,
+            self.mode,
+            s.confirmations,
+            s.venue_address,
+        )
+
+    @cached_property
+    def maintenance(self) -> Maintenance:
+        s = self.settings
+        cfg = MaintenanceConfig(
+            s.chain_id,
+            s.venue_address,
+            s.fee_ceiling_wei,
+            s.min_tip_wei,
+            s.stuck_after_s,
+            s.stuck_after_blocks,
+            s.sent_expiry_s,
+            s.max_signal_age_s,
+        )
+        return Maintenance(self.attempts, self.chain, self.mode, cfg)
 
     @cached_property
     def intake(self) -> Intake:

@@ -132,6 +132,37 @@ class Chain:
                     )
         return found
 
+    def known(self, hashes: Sequence[str]) -> set[str]:
+        """The hashes the node knows (pending or mined); a dropped or reorged-out
+        transaction is unknown."""
+        out: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            replies = self._batch([("eth_getTransactionByHash", [h]) for h in chunk])
+            for h, reply in zip(chunk, replies, strict=True):
+                if "error" in reply:
+                    raise TransientError(f"transaction {h}: {reply['error']}")
+                if reply.get("result"):
+                    out.add(h)
+        return out
+
+    def revert_reason(self, sender: str, to: str, data: bytes, block: int) -> str:
+        """Replay a reverted call at the block before it to read the revert reason."""
+        tx = {"from": sender, "to": to, "data": "0x" + data.hex()}
+        try:
+            response = self._provider.make_request("eth_call", [tx, hex(max(0, block - 1))])  # type: ignore[arg-type]
+        except (requests.RequestException, OSError, ValueError):
+            return "unknown"
+        err = response.get("error")
+        if not err:
+            return "unknown"
+        payload = err.get("data") or ""
+        if isinstance(payload, str) and payload.startswith("0x08c379a0"):
+            from eth_abi import decode
+
+            return str(decode(["string"], bytes.fromhex(payload[10:]))[0])
+        return str(err.get("message", "unknown"))[:200]
+
     def block_hash(self, number: int) -> str | None:
         block = self._request("eth_getBlockByNumber", [hex(number), False])
         return None if block is None else str(block["hash"])

@@ -103,6 +103,34 @@ def register(app: typer.Typer) -> None:
         else:
             table("intents", INTENT_COLUMNS, [[r[c] for c in INTENT_COLUMNS] for r in rows])
 
+    @intent.command("cancel")
+    def intent_cancel(
+        intent_id: int,
+        reason: Annotated[str, typer.Option("--reason", help="Why (audit-logged).")],
+    ) -> None:
+        """Cancel a signed, sent or held intent: a 0-value self-send at its nonce."""
+        from core.adapters.postgres.registry import write_audit
+
+        s = _svc()
+        claimed = s.maintenance.cancel(intent_id)
+        with s.db.tx() as conn:
+            write_audit(
+                conn,
+                s.settings.operator or "cli",
+                "intent.cancel",
+                reason,
+                intent_id=intent_id,
+                claimed=claimed,
+            )
+        console.print(
+            f"intent {intent_id}: "
+            + (
+                "no-op sent; it ends cancelled after confirmations (mined if the order lands first)"
+                if claimed
+                else "another process is replacing it; try again"
+            )
+        )
+
     @intent.command("show")
     def intent_show(intent_id: int, json_: Json = False) -> None:
         """Show one intent with its attempts."""

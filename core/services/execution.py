@@ -46,6 +46,7 @@ class ExecutionConfig:
     max_signal_age_s: int
     gas_limit: int
     min_tip_wei: int
+    fee_ceiling_wei: int
 
 
 def order_call(t: ToSign) -> OrderCall:
@@ -153,7 +154,9 @@ class Pipeline:
             {a: self.chain.nonce(a, "latest") for a in missing}, self.cfg.chain_id
         )
         base, rewards = self.chain.fee_history()
-        fee = fees.suggest(base, rewards, self.cfg.min_tip_wei)
+        fee = fees.capped(
+            fees.suggest(base, rewards, self.cfg.min_tip_wei), self.cfg.fee_ceiling_wei
+        )
 
         def sign(t: ToSign, nonce: int) -> Signed:
             data = encode_order(order_call(t))
@@ -205,7 +208,7 @@ class Pipeline:
                 ok.append(t)
             else:
                 errors[t.attempt_id] = f"{out.kind}: {out.message}"
-        n = self.txs.mark_sent(ok, errors, sent_by=who())
+        n = self.txs.mark_sent(ok, errors, sent_by=who(), block=self.chain.block_number())
         if errors:
             raise TransientError(f"{len(errors)} broadcast(s) of signal {pk} refused; will retry")
         return n

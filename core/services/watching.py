@@ -1,18 +1,24 @@
-"""Watching by block: one pass looks up receipts for every attempt of every in-flight
-intent (one JSON-RPC batch), then applies mined / confirmed / reverted / reorged."""
+"""Watching by block: one pass reads the receipts of every attempt of every in-flight
+intent (one JSON-RPC batch), then applies mined / confirmed / reverted / cancelled, puts
+an intent whose receipt left the chain back to sent, and re-broadcasts the same bytes of
+any transaction the node no longer knows (dropped, or reorged out)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
-from core.adapters.chain import Chain
+from core.adapters.chain import Chain, Receipt
+from core.adapters.postgres.attempt_store import AttemptStore
 from core.adapters.postgres.pipeline_store import PipelineStore
-from core.adapters.postgres.tx_store import TxStore
+from core.adapters.postgres.tx_store import InFlight, TxStore
+from core.domain.errors import UnsafeToSend
 from core.domain.states import IntentState
+from core.services.mode import ModeService
 
 log = logging.getLogger(__name__)
 I = IntentState
+PENDING_STATES = (I.SENT, I.HELD, I.CANCELLING)
 
 
 @dataclass
@@ -22,18 +28,30 @@ class WatchResult:
     mined: int = 0
     confirmed: int = 0
     reverted: int = 0
+    cancelled: int = 0
     reorged: int = 0
+    rebroadcast: int = 0
     signals_done: int = 0
 
 
 class Watcher:
     def __init__(
-        self, store: PipelineStore, txs: TxStore, chain: Chain, confirmations: int
+        self,
+        store: PipelineStore,
+        txs: TxStore,
+        attempts: AttemptStore,
+        chain: Chain,
+        mode: ModeService,
+        confirmations: int,
+        venue_address: str,
     ) -> None:
         self.store = store
         self.txs = txs
+        self.attempts = attempts
         self.chain = chain
+        self.mode = mode
         self.confirmations = confirmations
+        self.venue = venue_address
 
     def poll(self) -> WatchResult:
         result = WatchResult()
@@ -42,48 +60,112 @@ class Watcher:
         if flights:
             result.block = self.chain.block_number()
             receipts = self.chain.receipts([h for f in flights for h in f.hashes])
+            silent: list[InFlight] = []
             for f in flights:
-                mined = [receipts[h] for h in f.hashes if h in receipts]
-                state = f.state
-                if state in (I.SENT, I.HELD, I.CANCELLING) and mined:
-                    r = mined[0]
-                    if self.txs.transition(
-                        f.intent_id,
-                        state,
-                        I.MINED,
-                        tx_hash=r.tx_hash,
-                        block_number=r.block_number,
-                        block_hash=r.block_hash,
-                    ):
-                        result.mined += 1
-                        for h in f.hashes:
-                            self.txs.mark_attempt(h, "mined" if h == r.tx_hash else "replaced")
-                        state = I.MINED
-                if state is not I.MINED:
-                    continue
-                if not mined:
-                    # Its block left the canonical chain: back to sent; send/watch go on.
-                    if self.txs.transition(
-                        f.intent_id, I.MINED, I.SENT, block_number=None, block_hash=None
-                    ):
-                        result.reorged += 1
-                        log.warning("intent %s: receipt gone (reorg); back to sent", f.intent_id)
-                    continue
-                r = mined[0]
-                if result.block - r.block_number + 1 < self.confirmations:
-                    continue
-                final = I.CONFIRMED if r.status == 1 else I.REVERTED
-                if self.txs.transition(
-                    f.intent_id,
-                    I.MINED,
-                    final,
-                    block_number=r.block_number,
-                    block_hash=r.block_hash,
-                    reason=None if r.status == 1 else "reverted",
-                ):
-                    if final is I.CONFIRMED:
-                        result.confirmed += 1
-                    else:
-                        result.reverted += 1
+                mined = [
+                    (receipts[h], k)
+                    for h, k in zip(f.hashes, f.kinds, strict=True)
+                    if h in receipts
+                ]
+                if mined:
+                    self._apply(f, mined[0][0], mined[0][1], result)
+                elif f.state is I.MINED:
+                    self._reorged(f, I.SENT, result)
+                elif f.state is I.CANCELLING and f.block_number is not None:
+                    self.attempts.set_block(f.intent_id, f.state, None, None)
+                else:
+                    silent.append(f)
+            self._rebroadcast_unknown(silent, result)
         result.signals_done = self.store.finish_signals()
         return result
+
+    def _apply(self, f: InFlight, r: Receipt, kind: str, result: WatchResult) -> None:
+        state = f.state
+        deep = result.block - r.block_number + 1 >= self.confirmations
+        if kind == "cancel":
+            if state is not I.CANCELLING:
+                return
+            if f.block_number != r.block_number:
+                self.attempts.set_block(f.intent_id, state, r.block_number, r.block_hash)
+            if deep and self.txs.transition(
+                f.intent_id,
+                I.CANCELLING,
+                I.CANCELLED,
+                tx_hash=r.tx_hash,
+                block_number=r.block_number,
+                block_hash=r.block_hash,
+            ):
+                self._mark_attempts(f, r.tx_hash)
+                result.cancelled += 1
+            return
+        if state in PENDING_STATES:
+            if not self.txs.transition(
+                f.intent_id,
+                state,
+                I.MINED,
+                tx_hash=r.tx_hash,
+                block_number=r.block_number,
+                block_hash=r.block_hash,
+            ):
+                return
+            self._mark_attempts(f, r.tx_hash)
+            result.mined += 1
+        if not deep:
+            return
+        if r.status == 1:
+            final, reason = I.CONFIRMED, None
+        else:
+            why = self.chain.revert_reason(f.signer_address, self.venue, f.calldata, r.block_number)
+            final, reason = I.REVERTED, f"reverted: {why}"
+        if self.txs.transition(
+            f.intent_id,
+            I.MINED,
+            final,
+            block_number=r.block_number,
+            block_hash=r.block_hash,
+            reason=reason,
+        ):
+            if final is I.CONFIRMED:
+                result.confirmed += 1
+            else:
+                result.reverted += 1
+
+    def _mark_attempts(self, f: InFlight, winner: str) -> None:
+        for h in f.hashes:
+            self.txs.mark_attempt(h, "mined" if h == winner else "replaced")
+
+    def _reorged(self, f: InFlight, back: IntentState, result: WatchResult) -> None:
+        if self.txs.transition(f.intent_id, I.MINED, back, block_number=None, block_hash=None):
+            result.reorged += 1
+            log.warning(
+                "intent %s: its block left the canonical chain; back to %s", f.intent_id, back.value
+            )
+
+    def _rebroadcast_unknown(self, silent: list[InFlight], result: WatchResult) -> None:
+        """A pending intent none of whose attempts the node knows: send the newest
+        broadcast attempt's bytes again (never skipped, never re-signed)."""
+        if not silent:
+            return
+        known = self.chain.known([h for f in silent for h in f.hashes])
+        lost = [f for f in silent if not any(h in known for h in f.hashes)]
+        if not lost:
+            return
+        newest = {
+            f.intent_id: next(
+                h for h, b in zip(reversed(f.hashes), reversed(f.broadcast), strict=True) if b
+            )
+            for f in lost
+            if any(f.broadcast)
+        }
+        raws = self.attempts.raws(list(newest.values()))
+        try:
+            with self.mode.broadcast_window():
+                outcomes = self.chain.send_raw([raws[h] for h in newest.values()])
+        except UnsafeToSend:
+            return
+        for (intent_id, h), out in zip(newest.items(), outcomes, strict=True):
+            if out.accepted:
+                result.rebroadcast += 1
+                log.warning("intent %s: node lost %s; same bytes sent again", intent_id, h)
+            else:
+                log.warning("intent %s: re-broadcast of %s refused: %s", intent_id, h, out.message)

@@ -170,10 +170,10 @@ def start_worker(
     return p
 
 
-def start_beat(tmp: Path, env: dict[str, str]) -> Proc:
+def start_beat(tmp: Path, env: dict[str, str], name: str = "beat") -> Proc:
     return Proc(
-        celery_cmd("beat", "-s", str(tmp / "beat-schedule"), "--pidfile", "", "-l", "INFO"),
-        tmp / "beat.log",
+        celery_cmd("beat", "-s", str(tmp / f"{name}-schedule"), "--pidfile", "", "-l", "INFO"),
+        tmp / f"{name}.log",
         env=env,
     )
 

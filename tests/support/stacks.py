@@ -45,6 +45,7 @@ def start_worker_set(
     broker_db: int,
     n_workers: int = 2,
     heartbeat: bool = False,
+    beats: int = 1,
     **overrides: str,
 ) -> WorkerSet:
     """Workers + beat (+ heartbeat) on broker DB `broker_db` of the session's redis."""
@@ -58,7 +59,8 @@ def start_worker_set(
         if heartbeat:
             ws.others.append(procs.start_heartbeat(d, env, name))
         ws.workers = [procs.start_worker(d, env, f"{name}{i}") for i in range(n_workers)]
-        ws.others.append(procs.start_beat(d, env))
+        for b in range(beats):
+            ws.others.append(procs.start_beat(d, env, f"beat{b}"))
     except BaseException:
         ws.stop()
         raise

@@ -140,6 +140,7 @@ attempts = Table(
     _now(),
     Column("broadcast_at", DateTime(timezone=True)),
     Column("sent_by", Text),  # hostname:pid of the process whose broadcast was accepted
+    Column("broadcast_block", BigInteger),  # chain head when first accepted
     UniqueConstraint("intent_id", "attempt_no", name="uq_attempts_intent_no"),
 )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.db import Database
@@ -61,8 +62,12 @@ class ToSend:
 class InFlight:
     intent_id: int
     state: IntentState
-    hashes: tuple[str, ...]
+    hashes: tuple[str, ...]  # every attempt, oldest first
+    kinds: tuple[str, ...]  # order | cancel, per attempt
+    broadcast: tuple[bool, ...]  # accepted by a node at least once, per attempt
     block_number: int | None
+    signer_address: str
+    calldata: bytes
 
 
 _TO_SIGN_COLS = (
@@ -266,7 +271,9 @@ class TxStore:
             ).all()
         return [ToSend(r[0], r[1], r[2], bytes(r[3])) for r in rows]
 
-    def mark_sent(self, sent: list[ToSend], errors: dict[int, str], sent_by: str = "") -> int:
+    def mark_sent(
+        self, sent: list[ToSend], errors: dict[int, str], sent_by: str = "", block: int = 0
+    ) -> int:
         """signed -> sent for the accepted broadcasts; errors recorded on their attempts."""
         check_intent(I.SIGNED, I.SENT)
         with self.db.tx() as conn:
@@ -285,6 +292,7 @@ class TxStore:
                 .values(
                     broadcast_at=func.coalesce(attempts.c.broadcast_at, func.clock_timestamp()),
                     sent_by=func.coalesce(attempts.c.sent_by, sent_by or None),
+                    broadcast_block=func.coalesce(attempts.c.broadcast_block, block or None),
                     outcome="pending",
                     error=None,
                 ),
@@ -308,19 +316,29 @@ class TxStore:
     # -- watch -----------------------------------------------------------------------------
     def in_flight(self) -> list[InFlight]:
         watched = [I.SENT.value, I.HELD.value, I.MINED.value, I.CANCELLING.value]
+        by_no = attempts.c.attempt_no
         with self.db.tx() as conn:
             rows = conn.execute(
                 select(
                     intents.c.id,
                     intents.c.state,
+                    func.array_agg(aggregate_order_by(attempts.c.tx_hash, by_no)),
+                    func.array_agg(aggregate_order_by(attempts.c.kind, by_no)),
+                    func.array_agg(aggregate_order_by(attempts.c.broadcast_at.is_not(None), by_no)),
                     intents.c.block_number,
-                    func.array_agg(attempts.c.tx_hash),
+                    intents.c.signer_address,
+                    intents.c.calldata,
                 )
                 .select_from(intents.join(attempts, attempts.c.intent_id == intents.c.id))
                 .where(intents.c.state.in_(watched))
                 .group_by(intents.c.id)
             ).all()
-        return [InFlight(r[0], I(r[1]), tuple(r[3]), r[2]) for r in rows]
+        return [
+            InFlight(
+                r[0], I(r[1]), tuple(r[2]), tuple(r[3]), tuple(r[4]), r[5], r[6], bytes(r[7] or b"")
+            )
+            for r in rows
+        ]
 
     def transition(
         self, intent_id: int, current: IntentState, new: IntentState, **values: Any

@@ -1,0 +1,208 @@
+"""Attempts after the first: replacements and no-op cancels, claimed by compare-and-set on
+the attempt number (the unique (intent_id, attempt_no) index), written ahead with their
+signed bytes in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.pipeline_store import AGE_S
+from core.adapters.postgres.tables import attempts, followers, intents, signals
+from core.domain.fees import Fees
+from core.domain.states import IntentState, check_intent
+
+I = IntentState
+
+
+@dataclass(frozen=True)
+class Newest:
+    """An in-flight intent with its newest attempt."""
+
+    intent_id: int
+    state: IntentState
+    signer_ref: str
+    signer_address: str
+    nonce: int
+    calldata: bytes
+    attempt_id: int
+    attempt_no: int
+    kind: str
+    tx_hash: str
+    raw: bytes
+    fees: Fees
+    gas_limit: int
+    broadcast: bool  # accepted by a node at least once
+    age_s: float  # since that broadcast (0 when never broadcast)
+    broadcast_block: int | None
+    signal_age_s: float
+
+
+class AttemptStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def newest(self, states: tuple[IntentState, ...], intent_id: int | None = None) -> list[Newest]:
+        q = (
+            select(
+                intents.c.id,
+                intents.c.state,
+                followers.c.signer_ref,
+                intents.c.signer_address,
+                intents.c.nonce,
+                intents.c.calldata,
+                attempts.c.id,
+                attempts.c.attempt_no,
+                attempts.c.kind,
+                attempts.c.tx_hash,
+                attempts.c.raw_tx,
+                attempts.c.max_fee_per_gas,
+                attempts.c.max_priority_fee_per_gas,
+                attempts.c.gas_limit,
+                attempts.c.broadcast_at,
+                func.coalesce(func.extract("epoch", func.now() - attempts.c.broadcast_at), 0),
+                attempts.c.broadcast_block,
+                AGE_S,
+            )
+            .select_from(
+                intents.join(followers)
+                .join(signals)
+                .join(attempts, attempts.c.intent_id == intents.c.id)
+            )
+            .where(intents.c.state.in_([s.value for s in states]))
+            .order_by(intents.c.id, attempts.c.attempt_no.desc())
+            .distinct(intents.c.id)
+        )
+        if intent_id is not None:
+            q = q.where(intents.c.id == intent_id)
+        with self.db.tx() as conn:
+            rows = conn.execute(q).all()
+        return [
+            Newest(
+                r[0],
+                I(r[1]),
+                r[2],
+                r[3],
+                int(r[4]),
+                bytes(r[5] or b""),
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                bytes(r[10]),
+                Fees(int(r[11]), int(r[12])),
+                int(r[13]),
+                r[14] is not None,
+                float(r[15]),
+                r[16],
+                float(r[17]),
+            )
+            for r in rows
+        ]
+
+    def claim(
+        self,
+        n: Newest,
+        kind: str,
+        tx_hash: str,
+        raw: bytes,
+        fees: Fees,
+        gas: int,
+        new_state: IntentState | None = None,
+        reason: str | None = None,
+    ) -> int | None:
+        """Insert attempt n.attempt_no + 1 (and move the intent) in one transaction; the id
+        of the new attempt, or None when another scanner claimed that number first."""
+        if new_state is not None:
+            check_intent(n.state, new_state)
+        try:
+            with self.db.tx() as conn:
+                if new_state is not None:
+                    moved = conn.execute(
+                        update(intents)
+                        .where(intents.c.id == n.intent_id, intents.c.state == n.state.value)
+                        .values(
+                            state=new_state.value, reason=reason, updated_at=func.clock_timestamp()
+                        )
+                    ).rowcount
+                    if not moved:
+                        return None
+                return int(
+                    conn.execute(
+                        insert(attempts)
+                        .values(
+                            intent_id=n.intent_id,
+                            attempt_no=n.attempt_no + 1,
+                            kind=kind,
+                            nonce=n.nonce,
+                            tx_hash=tx_hash,
+                            raw_tx=raw,
+                            max_fee_per_gas=fees.max_fee_per_gas,
+                            max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+                            gas_limit=gas,
+                        )
+                        .returning(attempts.c.id)
+                    ).scalar_one()
+                )
+        except IntegrityError:
+            return None
+
+    def claim_state(self, n: Newest, new_state: IntentState) -> bool:
+        """Compare-and-set the intent's state only (e.g. sent -> held)."""
+        check_intent(n.state, new_state)
+        with self.db.tx() as conn:
+            return bool(
+                conn.execute(
+                    update(intents)
+                    .where(intents.c.id == n.intent_id, intents.c.state == n.state.value)
+                    .values(state=new_state.value, updated_at=func.clock_timestamp())
+                ).rowcount
+            )
+
+    def mark_broadcast(self, attempt_id: int, block: int, who: str) -> None:
+        with self.db.tx() as conn:
+            conn.execute(
+                update(attempts)
+                .where(attempts.c.id == attempt_id)
+                .values(
+                    broadcast_at=func.coalesce(attempts.c.broadcast_at, func.clock_timestamp()),
+                    broadcast_block=func.coalesce(attempts.c.broadcast_block, block),
+                    sent_by=func.coalesce(attempts.c.sent_by, who),
+                    outcome="pending",
+                    error=None,
+                )
+            )
+
+    def record_error(self, attempt_id: int, message: str) -> None:
+        with self.db.tx() as conn:
+            conn.execute(
+                update(attempts).where(attempts.c.id == attempt_id).values(error=message[:500])
+            )
+
+    def raws(self, hashes: list[str]) -> dict[str, bytes]:
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(attempts.c.tx_hash, attempts.c.raw_tx).where(attempts.c.tx_hash.in_(hashes))
+            ).all()
+        return {h: bytes(r) for h, r in rows}
+
+    def kinds(self, hashes: list[str]) -> dict[str, str]:
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(attempts.c.tx_hash, attempts.c.kind).where(attempts.c.tx_hash.in_(hashes))
+            ).all()
+        return dict(rows)
+
+    def set_block(
+        self, intent_id: int, state: IntentState, block: int | None, block_hash: str | None
+    ) -> None:
+        """Record (or clear) the block of a mined no-op without changing the state."""
+        with self.db.tx() as conn:
+            conn.execute(
+                update(intents)
+                .where(intents.c.id == intent_id, intents.c.state == state.value)
+                .values(block_number=block, block_hash=block_hash)
+            )

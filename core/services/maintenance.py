@@ -1,0 +1,183 @@
+"""Stuck transactions: replace-by-fee at the same nonce, the fee ceiling (held), and the
+no-op cancel (a 0-value self-send at the same nonce) that gives a nonce back.
+
+Every new attempt is claimed by compare-and-set on its attempt number and written ahead
+with its signed bytes before the broadcast; every broadcast happens inside the mode
+service's broadcast window (stop flag share-locked, effective mode checked)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core.adapters.chain import Chain
+from core.adapters.postgres.attempt_store import AttemptStore, Newest
+from core.adapters.signers.factory import resolve
+from core.domain import fees as feemath
+from core.domain.errors import NotFound, UnsafeToSend
+from core.domain.fees import Fees
+from core.domain.states import IntentState
+from core.services.execution import who
+from core.services.mode import ModeService
+
+log = logging.getLogger(__name__)
+I = IntentState
+CANCEL_GAS = 21_000
+
+
+@dataclass(frozen=True)
+class MaintenanceConfig:
+    chain_id: int
+    venue_address: str
+    fee_ceiling_wei: int
+    min_tip_wei: int
+    stuck_after_s: float
+    stuck_after_blocks: int
+    sent_expiry_s: float
+    max_signal_age_s: float
+
+
+@dataclass
+class ScanResult:
+    replaced: int = 0
+    held: int = 0
+    cancelled: int = 0
+    rebroadcast: int = 0
+
+
+class Maintenance:
+    def __init__(
+        self, store: AttemptStore, chain: Chain, mode: ModeService, cfg: MaintenanceConfig
+    ) -> None:
+        self.store = store
+        self.chain = chain
+        self.mode = mode
+        self.cfg = cfg
+
+    def _market(self) -> Fees:
+        base, rewards = self.chain.fee_history()
+        return feemath.suggest(base, rewards, self.cfg.min_tip_wei)
+
+    def scan(self) -> ScanResult:
+        """One round: every stuck, held or expired intent gets at most one new attempt."""
+        result = ScanResult()
+        todo = self.store.newest((I.SIGNED, I.SENT, I.HELD, I.CANCELLING))
+        if not todo:
+            return result
+        base, rewards = self.chain.fee_history()
+        market = feemath.suggest(base, rewards, self.cfg.min_tip_wei)
+        latest = self.chain.block_number()
+        for n in todo:
+            if n.state is I.SIGNED:
+                continue  # its first broadcast belongs to `send` (resume, reconciler)
+            if not n.broadcast:
+                # A replacement or no-op written ahead but never accepted (a crash, a stop,
+                # a refusal): the same bytes again.
+                result.rebroadcast += self.rebroadcast(n)
+                continue
+            if n.state is I.SENT and n.age_s >= self.cfg.sent_expiry_s:
+                result.cancelled += self._cancel(n, market, "expired")
+                continue
+            stuck = n.state is I.HELD or feemath.is_stuck(
+                age_s=n.age_s,
+                blocks_since=None if n.broadcast_block is None else latest - n.broadcast_block,
+                max_fee_per_gas=n.fees.max_fee_per_gas,
+                next_base_fee=base,
+                after_s=self.cfg.stuck_after_s,
+                after_blocks=self.cfg.stuck_after_blocks,
+            )
+            if not stuck:
+                continue
+            new = feemath.replacement(n.fees, market, self.cfg.fee_ceiling_wei)
+            if new is None:
+                if n.state is I.SENT and self.store.claim_state(n, I.HELD):
+                    log.warning(
+                        "intent %s held: next replacement passes the fee ceiling", n.intent_id
+                    )
+                    result.held += 1
+                continue
+            back = I.SENT if n.state is I.HELD else None
+            if self._replace(n, n.kind, new, back):
+                result.replaced += 1
+        return result
+
+    def cancel(self, intent_id: int) -> bool:
+        """Operator cancel (`copytrade intent cancel ID`): a no-op at the intent's nonce."""
+        found = self.store.newest((I.SIGNED, I.SENT, I.HELD), intent_id)
+        if not found:
+            raise NotFound(f"intent {intent_id} is not signed, sent or held: nothing to cancel")
+        return bool(self._cancel(found[0], self._market(), "operator"))
+
+    def cancel_stale_signed(self) -> int:
+        """Signed intents past their signal's max age: give the nonce back with a no-op."""
+        market = None
+        done = 0
+        for n in self.store.newest((I.SIGNED,)):
+            if n.signal_age_s > self.cfg.max_signal_age_s:
+                market = market or self._market()
+                done += self._cancel(n, market, "stale")
+        return done
+
+    def rebroadcast(self, n: Newest) -> int:
+        """Send an attempt's written-ahead bytes again (same hash)."""
+        try:
+            with self.mode.broadcast_window():
+                (out,) = self.chain.send_raw([n.raw])
+        except UnsafeToSend:
+            return 0
+        if out.accepted:
+            self.store.mark_broadcast(n.attempt_id, self.chain.block_number(), who())
+            return 1
+        self.store.record_error(n.attempt_id, f"{out.kind}: {out.message}")
+        return 0
+
+    # -- internals ---------------------------------------------------------------------------
+    def _cancel(self, n: Newest, market: Fees, reason: str) -> int:
+        new = feemath.replacement(n.fees, market, self.cfg.fee_ceiling_wei)
+        if new is None:
+            log.warning("intent %s: a no-op cannot out-bid within the ceiling", n.intent_id)
+            return 0
+        return int(self._replace(n, "cancel", new, I.CANCELLING, reason))
+
+    def _replace(
+        self,
+        n: Newest,
+        kind: str,
+        fees: Fees,
+        new_state: IntentState | None,
+        reason: str | None = None,
+    ) -> bool:
+        signer = resolve(n.signer_ref)
+        if kind == "cancel":
+            to, data, gas = signer.address, b"", CANCEL_GAS
+        else:
+            to, data, gas = self.cfg.venue_address, n.calldata, n.gas_limit
+        signed = signer.sign_transaction(
+            {
+                "type": 2,
+                "chainId": self.cfg.chain_id,
+                "nonce": n.nonce,
+                "to": to,
+                "value": 0,
+                "data": data,
+                "gas": gas,
+                "maxFeePerGas": fees.max_fee_per_gas,
+                "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+            }
+        )
+        attempt_id = self.store.claim(
+            n, kind, signed.tx_hash, signed.raw, fees, gas, new_state, reason
+        )
+        if attempt_id is None:
+            return False  # another scanner claimed this round
+        try:
+            with self.mode.broadcast_window():
+                (out,) = self.chain.send_raw([signed.raw])
+        except UnsafeToSend as exc:
+            log.warning("intent %s: %s attempt written, not sent: %s", n.intent_id, kind, exc)
+            return True
+        if out.accepted:
+            self.store.mark_broadcast(attempt_id, self.chain.block_number(), who())
+        else:
+            self.store.record_error(attempt_id, f"{out.kind}: {out.message}")
+        return True

@@ -1,0 +1,15 @@
+"""Beat-driven maintenance: the stuck scan (replace, hold, cancel). Safe with two beats:
+every new attempt is claimed by compare-and-set on its attempt number."""
+
+from __future__ import annotations
+
+from core.bootstrap import services
+from tasks.base import pipeline_task
+
+
+@pipeline_task("copytrade.stuck_scan")
+def stuck_scan() -> dict[str, int]:
+    m = services().maintenance
+    result = vars(m.scan())
+    result["stale_signed_cancelled"] = m.cancel_stale_signed()
+    return result

@@ -1,0 +1,266 @@
+"""Stuck transactions on an anvil that mines only when told (`--no-mining`, `evm_mine`):
+replacement at the same nonce and calldata, the fee ceiling, dropped and reorged
+transactions re-sent with the same bytes, the no-op cancel, two beats."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from core.adapters.chain import Chain
+from core.adapters.signers.local import LocalSigner
+from core.domain.types import Mode
+from core.services.venue import deploy
+from tests.support import procs
+from tests.support.chain import ANVIL_KEY0
+from tests.support.databases import fresh_database
+from tests.support.flow import Flow
+from tests.support.stacks import WorkerSet, settings_with, start_worker_set
+
+GWEI = 10**9
+STUCK_AFTER = 1.5
+SCAN = 0.5
+
+
+@dataclass
+class Rig:
+    stack: Any
+    env: dict[str, str]
+    chain: Chain
+    ws: WorkerSet
+
+    def restart(self, **overrides: str) -> None:
+        self.ws.stop()
+        self.env.update(overrides)
+        self.ws = start_worker_set(self.stack, "stuck", broker_db=7, **self._overrides())
+
+    def _overrides(self) -> dict[str, str]:
+        return {k: v for k, v in self.env.items() if k.startswith("COPYTRADE_")}
+
+    def flow(self) -> Flow:
+        return Flow(self.stack, self.ws.workers, services=self.ws.services)
+
+    def mine(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.chain.rpc("evm_mine")
+
+
+@pytest.fixture(scope="module")
+def rig(stack: Any, session_dir: Any) -> Iterator[Rig]:
+    anvil, url = procs.start_anvil(session_dir, "--no-mining")
+    chain = Chain(url)
+    chain.rpc("anvil_setAutomine", True)
+    venue = deploy(
+        chain,
+        LocalSigner.from_key(ANVIL_KEY0),
+        31337,
+        {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6},
+    )
+    chain.rpc("anvil_setAutomine", False)
+    with fresh_database("ct_stuck") as db_url:
+        env = {
+            "COPYTRADE_DATABASE_URL": db_url,
+            "COPYTRADE_RPC_URL": url,
+            "COPYTRADE_VENUE_ADDRESS": venue,
+            "COPYTRADE_STUCK_AFTER_S": str(STUCK_AFTER),
+            "COPYTRADE_STUCK_AFTER_BLOCKS": "1000",
+            "COPYTRADE_STUCK_SCAN_PERIOD_S": str(SCAN),
+            "COPYTRADE_FEE_CEILING_WEI": str(500 * GWEI),
+            "COPYTRADE_CONFIRMATIONS": "2",
+        }
+        from core.bootstrap import Services
+
+        Services(settings_with({**stack.env, **env})).mode.request(Mode.LIVE, "pytest", "rig")
+        r = Rig(stack, env, chain, start_worker_set(stack, "stuck", broker_db=7, **env))
+        yield r
+        r.ws.stop()
+    anvil.stop()
+
+
+def node_fees(chain: Chain, tx_hash: str) -> tuple[int, int, int, str]:
+    tx = chain.rpc("eth_getTransactionByHash", tx_hash)
+    return (
+        int(tx["maxFeePerGas"], 16),
+        int(tx["maxPriorityFeePerGas"], 16),
+        int(tx["nonce"], 16),
+        tx["input"],
+    )
+
+
+def attempts_of(flow: Flow, intent_id: int) -> list[dict[str, Any]]:
+    return flow.q.intent(intent_id)["attempts"]
+
+
+def sent_intent(flow: Flow, leader: str) -> dict[str, Any]:
+    p = flow.payload(leader, collateral_usd="10", leverage=1)
+    flow.submit(p)
+    procs.wait_until(
+        lambda: flow.q.intents(signal_id=p["signal_id"])[0]["state"] == "sent", 30, "sent"
+    )
+    return flow.q.intents(signal_id=p["signal_id"])[0]
+
+
+def test_stuck_transaction_is_replaced_same_nonce_same_calldata_fees_up_an_eighth(
+    rig: Rig,
+) -> None:
+    flow = rig.flow()
+    leader = flow.leader()
+    flow.follower(leader)
+    stuck = sent_intent(flow, leader)
+    # Read the first attempt from the node before it is replaced (the pool then drops it).
+    fee1, tip1, nonce1, input1 = node_fees(rig.chain, stuck["tx_hash"])
+    procs.wait_until(lambda: len(attempts_of(flow, stuck["id"])) >= 2, 10, "a replacement")
+    first, second = attempts_of(flow, stuck["id"])[:2]
+    procs.wait_until(
+        lambda: second["tx_hash"] in rig.chain.known([second["tx_hash"]]),
+        5,
+        "the replacement in the pool",
+    )
+    fee2, tip2, nonce2, input2 = node_fees(rig.chain, second["tx_hash"])
+    assert nonce2 == nonce1 == stuck["nonce"]
+    assert input2 == input1
+    assert 8 * fee2 >= 9 * fee1
+    assert 8 * tip2 >= 9 * tip1
+    assert (fee1, tip1) == (first["max_fee_per_gas"], first["max_priority_fee_per_gas"])
+    waited = second["created_at"] > first["broadcast_at"]
+    assert waited
+    # A healthy one sent now and mined at once is left alone.
+    healthy_leader = flow.leader()
+    flow.follower(healthy_leader)
+    healthy = sent_intent(flow, healthy_leader)
+    rig.mine(3)
+    for i in (stuck, healthy):
+        procs.wait_until(
+            lambda i=i: flow.q.intent(i["id"])["state"] == "confirmed", 20, "confirmed"
+        )
+    assert len(attempts_of(flow, healthy["id"])) == 1
+    mined = flow.q.intent(stuck["id"])
+    assert mined["tx_hash"] in [a["tx_hash"] for a in mined["attempts"][1:]]
+
+
+def test_fee_spike_over_the_ceiling_holds_then_a_raised_ceiling_replaces(rig: Rig) -> None:
+    ceiling = 3 * GWEI
+    rig.restart(COPYTRADE_FEE_CEILING_WEI=str(ceiling))
+    try:
+        flow = rig.flow()
+        leader = flow.leader()
+        flow.follower(leader)
+        intent = sent_intent(flow, leader)
+        rig.chain.rpc("anvil_setNextBlockBaseFeePerGas", hex(10 * GWEI))
+        rig.mine()  # the spike: the next base fee is far above what the ceiling allows
+        procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "held", 15, "held")
+        held = flow.q.intent(intent["id"])
+        assert all(a["max_fee_per_gas"] <= ceiling for a in held["attempts"])
+        assert flow.q.intents(state="held")  # what `intents list --state held` shows
+        rig.restart(COPYTRADE_FEE_CEILING_WEI=str(500 * GWEI))
+        procs.wait_until(
+            lambda: flow.q.intent(intent["id"])["state"] == "sent",
+            15,
+            "replaced after the ceiling was raised",
+        )
+        newest = flow.q.intent(intent["id"])["attempts"][-1]
+        assert newest["max_fee_per_gas"] > 10 * GWEI
+        rig.mine(3)
+        procs.wait_until(
+            lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed"
+        )
+    finally:
+        rig.restart(COPYTRADE_FEE_CEILING_WEI=str(500 * GWEI))
+
+
+def test_dropped_transaction_is_sent_again_with_the_same_bytes(rig: Rig) -> None:
+    flow = rig.flow()
+    leader = flow.leader()
+    _, address = flow.follower(leader)
+    intent = sent_intent(flow, leader)
+    rig.chain.rpc("anvil_dropTransaction", intent["tx_hash"])
+    assert rig.chain.rpc("eth_getTransactionByHash", intent["tx_hash"]) is None
+    procs.wait_until(
+        lambda: rig.chain.rpc("eth_getTransactionByHash", intent["tx_hash"]) is not None,
+        5,
+        "the same bytes back in the pool",
+    )
+    rig.mine(3)
+    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed")
+    assert flow.q.intent(intent["id"])["tx_hash"] == intent["tx_hash"]
+    assert flow.position(address).size_usd_1e6 == 10 * 10**6
+
+
+def test_reorged_out_transaction_goes_back_to_sent_and_the_same_hash_is_mined(rig: Rig) -> None:
+    flow = rig.flow()
+    leader = flow.leader()
+    flow.follower(leader)
+    intent = sent_intent(flow, leader)
+    rig.mine()
+    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "mined", 10, "mined")
+    rig.chain.rpc("anvil_reorg", 1, [])  # the block is replaced; its transactions dropped
+    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "sent", 10, "back to sent")
+    procs.wait_until(
+        lambda: rig.chain.rpc("eth_getTransactionByHash", intent["tx_hash"]) is not None,
+        5,
+        "same bytes again",
+    )
+    rig.mine(3)
+    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed")
+    assert flow.q.intent(intent["id"])["tx_hash"] == intent["tx_hash"]
+
+
+def test_cancel_lands_the_no_op_and_the_next_intent_takes_the_next_nonce(rig: Rig) -> None:
+    flow = rig.flow()
+    leader = flow.leader()
+    _, address = flow.follower(leader)
+    intent = sent_intent(flow, leader)
+    out = subprocess.run(
+        procs.copytrade_cmd("intent", "cancel", str(intent["id"]), "--reason", "test"),
+        env=rig.ws.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert flow.q.intent(intent["id"])["state"] == "cancelling"
+    rig.mine(3)
+    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "cancelled", 20, "cancelled")
+    done = flow.q.intent(intent["id"])
+    tx = rig.chain.rpc("eth_getTransactionByHash", done["tx_hash"])
+    assert (tx["to"].lower(), int(tx["value"], 16), tx["input"]) == (address.lower(), 0, "0x")
+    assert flow.position(address).size_usd_1e6 == 0
+    nxt = sent_intent(flow, leader)
+    assert nxt["nonce"] == intent["nonce"] + 1
+    rig.mine(3)
+    procs.wait_until(lambda: flow.q.intent(nxt["id"])["state"] == "confirmed", 20, "confirmed")
+    assert rig.chain.nonce(address) == intent["nonce"] + 2
+    assert flow.position(address).size_usd_1e6 == 10 * 10**6
+
+
+def test_two_beats_replace_each_stuck_intent_once_per_round(rig: Rig) -> None:
+    rig.ws.stop()
+    rig.ws = start_worker_set(rig.stack, "stuck", broker_db=7, beats=2, **rig._overrides())
+    try:
+        flow = rig.flow()
+        leader = flow.leader()
+        flow.follower(leader)
+        intent = sent_intent(flow, leader)
+        time.sleep(4 * STUCK_AFTER)
+        tries = attempts_of(flow, intent["id"])
+        assert len(tries) >= 3  # several rounds happened
+        fees = [a["max_fee_per_gas"] for a in tries]
+        assert all(8 * b >= 9 * a for a, b in zip(fees, fees[1:], strict=False))
+        made = [a["created_at"] for a in tries]
+        gaps = [
+            (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
+            for a, b in zip(made, made[1:], strict=False)
+        ]
+        assert min(gaps) >= STUCK_AFTER - 0.1  # never two replacements in one round
+        rig.mine(3)
+        procs.wait_until(
+            lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed"
+        )
+    finally:
+        rig.restart()
