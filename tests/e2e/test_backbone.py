@@ -55,3 +55,17 @@ def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow
             assert flow.position(address).is_long, name
         else:
             assert (got["nonce"], got["tx_hash"]) == (None, None), name
+
+
+def test_an_order_the_venue_refuses_ends_reverted_with_the_decoded_reason(flow: Flow) -> None:
+    leader = flow.leader()
+    fid, address = flow.follower(leader, slippage_bps=50)
+    # The leader's price is 10 % under the venue's: the follower's limit price cannot fill.
+    p = flow.payload(leader, collateral_usd="10", leverage=1, price_usd="90000")
+    flow.submit(p)
+    flow.wait_done(p["signal_id"])
+    got = flow.intents(p["signal_id"])[fid]
+    assert (got["state"], got["reason"]) == ("reverted", "reverted: slippage")
+    receipt = flow.s.chain.rpc("eth_getTransactionReceipt", got["tx_hash"])
+    assert int(receipt["status"], 16) == 0
+    assert flow.position(address).size_usd_1e6 == 0

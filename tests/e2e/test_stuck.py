@@ -264,3 +264,44 @@ def test_two_beats_replace_each_stuck_intent_once_per_round(rig: Rig) -> None:
         )
     finally:
         rig.restart()
+
+
+def test_expired_sent_and_stale_signed_intents_are_cancelled_by_no_ops(rig: Rig) -> None:
+    from core.domain.signals import parse_signal
+
+    rig.restart(
+        COPYTRADE_SENT_EXPIRY_S="2", COPYTRADE_STUCK_AFTER_S="100", COPYTRADE_MAX_SIGNAL_AGE_S="4"
+    )
+    try:
+        flow = rig.flow()
+        leader = flow.leader()
+        flow.follower(leader)
+        expiring = sent_intent(flow, leader)
+        # A second follower's intent signed but never broadcast (as after a stop), its
+        # signal older than the max age by the time the scan looks.
+        other_leader = flow.leader()
+        _, other_addr = flow.follower(other_leader)
+        s = flow.s
+        spec = parse_signal({**flow.payload(other_leader), "issued_at": int(time.time()) - 2})
+        _, pk = s.store.insert_signal(spec, s.registry.leader_id(other_leader), "test")
+        s.pipeline.validate(pk)
+        s.pipeline.size(pk)
+        assert s.pipeline.build(pk) == 1
+        (signed,) = flow.q.intents(signal_id=spec.signal_id)
+        for i in (expiring, signed):
+            procs.wait_until(
+                lambda i=i: flow.q.intent(i["id"])["state"] == "cancelling", 15, "cancelling"
+            )
+        rig.mine(3)
+        for i in (expiring, signed):
+            procs.wait_until(
+                lambda i=i: flow.q.intent(i["id"])["state"] == "cancelled", 20, "cancelled"
+            )
+        assert rig.chain.nonce(other_addr) == 1  # the nonce was consumed by the no-op
+        assert flow.position(other_addr).size_usd_1e6 == 0
+    finally:
+        rig.restart(
+            COPYTRADE_SENT_EXPIRY_S="600",
+            COPYTRADE_STUCK_AFTER_S=str(STUCK_AFTER),
+            COPYTRADE_MAX_SIGNAL_AGE_S="120",
+        )
