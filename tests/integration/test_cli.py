@@ -22,44 +22,30 @@ def run(stack: Any, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+SUBMIT = (
+    "signal",
+    "submit",
+    "--leader",
+    "0x" + "ab" * 20,
+    "--action",
+    "open",
+    "--asset",
+    "BTC",
+    "--side",
+    "long",
+    "--leverage",
+    "2",
+)
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ("leader", "add", "--address", "0x1234"),
         ("intent", "show", "999999999"),
         ("intents", "list", "--state", "bogus"),
-        (
-            "signal",
-            "submit",
-            "--leader",
-            "0x" + "ab" * 20,
-            "--action",
-            "open",
-            "--asset",
-            "BTC",
-            "--side",
-            "long",
-            "--collateral-usd",
-            "10",
-            "--leverage",
-            "2",
-        ),
-        (
-            "signal",
-            "submit",
-            "--leader",
-            "0x" + "ab" * 20,
-            "--action",
-            "open",
-            "--asset",
-            "BTC",
-            "--side",
-            "long",
-            "--collateral-usd",
-            "ten",
-            "--leverage",
-            "2",
-        ),
+        (*SUBMIT, "--collateral-usd", "10"),  # unknown leader
+        (*SUBMIT, "--collateral-usd", "ten"),
         (
             "follower",
             "add",
@@ -80,6 +66,7 @@ def run(stack: Any, *args: str) -> subprocess.CompletedProcess[str]:
         ),
         ("follower", "pause", "999999"),
         ("follower", "set-policy", "999999", "--max-leverage", "3"),
+        ("intent", "cancel", "999999999", "--reason", "x"),
     ],
 )
 def test_bad_input_gets_a_one_line_error_and_non_zero_exit(

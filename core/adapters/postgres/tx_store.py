@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -84,6 +84,27 @@ _TO_SIGN_COLS = (
     intents.c.acceptable_price_usd_1e6,
     followers.c.in_cohort,
 )
+
+
+def cas_many(
+    conn: Connection,
+    current: IntentState,
+    new: IntentState,
+    rows: list[dict[str, Any]],
+    *where: Any,
+    **values: Any,
+) -> int:
+    """Compare-and-set many intents in one executemany: `UPDATE … WHERE id = :b_id AND
+    state = :current`. Each row carries `b_id` and the bind parameters `values` name."""
+    check_intent(current, new)
+    if not rows:
+        return 0
+    stmt = (
+        update(intents)
+        .where(intents.c.id == bindparam("b_id"), intents.c.state == current.value, *where)
+        .values(state=new.value, updated_at=func.clock_timestamp(), **values)
+    )
+    return int(conn.execute(stmt, rows).rowcount)
 
 
 class TxStore:
@@ -159,7 +180,6 @@ class TxStore:
                 .tuples()
                 .all()
             )
-            check_intent(I.CREATED, I.SIGNED)
             intent_rows: list[dict[str, Any]] = []
             attempt_rows: list[dict[str, Any]] = []
             for t in todo:
@@ -188,19 +208,17 @@ class TxStore:
                         "gas_limit": s.gas_limit,
                     }
                 )
-            conn.execute(
-                update(intents)
-                .where(and_(intents.c.id == bindparam("b_id"), intents.c.state == I.CREATED.value))
-                .values(
-                    state=I.SIGNED.value,
-                    nonce=bindparam("b_nonce"),
-                    tx_hash=bindparam("b_hash"),
-                    signer_address=bindparam("b_signer"),
-                    calldata=bindparam("b_calldata"),
-                    mode="live",
-                    updated_at=func.clock_timestamp(),
-                ),
+            # The rows are locked by this transaction: every compare-and-set wins.
+            cas_many(
+                conn,
+                I.CREATED,
+                I.SIGNED,
                 intent_rows,
+                nonce=bindparam("b_nonce"),
+                tx_hash=bindparam("b_hash"),
+                signer_address=bindparam("b_signer"),
+                calldata=bindparam("b_calldata"),
+                mode="live",
             )
             conn.execute(insert(attempts), attempt_rows)
             conn.execute(
@@ -213,25 +231,16 @@ class TxStore:
 
     def record_dry_run(self, results: dict[int, tuple[bytes, str | None]]) -> int:
         """created -> dry_run with the calldata LIVE would have sent (no nonce, no signature)."""
-        if not results:
-            return 0
-        check_intent(I.CREATED, I.DRY_RUN)
+        rows = [{"b_id": k, "b_data": d, "b_reason": r} for k, (d, r) in results.items()]
         with self.db.tx() as conn:
-            return int(
-                conn.execute(
-                    update(intents)
-                    .where(
-                        and_(intents.c.id == bindparam("b_id"), intents.c.state == I.CREATED.value)
-                    )
-                    .values(
-                        state=I.DRY_RUN.value,
-                        calldata=bindparam("b_data"),
-                        reason=bindparam("b_reason"),
-                        mode="dry",
-                        updated_at=func.now(),
-                    ),
-                    [{"b_id": k, "b_data": d, "b_reason": r} for k, (d, r) in results.items()],
-                ).rowcount
+            return cas_many(
+                conn,
+                I.CREATED,
+                I.DRY_RUN,
+                rows,
+                calldata=bindparam("b_data"),
+                reason=bindparam("b_reason"),
+                mode="dry",
             )
 
     def fail(
@@ -241,21 +250,10 @@ class TxStore:
         to: IntentState = I.FAILED,
     ) -> None:
         """-> failed (or rejected) with a reason; only legal before a nonce is assigned."""
-        if not failures:
-            return
-        check_intent(from_state, to)
+        rows = [{"b_id": k, "b_reason": v} for k, v in failures.items()]
         with self.db.tx() as conn:
-            conn.execute(
-                update(intents)
-                .where(
-                    and_(
-                        intents.c.id == bindparam("b_id"),
-                        intents.c.state == from_state.value,
-                        intents.c.nonce.is_(None),
-                    )
-                )
-                .values(state=to.value, reason=bindparam("b_reason"), updated_at=func.now()),
-                [{"b_id": k, "b_reason": v} for k, v in failures.items()],
+            cas_many(
+                conn, from_state, to, rows, intents.c.nonce.is_(None), reason=bindparam("b_reason")
             )
 
     # -- send ------------------------------------------------------------------------------
@@ -275,7 +273,6 @@ class TxStore:
         self, sent: list[ToSend], errors: dict[int, str], sent_by: str = "", block: int = 0
     ) -> int:
         """signed -> sent for the accepted broadcasts; errors recorded on their attempts."""
-        check_intent(I.SIGNED, I.SENT)
         with self.db.tx() as conn:
             if errors:
                 conn.execute(
@@ -298,20 +295,8 @@ class TxStore:
                 ),
                 [{"b_id": s.attempt_id} for s in sent],
             )
-            return int(
-                conn.execute(
-                    update(intents)
-                    .where(
-                        and_(intents.c.id == bindparam("b_id"), intents.c.state == I.SIGNED.value)
-                    )
-                    .values(
-                        state=I.SENT.value,
-                        sent_at=func.clock_timestamp(),
-                        updated_at=func.clock_timestamp(),
-                    ),
-                    [{"b_id": s.intent_id} for s in sent],
-                ).rowcount
-            )
+            rows = [{"b_id": s.intent_id} for s in sent]
+            return cas_many(conn, I.SIGNED, I.SENT, rows, sent_at=func.clock_timestamp())
 
     # -- watch -----------------------------------------------------------------------------
     def in_flight(self) -> list[InFlight]:
