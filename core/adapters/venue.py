@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
 from core.domain.types import Action
 
@@ -24,6 +24,10 @@ PLACE_ORDER = function_signature_to_4byte_selector(
 PRICES = function_signature_to_4byte_selector("prices(bytes32)")
 POSITIONS = function_signature_to_4byte_selector("positions(address,bytes32)")
 SET_PRICE = function_signature_to_4byte_selector("setPrice(bytes32,uint256)")
+ORDER_TOPIC = (
+    "0x"
+    + keccak(text="Order(address,bytes32,bytes32,uint8,bool,uint256,uint256,uint256,uint256)").hex()
+)
 
 
 @lru_cache(maxsize=1)

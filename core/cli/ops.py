@@ -86,6 +86,25 @@ def register(app: typer.Typer) -> None:
         rows += [(f"intents {k}", n) for k, n in sorted(data["intents_by_state"].items())]
         table("copytrade status", ["", "value"], rows)
 
+    @app.command("verify")
+    def verify_cmd(json_: Json = False) -> None:
+        """Check nonces, orders on chain and signals against the data; exit 1 on a breach."""
+        from core.adapters.postgres.audit_queries import AuditQueries
+        from core.services.verify import verify
+
+        s = _svc()
+        report = verify(AuditQueries(s.db), s.chain, s.settings.venue_address,
+                        s.settings.max_signal_age_s)
+        if json_:
+            emit_json(report.as_dict())
+        else:
+            table("verify", ["figure", "value"], sorted(report.figures.items()))
+            for b in report.breaches:
+                console.print(f"[red]BREACH[/] {b}")
+            console.print("[green]OK[/]" if report.ok else f"{len(report.breaches)} breach(es)")
+        if not report.ok:
+            raise typer.Exit(1)
+
     @app.command("stop")
     def stop(reason: NeedReason) -> None:
         """Emergency stop: returns once no broadcast is in flight; none starts after."""

@@ -1,0 +1,63 @@
+"""Read-only queries for `copytrade verify`: what we assigned, what we intended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.pipeline_store import AGE_S
+from core.adapters.postgres.tables import intents, signals, signers
+
+
+@dataclass(frozen=True)
+class Assigned:
+    intent_id: int
+    signer: str
+    nonce: int
+    state: str
+    key: str
+    kind_mined: str | None  # the tx_hash recorded when mined / cancelled
+
+
+class AuditQueries:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def signers(self) -> dict[str, int]:
+        with self.db.tx() as conn:
+            rows = conn.execute(select(signers.c.address, signers.c.next_nonce)).all()
+        return {a: int(n) for a, n in rows}
+
+    def assigned(self) -> list[Assigned]:
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(
+                    intents.c.id,
+                    intents.c.signer_address,
+                    intents.c.nonce,
+                    intents.c.state,
+                    intents.c.idempotency_key,
+                    intents.c.tx_hash,
+                ).where(intents.c.nonce.is_not(None))
+            ).all()
+        return [Assigned(r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def keys(self) -> dict[str, tuple[int, str]]:
+        """idempotency key -> (intent id, state) for every intent."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(intents.c.idempotency_key, intents.c.id, intents.c.state)
+            ).all()
+        return {k: (i, s) for k, i, s in rows}
+
+    def overdue_signals(self, max_age_s: float) -> list[tuple[str, str]]:
+        """(signal_id, state) of signals not terminal and older than their max age."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(signals.c.signal_id, signals.c.state).where(
+                    signals.c.state.in_(["received", "accepted", "dispatched"]), max_age_s < AGE_S
+                )
+            ).all()
+        return [(a, b) for a, b in rows]
