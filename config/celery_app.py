@@ -46,6 +46,7 @@ def make_app(broker_url: str | None = None) -> Celery:
             "copytrade.send": {"queue": "execution"},
             "copytrade.watch": {"queue": "watch"},
             "copytrade.stuck_scan": {"queue": "watch"},
+            "copytrade.reconcile": {"queue": "watch"},
         },
         # Redelivery of an unacked message after this long: above any countdown we use.
         broker_transport_options={"visibility_timeout": 3600},
@@ -63,6 +64,11 @@ def make_app(broker_url: str | None = None) -> Celery:
                 "task": "copytrade.stuck_scan",
                 "schedule": s.stuck_scan_period_s,
                 "options": {"expires": max(1.0, 2 * s.stuck_scan_period_s)},
+            },
+            "reconcile": {
+                "task": "copytrade.reconcile",
+                "schedule": s.reconcile_period_s,
+                "options": {"expires": max(1.0, s.reconcile_period_s)},
             },
             "watch-blocks": {
                 "task": "copytrade.watch",

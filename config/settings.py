@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     stuck_after_blocks: int = Field(3, ge=1)
     stuck_scan_period_s: float = Field(3.0, gt=0)
     sent_expiry_s: float = Field(600.0, gt=0)  # a sent intent still pending is then cancelled
+    reconcile_period_s: float = Field(30.0, gt=0)
+    reconcile_idle_after_s: float = Field(10.0, gt=0)  # untouched this long = stopped short
+    reconcile_max_tries: int = Field(10, ge=1)  # then pending/created intents end failed
     health_period_s: float = Field(2.0, gt=0)
     mode_read_timeout_s: float = Field(0.25, gt=0, le=2)
     # Test-only: a directory where named pause points wait for a release file

@@ -12,6 +12,7 @@ from core.adapters.postgres.attempt_store import AttemptStore
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import PipelineStore
+from core.adapters.postgres.reconcile_store import ReconcileStore
 from core.adapters.postgres.registry import Registry
 from core.adapters.postgres.tx_store import TxStore
 from core.adapters.redis_mode import RedisModeStore
@@ -19,6 +20,7 @@ from core.services.execution import ExecutionConfig, Pipeline
 from core.services.intake import Intake
 from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
+from core.services.reconcile import Reconciler
 from core.services.watching import Watcher
 
 
@@ -104,6 +106,17 @@ class Services:
             s.max_signal_age_s,
         )
         return Maintenance(self.attempts, self.chain, self.mode, cfg)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        s = self.settings
+        return Reconciler(
+            ReconcileStore(self.db),
+            self.intake.dispatcher,
+            self.mode,
+            s.reconcile_idle_after_s,
+            s.reconcile_max_tries,
+        )
 
     @cached_property
     def intake(self) -> Intake:

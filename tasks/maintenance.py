@@ -13,3 +13,8 @@ def stuck_scan() -> dict[str, int]:
     result = vars(m.scan())
     result["stale_signed_cancelled"] = m.cancel_stale_signed()
     return result
+
+
+@pipeline_task("copytrade.reconcile")
+def reconcile() -> dict[str, int]:
+    return vars(services().reconciler.run())

@@ -93,8 +93,9 @@ def register(app: typer.Typer) -> None:
         from core.services.verify import verify
 
         s = _svc()
-        report = verify(AuditQueries(s.db), s.chain, s.settings.venue_address,
-                        s.settings.max_signal_age_s)
+        report = verify(
+            AuditQueries(s.db), s.chain, s.settings.venue_address, s.settings.max_signal_age_s
+        )
         if json_:
             emit_json(report.as_dict())
         else:

@@ -113,6 +113,7 @@ intents = Table(
     Column("calldata", LargeBinary),
     Column("block_number", BigInteger),
     Column("block_hash", String(66)),
+    Column("tries", Integer, nullable=False, server_default="0"),  # reconciler re-enqueues
     _now(),
     Column("sized_at", DateTime(timezone=True)),
     Column("sent_at", DateTime(timezone=True)),
