@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test test-unit lint contracts demo clean
+.PHONY: install test test-unit lint contracts demo chaos clean
 DEMO_ARGS ?=
 
 install: $(VENV)/.installed node_modules/.installed
@@ -27,6 +27,11 @@ test: install
 ## make demo: the whole job on an embedded stack (no servers), then everything stopped
 demo: install
 	$(BIN)/copytrade demo $(DEMO_ARGS)
+
+## make chaos: the chaos suite again, CHAOS_RUNS times (each run new followers and keys)
+CHAOS_RUNS ?= 3
+chaos: install
+	for i in $$(seq $(CHAOS_RUNS)); do $(BIN)/pytest tests/chaos -p random_order --random-order || exit 1; done
 
 test-unit: install
 	$(BIN)/pytest tests/unit -p random_order --random-order

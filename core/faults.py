@@ -13,7 +13,15 @@ from pathlib import Path
 
 from config.settings import get_settings
 
-POINTS = ("send.before_window", "send.in_window")
+POINTS = (
+    "send.before_window",
+    "send.in_window",
+    # Crash points: a test SIGKILLs the process that reached one.
+    "build.before_commit",  # signed in memory, nonce and bytes not yet committed
+    "build.after_commit",  # nonce and signed bytes written ahead, nothing broadcast
+    "send.after_broadcast",  # the node has the transaction, our rows still say signed
+    "send.before_commit",  # the signed -> sent update is inside its uncommitted transaction
+)
 
 
 def pause(name: str, timeout_s: float = 60) -> None:

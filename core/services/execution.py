@@ -181,7 +181,9 @@ class Pipeline:
                 self.cfg.gas_limit,
             )
 
-        return self.txs.sign_created(pk, sign)
+        n = self.txs.sign_created(pk, sign)
+        pause("build.after_commit")
+        return n
 
     def send(self, pk: int) -> int:
         """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try),
@@ -201,6 +203,7 @@ class Pipeline:
                 log.warning("signal %s: %d signed intent(s) past max age wait", pk, len(todo))
                 return 0
             raise
+        pause("send.after_broadcast")
         ok: list[ToSend] = []
         errors: dict[int, str] = {}
         for t, out in zip(todo, outcomes, strict=True):

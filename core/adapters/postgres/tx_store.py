@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import attempts, followers, intents, signers
 from core.domain.states import IntentState, check_intent
+from core.faults import pause
 
 I = IntentState
 
@@ -227,6 +228,7 @@ class TxStore:
                 .values(next_nonce=bindparam("b_next"), updated_at=func.now()),
                 [{"b_addr": a, "b_next": n} for a, n in next_nonce.items()],
             )
+            pause("build.before_commit")
             return len(todo)
 
     def record_dry_run(self, results: dict[int, tuple[bytes, str | None]]) -> int:
@@ -296,7 +298,9 @@ class TxStore:
                 [{"b_id": s.attempt_id} for s in sent],
             )
             rows = [{"b_id": s.intent_id} for s in sent]
-            return cas_many(conn, I.SIGNED, I.SENT, rows, sent_at=func.clock_timestamp())
+            n = cas_many(conn, I.SIGNED, I.SENT, rows, sent_at=func.clock_timestamp())
+            pause("send.before_commit")
+            return n
 
     # -- watch -----------------------------------------------------------------------------
     def in_flight(self) -> list[InFlight]:
