@@ -125,3 +125,42 @@ def test_every_task_delivered_twice_and_racing_changes_nothing(
     flow = Flow(stack, rig.workers, services=rig.services)
     assert outcome(flow, start_batch(flow, dispatch_twice=True)) == control
     assert_verified(flow)
+
+
+def test_broker_restarted_empty_mid_run_loses_no_signal(stack: Any, control: Any) -> None:
+    """The broker's queues vanish with in-flight chain messages; the workers reconnect and
+    the reconciler re-enqueues what stopped short."""
+    from tests.support import procs
+
+    broker, url = procs.start_redis(stack.dir)
+    with fresh_database("ct_chaos_broker") as db_url:
+        ws = start_worker_set(
+            stack,
+            "chaos-broker",
+            broker_db=0,
+            broker_url=url + "/0",
+            COPYTRADE_DATABASE_URL=db_url,
+            COPYTRADE_RECONCILE_PERIOD_S="1",
+            COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
+        )
+        try:
+            ws.services.mode.request(Mode.LIVE, "pytest", "chaos")
+            flow = Flow(stack, ws.workers, services=ws.services)
+            crash = Pause(stack.dir / "pause", "build.after_commit")
+            crash.arm()  # hold one chain in flight, then drop the broker under it
+            try:
+                batch = start_batch(flow)
+                pid = crash.wait_reached(timeout=60)
+                broker.kill()
+                broker.restart()  # empty: it kept nothing on disk
+                procs.wait_until(
+                    lambda: procs.port_open(int(url.rsplit(":", 1)[1])), 10, "broker back"
+                )
+                os.kill(pid, signal.SIGKILL)
+            finally:
+                crash.clear()
+            assert outcome(flow, batch) == control
+            assert_verified(flow)
+        finally:
+            ws.stop()
+            broker.stop()

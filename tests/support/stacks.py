@@ -46,10 +46,11 @@ def start_worker_set(
     n_workers: int = 2,
     heartbeat: bool = False,
     beats: int = 1,
+    broker_url: str | None = None,
     **overrides: str,
 ) -> WorkerSet:
     """Workers + beat (+ heartbeat) on broker DB `broker_db` of the session's redis."""
-    broker = stack.env["COPYTRADE_BROKER_URL"].rsplit("/", 1)[0] + f"/{broker_db}"
+    broker = broker_url or stack.env["COPYTRADE_BROKER_URL"].rsplit("/", 1)[0] + f"/{broker_db}"
     redis.Redis.from_url(broker).flushdb()
     env = {**stack.env, "COPYTRADE_BROKER_URL": broker, **overrides}
     d = stack.dir / name
