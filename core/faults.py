@@ -21,6 +21,7 @@ POINTS = (
     "build.after_commit",  # nonce and signed bytes written ahead, nothing broadcast
     "send.after_broadcast",  # the node has the transaction, our rows still say signed
     "send.before_commit",  # the signed -> sent update is inside its uncommitted transaction
+    "replace.after_claim",  # a replacement written ahead (claimed), not yet broadcast
 )
 
 

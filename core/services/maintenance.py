@@ -17,6 +17,7 @@ from core.domain import fees as feemath
 from core.domain.errors import NotFound, UnsafeToSend
 from core.domain.fees import Fees
 from core.domain.states import IntentState
+from core.faults import pause
 from core.services.execution import who
 from core.services.mode import ModeService
 
@@ -170,6 +171,7 @@ class Maintenance:
         )
         if attempt_id is None:
             return False  # another scanner claimed this round
+        pause("replace.after_claim")
         try:
             with self.mode.broadcast_window():
                 (out,) = self.chain.send_raw([signed.raw])

@@ -305,3 +305,38 @@ def test_expired_sent_and_stale_signed_intents_are_cancelled_by_no_ops(rig: Rig)
             COPYTRADE_STUCK_AFTER_S=str(STUCK_AFTER),
             COPYTRADE_MAX_SIGNAL_AGE_S="120",
         )
+
+
+def test_worker_killed_with_a_replacement_in_flight_sends_its_written_bytes(rig: Rig) -> None:
+    import os
+    import signal
+
+    from core.adapters.postgres.audit_queries import AuditQueries
+    from core.services.verify import verify
+    from tests.support.pauses import Pause
+
+    flow = rig.flow()
+    leader = flow.leader()
+    _, address = flow.follower(leader)
+    crash = Pause(rig.stack.dir / "pause", "replace.after_claim")
+    crash.arm()
+    try:
+        intent = sent_intent(flow, leader)
+        pid = crash.wait_reached(timeout=20)
+        claimed = attempts_of(flow, intent["id"])[-1]
+        assert (claimed["attempt_no"], claimed["broadcast_at"]) == (2, None)  # in flight
+        os.kill(pid, signal.SIGKILL)
+    finally:
+        crash.clear()
+    procs.wait_until(
+        lambda: attempts_of(flow, intent["id"])[1]["broadcast_at"] is not None,
+        15,
+        "the written-ahead replacement sent",
+    )
+    assert attempts_of(flow, intent["id"])[1]["tx_hash"] == claimed["tx_hash"]
+    rig.mine(3)
+    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed")
+    assert flow.position(address).size_usd_1e6 == 10 * 10**6
+    s = flow.s
+    report = verify(AuditQueries(s.db), s.chain, s.settings.venue_address, 120)
+    assert report.breaches == []
