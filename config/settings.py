@@ -19,7 +19,9 @@ class Settings(BaseSettings):
     broker_url: str = "redis://127.0.0.1:6379/0"
     mode_redis_url: str = "redis://127.0.0.1:6379/1"
     rpc_url: str = "http://127.0.0.1:8545"
+    rpc_fallback_urls: str = ""  # comma-separated; used in order when rpc_url fails
     rpc_timeout_s: float = 10.0
+    rpc_retry_primary_after_s: float = 30.0
     chain_id: int = 31337
     venue_address: str = ""
     confirmations: int = Field(2, ge=1)

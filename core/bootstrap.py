@@ -16,6 +16,7 @@ from core.adapters.postgres.reconcile_store import ReconcileStore
 from core.adapters.postgres.registry import Registry
 from core.adapters.postgres.tx_store import TxStore
 from core.adapters.redis_mode import RedisModeStore
+from core.domain.errors import WrongChain
 from core.services.execution import ExecutionConfig, Pipeline
 from core.services.intake import Intake
 from core.services.maintenance import Maintenance, MaintenanceConfig
@@ -34,7 +35,20 @@ class Services:
 
     @cached_property
     def chain(self) -> Chain:
-        return Chain(self.settings.rpc_url, self.settings.rpc_timeout_s)
+        s = self.settings
+        urls = [s.rpc_url, *[u.strip() for u in s.rpc_fallback_urls.split(",") if u.strip()]]
+        return Chain(urls, s.rpc_timeout_s, self.check_chain_identity, s.rpc_retry_primary_after_s)
+
+    def check_chain_identity(self, chain_id: int, genesis: str) -> None:
+        """The chain recorded at first start (chain id + genesis hash) must be this one."""
+        if chain_id != self.settings.chain_id:
+            raise WrongChain(
+                f"node chain id {chain_id} != COPYTRADE_CHAIN_ID {self.settings.chain_id}"
+            )
+        seen = f"{chain_id}:{genesis}"
+        recorded = self.controls.get_or_record("chain_identity", seen)
+        if recorded != seen:
+            raise WrongChain(f"node is on {seen}, this database was recorded on {recorded}")
 
     @cached_property
     def registry(self) -> Registry:

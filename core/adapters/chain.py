@@ -7,14 +7,15 @@ above this module sees a web3 or requests exception.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from web3 import HTTPProvider
 
-from core.domain.errors import ChainError, TransientError
+from core.domain.errors import ChainError, TransientError, WrongChain
 
 # Node replies meaning "this exact transaction is already in the pool": success for us.
 ALREADY_KNOWN = ("already known", "transaction already imported", "known transaction")
@@ -57,22 +58,101 @@ def classify_send_error(message: str) -> str:
     return "error"
 
 
-class Chain:
-    """A thin RPC wrapper. Methods return plain ints, bytes and dataclasses."""
+IdentityCheck = Callable[[int, str], None]
+_TRANSPORT = (requests.RequestException, OSError, ValueError)
 
-    def __init__(self, rpc_url: str, timeout_s: float = 10.0) -> None:
-        self.rpc_url = rpc_url
-        self._provider = HTTPProvider(
-            rpc_url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None
-        )
+
+@dataclass
+class _Endpoint:
+    url: str
+    provider: HTTPProvider
+    verified_at: float = -1.0  # when its chain identity was last checked (-1: never)
+    down_until: float = 0.0
+
+
+class Chain:
+    """A thin RPC wrapper over one or more endpoints (the first preferred). Methods return
+    plain ints, bytes and dataclasses.
+
+    Failover: a transport failure (refused, timeout, cut, malformed reply) marks the
+    endpoint down for `retry_primary_after_s` and the call goes to the next one; an earlier
+    endpoint is tried again once its time is up ("and back"). Before an endpoint is used,
+    and again every `reverify_s` or after any failure, its chain id and genesis hash are
+    passed to `identity_check`, which raises WrongChain when they differ from the ones
+    recorded at first start: such a node is never used (a fresh anvil, a wrong network).
+    """
+
+    def __init__(
+        self,
+        rpc_url: str | Sequence[str],
+        timeout_s: float = 10.0,
+        identity_check: IdentityCheck | None = None,
+        retry_primary_after_s: float = 30.0,
+        reverify_s: float = 60.0,
+    ) -> None:
+        urls = [rpc_url] if isinstance(rpc_url, str) else [u for u in rpc_url if u]
+        self.endpoints = [
+            _Endpoint(
+                u,
+                HTTPProvider(
+                    u, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None
+                ),
+            )
+            for u in urls
+        ]
+        self.identity_check = identity_check
+        self.retry_after = retry_primary_after_s
+        self.reverify_s = reverify_s
+        self.current_url = urls[0]
         self._lock = threading.Lock()
 
+    @property
+    def rpc_url(self) -> str:
+        return self.current_url
+
     # -- transport ---------------------------------------------------------------------
+    def _ordered(self) -> list[_Endpoint]:
+        now = time.monotonic()
+        up = [e for e in self.endpoints if e.down_until <= now]
+        down = sorted((e for e in self.endpoints if e.down_until > now), key=lambda e: e.down_until)
+        return up + down
+
+    def _use(self, fn: Callable[[HTTPProvider], Any], what: str) -> Any:
+        wrong: WrongChain | None = None
+        failed = ""
+        for ep in self._ordered():
+            try:
+                self._verify(ep)
+                result = fn(ep.provider)
+            except WrongChain as exc:
+                ep.down_until, ep.verified_at, wrong = time.monotonic() + self.retry_after, -1, exc
+                continue
+            except _TRANSPORT as exc:
+                ep.down_until, ep.verified_at = time.monotonic() + self.retry_after, -1
+                failed = f"{ep.url}: {type(exc).__name__}"
+                continue
+            self.current_url = ep.url
+            return result
+        if wrong is not None and not failed:
+            raise wrong
+        raise TransientError(f"RPC {what}: no endpoint answered (last {failed or wrong})")
+
+    def _verify(self, ep: _Endpoint) -> None:
+        if self.identity_check is None:
+            return
+        if ep.verified_at >= 0 and time.monotonic() - ep.verified_at < self.reverify_s:
+            return
+        cid = ep.provider.make_request("eth_chainId", [])  # type: ignore[arg-type]
+        genesis = ep.provider.make_request("eth_getBlockByNumber", ["0x0", False])  # type: ignore[arg-type]
+        if "result" not in cid or not genesis.get("result"):
+            raise ValueError("malformed identity reply")
+        self.identity_check(int(cid["result"], 16), str(genesis["result"]["hash"]))
+        ep.verified_at = time.monotonic()
+
     def _request(self, method: str, params: Sequence[Any]) -> Any:
-        try:
-            response = self._provider.make_request(method, list(params))  # type: ignore[arg-type]
-        except (requests.RequestException, OSError, ValueError) as exc:
-            raise TransientError(f"RPC {self.rpc_url} {method}: {type(exc).__name__}") from None
+        response = self._use(lambda p: p.make_request(method, list(params)), method)  # type: ignore[arg-type]
+        if not isinstance(response, dict) or ("result" not in response and "error" not in response):
+            raise TransientError(f"RPC {method}: malformed reply")
         if "error" in response:
             raise ChainError(f"{method}: {response['error'].get('message', response['error'])}")
         return response["result"]
@@ -80,15 +160,15 @@ class Chain:
     def _batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
         if not calls:
             return []
-        try:
-            responses = self._provider.make_batch_request(
-                [(m, list(p)) for m, p in calls]  # type: ignore[misc]
-            )
-        except (requests.RequestException, OSError, ValueError) as exc:
-            raise TransientError(f"RPC {self.rpc_url} batch: {type(exc).__name__}") from None
-        if not isinstance(responses, list) or len(responses) != len(calls):
-            raise TransientError(f"RPC {self.rpc_url} batch: malformed reply")
-        return [dict(r) for r in responses]
+
+        def run(p: HTTPProvider) -> list[dict[str, Any]]:
+            replies = p.make_batch_request([(m, list(a)) for m, a in calls])  # type: ignore[misc]
+            if not isinstance(replies, list) or len(replies) != len(calls):
+                raise ValueError("malformed batch reply")
+            return [dict(r) for r in replies]
+
+        result: list[dict[str, Any]] = self._use(run, "batch")
+        return result
 
     # -- reads -------------------------------------------------------------------------
     def chain_id(self) -> int:
@@ -150,8 +230,11 @@ class Chain:
         """Replay a reverted call at the block before it to read the revert reason."""
         tx = {"from": sender, "to": to, "data": "0x" + data.hex()}
         try:
-            response = self._provider.make_request("eth_call", [tx, hex(max(0, block - 1))])  # type: ignore[arg-type]
-        except (requests.RequestException, OSError, ValueError):
+            response = self._use(
+                lambda p: p.make_request("eth_call", [tx, hex(max(0, block - 1))]),  # type: ignore[arg-type]
+                "eth_call",
+            )
+        except TransientError:
             return "unknown"
         err = response.get("error")
         if not err:

@@ -51,3 +51,9 @@ class ChainError(CopytradeError):
 class SignerError(CopytradeError):
     """A signer reference cannot be resolved (unknown scheme, missing variable or file,
     wrong password). Fix the follower's signer reference or the secret it points to."""
+
+
+class WrongChain(UnsafeToSend):
+    """The node's chain id or genesis hash differs from the ones recorded at first start
+    (a node restarted fresh, a wrong network or URL). Nothing is sent through it and our
+    nonces are never reset. Fix COPYTRADE_RPC_URL / COPYTRADE_RPC_FALLBACK_URLS."""

@@ -164,8 +164,14 @@ def test_fee_spike_over_the_ceiling_holds_then_a_raised_ceiling_replaces(rig: Ri
             15,
             "replaced after the ceiling was raised",
         )
+        procs.wait_until(
+            lambda: flow.q.intent(intent["id"])["attempts"][-1]["broadcast_at"] is not None,
+            15,
+            "the replacement broadcast",
+        )
         newest = flow.q.intent(intent["id"])["attempts"][-1]
         assert newest["max_fee_per_gas"] > 10 * GWEI
+        assert rig.chain.known([newest["tx_hash"]])
         rig.mine(3)
         procs.wait_until(
             lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed"
@@ -291,6 +297,11 @@ def test_expired_sent_and_stale_signed_intents_are_cancelled_by_no_ops(rig: Rig)
         for i in (expiring, signed):
             procs.wait_until(
                 lambda i=i: flow.q.intent(i["id"])["state"] == "cancelling", 15, "cancelling"
+            )
+            procs.wait_until(  # the no-op is claimed first, then broadcast
+                lambda i=i: flow.q.intent(i["id"])["attempts"][-1]["broadcast_at"] is not None,
+                15,
+                "the no-op broadcast",
             )
         rig.mine(3)
         for i in (expiring, signed):

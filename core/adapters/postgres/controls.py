@@ -52,6 +52,15 @@ class ControlStore:
             )
             write_audit(conn, actor, f"control.{key}", reason, value=value)
 
+    def get_or_record(self, key: str, value: str) -> str:
+        """The stored value; `value` is stored first when there is none (first start)."""
+        with self.db.tx() as conn:
+            conn.execute(pg_insert(controls).values(key=key, value=value).on_conflict_do_nothing())
+            stored: str = conn.execute(
+                select(controls.c.value).where(controls.c.key == key)
+            ).scalar_one()
+            return stored
+
     @contextmanager
     def broadcast_window(self) -> Iterator[bool]:
         """Hold the stop flag's shared lock; yields whether sending is stopped."""
