@@ -12,6 +12,7 @@ def stuck_scan() -> dict[str, int]:
     m = services().maintenance
     result = vars(m.scan())
     result["stale_signed_cancelled"] = m.cancel_stale_signed()
+    result["nonces_used_outside"] = m.reconcile_nonces()
     return result
 
 

@@ -28,6 +28,7 @@ def _actor() -> str:
 
 
 def status_data() -> dict[str, Any]:
+    from core.adapters.postgres.audit_queries import AuditQueries
     from core.adapters.postgres.queries import Queries
 
     s = _svc()
@@ -43,6 +44,7 @@ def status_data() -> dict[str, Any]:
         "profile": s.settings.profile,
         "intents_by_state": q.intents_by_state(),
         "signed_past_max_age": q.signed_past_age(s.settings.max_signal_age_s),
+        "nonces_used_outside": len(AuditQueries(s.db).used_outside()),
     }
 
 

@@ -119,6 +119,67 @@ class Maintenance:
                 done += self._cancel(n, market, "stale")
         return done
 
+    def reconcile_nonces(self) -> int:
+        """Detect our nonces consumed on chain by someone else's transaction. An intent whose
+        nonce is below the chain's count, none of whose transactions has a receipt, lost its
+        nonce: it is re-signed at the signer's next free nonce (never a rewind) and sent."""
+        todo = [n for n in self.store.newest((I.SIGNED, I.SENT, I.HELD)) if n.kind == "order"]
+        latest: dict[str, int] = {}
+        moved = 0
+        for n in todo:
+            if n.signer_address not in latest:
+                latest[n.signer_address] = self.chain.nonce(n.signer_address, "latest")
+            if n.nonce >= latest[n.signer_address]:
+                continue
+            if self.chain.receipts(self.store.hashes(n.intent_id)):
+                continue  # ours was mined: the watcher records it
+            moved += self._resign(n)
+        return moved
+
+    def _resign(self, n: Newest) -> int:
+        signer = resolve(n.signer_ref)
+        fees = feemath.capped(self._market(), self.cfg.fee_ceiling_wei)
+
+        def sign(nonce: int) -> tuple[str, bytes]:
+            s = signer.sign_transaction(
+                {
+                    "type": 2,
+                    "chainId": self.cfg.chain_id,
+                    "nonce": nonce,
+                    "to": self.cfg.venue_address,
+                    "value": 0,
+                    "data": n.calldata,
+                    "gas": n.gas_limit,
+                    "maxFeePerGas": fees.max_fee_per_gas,
+                    "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+                }
+            )
+            return s.tx_hash, s.raw
+
+        done = self.store.resign(n, sign, fees, n.nonce)
+        if done is None:
+            return 0
+        nonce, attempt_id = done
+        log.warning(
+            "intent %s: nonce %s of %s was used outside the system; re-signed at %s",
+            n.intent_id,
+            n.nonce,
+            n.signer_address,
+            nonce,
+        )
+        fresh = self.store.newest((I.SIGNED,), n.intent_id)
+        if fresh:
+            try:
+                with self.mode.broadcast_window():
+                    (out,) = self.chain.send_raw([fresh[0].raw])
+            except UnsafeToSend:
+                return 1  # written ahead; `send` / the reconciler sends it when safe
+            if out.accepted:
+                self.store.sent_after_resign(
+                    n.intent_id, attempt_id, self.chain.block_number(), who()
+                )
+        return 1
+
     def rebroadcast(self, n: Newest) -> int:
         """Send an attempt's written-ahead bytes again (same hash)."""
         try:

@@ -42,6 +42,8 @@ def verify(q: AuditQueries, chain: Chain, venue: str, max_age_s: float) -> Repor
     for a in assigned:
         by_signer[a.signer].append(a.nonce)
     next_nonce = q.signers()
+    outside = q.used_outside()
+    r.figures["nonces_used_outside"] = len(outside)
     r.figures["signers"] = len(next_nonce)
     r.figures["nonces_assigned"] = len(assigned)
     for signer, nonces in by_signer.items():
@@ -49,7 +51,7 @@ def verify(q: AuditQueries, chain: Chain, venue: str, max_age_s: float) -> Repor
         if dupes:
             r.breaches.append(f"{signer}: nonce(s) {dupes} assigned to more than one intent")
         expected = set(range(min(nonces), next_nonce.get(signer, max(nonces) + 1)))
-        skipped = sorted(expected - set(nonces))
+        skipped = sorted(expected - set(nonces) - {n for a, n in outside if a == signer})
         if skipped:
             r.breaches.append(f"{signer}: nonce gap, never assigned: {skipped[:10]}")
         on_chain = chain.nonce(signer, "latest")

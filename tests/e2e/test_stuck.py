@@ -351,3 +351,61 @@ def test_worker_killed_with_a_replacement_in_flight_sends_its_written_bytes(rig:
     s = flow.s
     report = verify(AuditQueries(s.db), s.chain, s.settings.venue_address, 120)
     assert report.breaches == []
+
+
+def test_our_nonce_used_outside_is_detected_and_the_order_re_signed_at_the_next(
+    rig: Rig,
+) -> None:
+    from core.adapters.postgres.audit_queries import AuditQueries
+    from core.adapters.signers.factory import resolve
+    from core.services.verify import verify
+    from tests.support.chain import orders_by_client_id
+
+    flow = rig.flow()
+    leader = flow.leader()
+    fid, address = flow.follower(leader)
+    intent = sent_intent(flow, leader)
+    # Someone holding the same key spends nonce 0 outside the system, out-bidding ours.
+    signer = resolve(flow.s.registry.follower(fid).signer_ref)
+    outside = signer.sign_transaction(
+        {
+            "type": 2,
+            "chainId": 31337,
+            "nonce": intent["nonce"],
+            "to": address,
+            "value": 0,
+            "data": b"",
+            "gas": 21_000,
+            "maxFeePerGas": 200 * GWEI,
+            "maxPriorityFeePerGas": 50 * GWEI,
+        }
+    )
+    (out,) = rig.chain.send_raw([outside.raw])
+    assert out.accepted
+    rig.mine()
+    assert rig.chain.receipts([outside.tx_hash])
+    procs.wait_until(
+        lambda: flow.q.intent(intent["id"])["nonce"] == intent["nonce"] + 1,
+        15,
+        "re-signed at the next nonce",
+    )
+    moved = flow.q.intent(intent["id"])
+    assert moved["reason"] == f"re-signed: nonce {intent['nonce']} used outside the system"
+    procs.wait_until(
+        lambda: flow.q.intent(intent["id"])["attempts"][-1]["broadcast_at"] is not None,
+        15,
+        "the re-signed order sent",
+    )
+    rig.mine(3)
+    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed")
+    assert flow.position(address).size_usd_1e6 == 10 * 10**6
+    assert (
+        orders_by_client_id(rig.chain, rig.env["COPYTRADE_VENUE_ADDRESS"])[
+            intent["idempotency_key"]
+        ]
+        == 1
+    )
+    s = flow.s
+    report = verify(AuditQueries(s.db), s.chain, s.settings.venue_address, 120)
+    assert report.breaches == []
+    assert report.figures["nonces_used_outside"] >= 1

@@ -4,6 +4,7 @@ signed bytes in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
@@ -11,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import AGE_S
-from core.adapters.postgres.tables import attempts, followers, intents, signals
+from core.adapters.postgres.registry import write_audit
+from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
 from core.domain.fees import Fees
 from core.domain.states import IntentState, check_intent
 
@@ -205,4 +207,92 @@ class AttemptStore:
                 update(intents)
                 .where(intents.c.id == intent_id, intents.c.state == state.value)
                 .values(block_number=block, block_hash=block_hash)
+            )
+
+    def hashes(self, intent_id: int) -> list[str]:
+        with self.db.tx() as conn:
+            return list(
+                conn.execute(
+                    select(attempts.c.tx_hash).where(attempts.c.intent_id == intent_id)
+                ).scalars()
+            )
+
+    def resign(
+        self, n: Newest, sign: Callable[[int], tuple[str, bytes]], fees: Fees, outside_nonce: int
+    ) -> tuple[int, int] | None:
+        """Our nonce was consumed on chain by a transaction that is not ours: move the intent
+        to the signer's next free nonce (signed -> signed / sent -> signed), write the new
+        bytes ahead and record the outside use. (new nonce, attempt id), or None when the
+        intent moved meanwhile."""
+        check_intent(n.state, I.SIGNED)
+        with self.db.tx() as conn:
+            nonce = int(
+                conn.execute(
+                    select(signers.c.next_nonce)
+                    .where(signers.c.address == n.signer_address)
+                    .with_for_update()
+                ).scalar_one()
+            )
+            tx_hash, raw = sign(nonce)
+            moved = conn.execute(
+                update(intents)
+                .where(
+                    intents.c.id == n.intent_id,
+                    intents.c.state == n.state.value,
+                    intents.c.nonce == outside_nonce,
+                )
+                .values(
+                    state=I.SIGNED.value,
+                    nonce=nonce,
+                    tx_hash=tx_hash,
+                    reason=f"re-signed: nonce {outside_nonce} used outside the system",
+                    updated_at=func.clock_timestamp(),
+                )
+            ).rowcount
+            if not moved:
+                return None  # nothing was written: the commit changes nothing
+            attempt_id = conn.execute(
+                insert(attempts)
+                .values(
+                    intent_id=n.intent_id,
+                    attempt_no=n.attempt_no + 1,
+                    kind="order",
+                    nonce=nonce,
+                    tx_hash=tx_hash,
+                    raw_tx=raw,
+                    max_fee_per_gas=fees.max_fee_per_gas,
+                    max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+                    gas_limit=n.gas_limit,
+                )
+                .returning(attempts.c.id)
+            ).scalar_one()
+            conn.execute(
+                update(signers)
+                .where(signers.c.address == n.signer_address)
+                .values(next_nonce=nonce + 1, updated_at=func.now())
+            )
+            write_audit(
+                conn,
+                "system",
+                "nonce.used_outside",
+                None,
+                signer=n.signer_address,
+                nonce=outside_nonce,
+                intent_id=n.intent_id,
+                new_nonce=nonce,
+            )
+            return nonce, int(attempt_id)
+
+    def sent_after_resign(self, intent_id: int, attempt_id: int, block: int, who: str) -> None:
+        self.mark_broadcast(attempt_id, block, who)
+        check_intent(I.SIGNED, I.SENT)
+        with self.db.tx() as conn:
+            conn.execute(
+                update(intents)
+                .where(intents.c.id == intent_id, intents.c.state == I.SIGNED.value)
+                .values(
+                    state=I.SENT.value,
+                    sent_at=func.clock_timestamp(),
+                    updated_at=func.clock_timestamp(),
+                )
             )

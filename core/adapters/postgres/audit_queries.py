@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import AGE_S
-from core.adapters.postgres.tables import intents, signals, signers
+from core.adapters.postgres.tables import audit_log, intents, signals, signers
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,18 @@ class AuditQueries:
                 ).where(intents.c.nonce.is_not(None))
             ).all()
         return [Assigned(r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def used_outside(self) -> set[tuple[str, int]]:
+        """(signer, nonce) pairs recorded as consumed by a transaction that is not ours."""
+        with self.db.tx() as conn:
+            rows = (
+                conn.execute(
+                    select(audit_log.c.details).where(audit_log.c.action == "nonce.used_outside")
+                )
+                .scalars()
+                .all()
+            )
+        return {(d["signer"], int(d["nonce"])) for d in rows}
 
     def keys(self) -> dict[str, tuple[int, str]]:
         """idempotency key -> (intent id, state) for every intent."""
