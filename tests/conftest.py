@@ -100,9 +100,11 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
     mode = bootstrap.services().mode
     mode.request(Mode.LIVE, "pytest", "test session")
     heart = procs.start_heartbeat(session_dir, dict(os.environ), "session")
-    procs.wait_until(lambda: mode.verdict().live, 10, "LIVE after three heartbeats")
-    yield Stack(dict(os.environ), session_dir, venue, anvil_url, pg_url)
-    heart.stop()
+    try:
+        procs.wait_until(lambda: mode.verdict().live, 10, "LIVE after three heartbeats")
+        yield Stack(dict(os.environ), session_dir, venue, anvil_url, pg_url)
+    finally:
+        heart.stop()
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
@@ -115,8 +117,12 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
 @pytest.fixture(scope="session")
 def workers(stack: Stack) -> Iterator[list[procs.Proc]]:
     """Two real prefork worker processes (two children each) and a beat."""
-    started = [procs.start_worker(stack.dir, stack.env, f"w{i}") for i in range(2)]
-    started.append(procs.start_beat(stack.dir, stack.env))
-    yield started
-    for p in started:
-        p.stop()
+    started: list[procs.Proc] = []
+    try:
+        for i in range(2):
+            started.append(procs.start_worker(stack.dir, stack.env, f"w{i}"))
+        started.append(procs.start_beat(stack.dir, stack.env))
+        yield started
+    finally:
+        for p in started:
+            p.stop()

@@ -22,8 +22,6 @@ from rich.table import Table
 from core.demo.embedded import INTERRUPTED, Embedded, Interrupted, _wait, check_interrupt
 from core.demo.scenario import PERSONAS, PRICES, SIGNALS
 
-# anvil's first public dev account (Foundry docs); it exists only on the local dev chain.
-ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEMO_PASSWORD = "demo-only"
 TERMINAL = {"confirmed", "reverted", "rejected", "dry_run", "failed", "cancelled"}
 
@@ -113,12 +111,10 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
     env = _settings_env(emb)
     s = _use(env)
     upgrade(s.settings.database_url)
-    venue = deploy(
-        s.chain,
-        LocalSigner.from_key(ANVIL_DEV_KEY),
-        31337,
-        {a: usd_to_e6(p) for a, p in PRICES.items()},
-    )
+    # A throwaway deployer, funded through anvil's dev RPC: no key is written anywhere.
+    deployer = LocalSigner.from_key(secrets.token_hex(32))
+    s.chain.rpc("anvil_setBalance", deployer.address, hex(10**20))
+    venue = deploy(s.chain, deployer, 31337, {a: usd_to_e6(p) for a, p in PRICES.items()})
     env["COPYTRADE_VENUE_ADDRESS"] = venue
     s = _use(env)
     console.print(

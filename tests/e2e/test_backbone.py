@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 from tests.support.flow import Flow
 
 USD = 10**6
@@ -69,3 +73,20 @@ def test_an_order_the_venue_refuses_ends_reverted_with_the_decoded_reason(flow: 
     receipt = flow.s.chain.rpc("eth_getTransactionReceipt", got["tx_hash"])
     assert int(receipt["status"], 16) == 0
     assert flow.position(address).size_usd_1e6 == 0
+    shown = subprocess.run(
+        [sys.executable, "-m", "core.cli", "intent", "show", str(got["id"]), "--json"],
+        env=flow.stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    detail = json.loads(shown.stdout)
+    assert (detail["state"], detail["attempts"][0]["tx_hash"]) == ("reverted", got["tx_hash"])
+    listed = subprocess.run(
+        [sys.executable, "-m", "core.cli", "intents", "list", "--signal", p["signal_id"], "--json"],
+        env=flow.stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert [r["id"] for r in json.loads(listed.stdout)] == [got["id"]]

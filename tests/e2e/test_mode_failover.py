@@ -26,12 +26,16 @@ PERIOD = 0.5  # COPYTRADE_HEALTH_PERIOD_S in the test stack
 @pytest.fixture
 def rig(stack: Any, session_dir: Any) -> Iterator[tuple[WorkerSet, procs.Proc, str]]:
     mode_redis, url = procs.start_redis(session_dir)
-    ws = start_worker_set(
-        stack, "failover", broker_db=5, heartbeat=True, COPYTRADE_MODE_REDIS_URL=url + "/0"
-    )
-    yield ws, mode_redis, url
-    ws.stop()
-    mode_redis.stop()
+    try:
+        ws = start_worker_set(
+            stack, "failover", broker_db=5, heartbeat=True, COPYTRADE_MODE_REDIS_URL=url + "/0"
+        )
+        try:
+            yield ws, mode_redis, url
+        finally:
+            ws.stop()
+    finally:
+        mode_redis.stop()
 
 
 def broadcasts(flow: Flow, follower_ids: list[int]) -> list[tuple[datetime, str]]:

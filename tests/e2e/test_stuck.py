@@ -54,33 +54,37 @@ class Rig:
 @pytest.fixture(scope="module")
 def rig(stack: Any, session_dir: Any) -> Iterator[Rig]:
     anvil, url = procs.start_anvil(session_dir, "--no-mining")
-    chain = Chain(url)
-    chain.rpc("anvil_setAutomine", True)
-    venue = deploy(
-        chain,
-        LocalSigner.from_key(ANVIL_KEY0),
-        31337,
-        {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6},
-    )
-    chain.rpc("anvil_setAutomine", False)
-    with fresh_database("ct_stuck") as db_url:
-        env = {
-            "COPYTRADE_DATABASE_URL": db_url,
-            "COPYTRADE_RPC_URL": url,
-            "COPYTRADE_VENUE_ADDRESS": venue,
-            "COPYTRADE_STUCK_AFTER_S": str(STUCK_AFTER),
-            "COPYTRADE_STUCK_AFTER_BLOCKS": "1000",
-            "COPYTRADE_STUCK_SCAN_PERIOD_S": str(SCAN),
-            "COPYTRADE_FEE_CEILING_WEI": str(500 * GWEI),
-            "COPYTRADE_CONFIRMATIONS": "2",
-        }
-        from core.bootstrap import Services
+    try:
+        chain = Chain(url)
+        chain.rpc("anvil_setAutomine", True)
+        venue = deploy(
+            chain,
+            LocalSigner.from_key(ANVIL_KEY0),
+            31337,
+            {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6},
+        )
+        chain.rpc("anvil_setAutomine", False)
+        with fresh_database("ct_stuck") as db_url:
+            env = {
+                "COPYTRADE_DATABASE_URL": db_url,
+                "COPYTRADE_RPC_URL": url,
+                "COPYTRADE_VENUE_ADDRESS": venue,
+                "COPYTRADE_STUCK_AFTER_S": str(STUCK_AFTER),
+                "COPYTRADE_STUCK_AFTER_BLOCKS": "1000",
+                "COPYTRADE_STUCK_SCAN_PERIOD_S": str(SCAN),
+                "COPYTRADE_FEE_CEILING_WEI": str(500 * GWEI),
+                "COPYTRADE_CONFIRMATIONS": "2",
+            }
+            from core.bootstrap import Services
 
-        Services(settings_with({**stack.env, **env})).mode.request(Mode.LIVE, "pytest", "rig")
-        r = Rig(stack, env, chain, start_worker_set(stack, "stuck", broker_db=7, **env))
-        yield r
-        r.ws.stop()
-    anvil.stop()
+            Services(settings_with({**stack.env, **env})).mode.request(Mode.LIVE, "pytest", "rig")
+            r = Rig(stack, env, chain, start_worker_set(stack, "stuck", broker_db=7, **env))
+            try:
+                yield r
+            finally:
+                r.ws.stop()
+    finally:
+        anvil.stop()
 
 
 def node_fees(chain: Chain, tx_hash: str) -> tuple[int, int, int, str]:

@@ -207,3 +207,42 @@ def test_mode_show_and_stop_need_a_reason(stack: Any) -> None:
     out = run(stack, "stop")
     assert out.returncode != 0
     assert "--reason" in out.stderr
+
+
+def test_readme_operator_commands_work_end_to_end_on_a_fresh_database(stack: Any) -> None:
+    """mode live/dry, stop/resume (audit-logged), intents list / intent show --json."""
+    from tests.support.databases import fresh_database
+
+    with fresh_database("ct_readme") as url:
+        env = {**stack.env, "COPYTRADE_DATABASE_URL": url}
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "core.cli", *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        assert json.loads(cli("mode", "show", "--json").stdout)["requested_mode"] == "dry"
+        assert cli("mode", "live", "--reason", "go").returncode == 0
+        shown = json.loads(cli("mode", "show", "--json").stdout)
+        assert (shown["requested_mode"], shown["effective_mode"]) == ("live", "live")
+        assert cli("stop", "--reason", "drill").returncode == 0
+        status = json.loads(cli("status", "--json").stdout)
+        assert (status["emergency_stop"], status["why_not_live"]) == (True, "emergency_stop")
+        assert cli("resume", "--reason", "drill over").returncode == 0
+        assert json.loads(cli("status", "--json").stdout)["emergency_stop"] is False
+        assert cli("mode", "dry", "--reason", "done").returncode == 0
+        leader = random_address()
+        assert cli("leader", "add", "--address", leader).returncode == 0
+        listed = json.loads(cli("leader", "list", "--json").stdout)
+        assert [r["address"] for r in listed] == [leader]
+        assert json.loads(cli("intents", "list", "--json").stdout) == []
+        from core.bootstrap import Services
+        from tests.support.stacks import settings_with
+
+        actions = [a["action"] for a in Services(settings_with(env)).registry.audit()]
+        for expected in ("control.requested_mode", "control.emergency_stop", "leader.add"):
+            assert expected in actions
