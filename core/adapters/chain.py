@@ -246,10 +246,6 @@ class Chain:
             return str(decode(["string"], bytes.fromhex(payload[10:]))[0])
         return str(err.get("message", "unknown"))[:200]
 
-    def block_hash(self, number: int) -> str | None:
-        block = self._request("eth_getBlockByNumber", [hex(number), False])
-        return None if block is None else str(block["hash"])
-
     # -- writes ------------------------------------------------------------------------
     def send_raw(self, raws: Sequence[bytes]) -> list[SendOutcome]:
         """Broadcast signed transactions in JSON-RPC batches; one outcome per input."""

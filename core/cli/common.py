@@ -12,8 +12,6 @@ from rich.table import Table
 console = Console()
 console_err = Console(stderr=True, soft_wrap=True)
 
-JsonOpt = bool
-
 
 def emit_json(data: Any) -> None:
     print(json.dumps(data, default=str, indent=2))

@@ -17,7 +17,6 @@ VENUE_STEP_USD_1E6 = 10_000
 
 FIXED_NOTIONAL = "fixed-notional"
 RATIO = "ratio"
-SIZING_KINDS = (FIXED_NOTIONAL, RATIO)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from core.adapters.chain import Chain
 from core.adapters.postgres.pipeline_store import (
     PipelineStore,
-    SignalRow,
     SizingInput,
     SizingOutcome,
 )
@@ -215,6 +214,3 @@ class Pipeline:
         if errors:
             raise TransientError(f"{len(errors)} broadcast(s) of signal {pk} refused; will retry")
         return n
-
-    def signal(self, pk: int) -> SignalRow:
-        return self.store.signal(pk)

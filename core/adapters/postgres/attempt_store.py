@@ -191,13 +191,6 @@ class AttemptStore:
             ).all()
         return {h: bytes(r) for h, r in rows}
 
-    def kinds(self, hashes: list[str]) -> dict[str, str]:
-        with self.db.tx() as conn:
-            rows = conn.execute(
-                select(attempts.c.tx_hash, attempts.c.kind).where(attempts.c.tx_hash.in_(hashes))
-            ).all()
-        return dict(rows)
-
     def set_block(
         self, intent_id: int, state: IntentState, block: int | None, block_hash: str | None
     ) -> None:

@@ -62,8 +62,3 @@ def resolve(ref: str) -> LocalSigner:
             signer = _from_keystore(rest) if scheme == "keystore" else _from_env(rest)
             _cache[ref] = signer
     return signer
-
-
-def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
