@@ -142,15 +142,15 @@ class Chain:
             return
         if ep.verified_at >= 0 and time.monotonic() - ep.verified_at < self.reverify_s:
             return
-        cid = ep.provider.make_request("eth_chainId", [])  # type: ignore[arg-type]
-        genesis = ep.provider.make_request("eth_getBlockByNumber", ["0x0", False])  # type: ignore[arg-type]
+        cid = ep.provider.make_request("eth_chainId", [])
+        genesis = ep.provider.make_request("eth_getBlockByNumber", ["0x0", False])
         if "result" not in cid or not genesis.get("result"):
             raise ValueError("malformed identity reply")
         self.identity_check(int(cid["result"], 16), str(genesis["result"]["hash"]))
         ep.verified_at = time.monotonic()
 
     def _request(self, method: str, params: Sequence[Any]) -> Any:
-        response = self._use(lambda p: p.make_request(method, list(params)), method)  # type: ignore[arg-type]
+        response = self._use(lambda p: p.make_request(method, list(params)), method)
         if not isinstance(response, dict) or ("result" not in response and "error" not in response):
             raise TransientError(f"RPC {method}: malformed reply")
         if "error" in response:
@@ -231,7 +231,7 @@ class Chain:
         tx = {"from": sender, "to": to, "data": "0x" + data.hex()}
         try:
             response = self._use(
-                lambda p: p.make_request("eth_call", [tx, hex(max(0, block - 1))]),  # type: ignore[arg-type]
+                lambda p: p.make_request("eth_call", [tx, hex(max(0, block - 1))]),
                 "eth_call",
             )
         except TransientError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -17,8 +17,11 @@ from core.domain.types import Mode
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Reason = Annotated[Optional[str], typer.Option("--reason", help="Why (goes to the audit log).")]
 
+if TYPE_CHECKING:
+    from core.bootstrap import Services
 
-def _svc():  # type: ignore[no-untyped-def]
+
+def _svc() -> Services:
     from core.bootstrap import services
 
     return services()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -14,14 +14,18 @@ from core.domain.sizing import usd_to_e6
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 INTENT_COLUMNS = ("id", "signal_id", "follower_id", "state", "nonce", "tx_hash", "reason")
 
+if TYPE_CHECKING:
+    from core.adapters.postgres.queries import Queries
+    from core.bootstrap import Services
 
-def _svc():  # type: ignore[no-untyped-def]
+
+def _svc() -> Services:
     from core.bootstrap import services
 
     return services()
 
 
-def _queries():  # type: ignore[no-untyped-def]
+def _queries() -> Queries:
     from core.adapters.postgres.queries import Queries
 
     return Queries(_svc().db)

@@ -56,7 +56,11 @@ def _keystore(directory: Path) -> tuple[str, str]:
     key = "0x" + secrets.token_hex(32)
     acct = Account.from_key(key)
     path = directory / f"{acct.address}.json"
-    path.write_text(json.dumps(Account.encrypt(key, DEMO_PASSWORD, kdf="pbkdf2", iterations=1000)))
+    path.write_text(
+        json.dumps(
+            Account.encrypt(bytes.fromhex(key[2:]), DEMO_PASSWORD, kdf="pbkdf2", iterations=1000)
+        )
+    )
     return f"keystore:{path}", acct.address
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from eth_utils import is_checksum_address, is_hex_address, to_checksum_address  # type: ignore[attr-defined]
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from core.domain.errors import RejectedSignal
 from core.domain.types import Action, Side

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from core.adapters.chain import Chain, Receipt
 from core.adapters.signers.local import LocalSigner
@@ -59,7 +60,7 @@ def send_and_wait(
 
 
 def deploy(
-    chain: Chain, signer: LocalSigner, chain_id: int, prices: dict[str, int] | None = None
+    chain: Chain, signer: LocalSigner, chain_id: int, prices: Mapping[str, int] | None = None
 ) -> str:
     """Deploy the router; returns its address. Optional initial prices (micro-USD)."""
     code = bytes.fromhex(artifact()["bytecode"][2:])

@@ -16,6 +16,7 @@ from core.adapters.postgres.registry import write_audit
 from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
 from core.domain.fees import Fees
 from core.domain.states import IntentState, check_intent
+from core.domain.types import Wei
 
 I = IntentState
 
@@ -95,7 +96,7 @@ class AttemptStore:
                 r[8],
                 r[9],
                 bytes(r[10]),
-                Fees(int(r[11]), int(r[12])),
+                Fees(Wei(int(r[11])), Wei(int(r[12]))),
                 int(r[13]),
                 r[14] is not None,
                 float(r[15]),

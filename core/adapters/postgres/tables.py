@@ -3,6 +3,8 @@ are generated from this metadata."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -27,7 +29,7 @@ metadata = MetaData()
 WEI = Numeric(78, 0)
 
 
-def _now() -> Column[object]:
+def _now() -> Column[Any]:
     return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
