@@ -7,85 +7,16 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from core.adapters.postgres.audit_queries import AuditQueries
 from core.domain.types import Mode
-from core.services.verify import verify
+from tests.chaos.conftest import Batch, assert_verified, outcome, start_batch
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.pauses import Pause
 from tests.support.stacks import WorkerSet, start_worker_set
-
-SIGNALS = (("open", "10"), ("increase", "5"), ("decrease", "4"))
-SIZINGS = ("ratio:1", "ratio:0.5", "fixed-notional:3", "ratio:2")
-
-
-@dataclass
-class Batch:
-    followers: list[tuple[int, str]]
-    signal_ids: list[str]
-
-
-@pytest.fixture(scope="module")
-def rig(stack: Any) -> Iterator[WorkerSet]:
-    with fresh_database("ct_chaos") as url:
-        ws = start_worker_set(
-            stack,
-            "chaos",
-            broker_db=9,
-            COPYTRADE_DATABASE_URL=url,
-            COPYTRADE_RECONCILE_PERIOD_S="1",
-            COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
-        )
-        ws.services.mode.request(Mode.LIVE, "pytest", "chaos")
-        yield ws
-        ws.stop()
-
-
-def start_batch(flow: Flow, dispatch_twice: bool = False) -> Batch:
-    leader = flow.leader()
-    followers = [flow.follower(leader, sizing=s) for s in SIZINGS]
-    ids = []
-    for action, usd in SIGNALS:
-        p = flow.payload(leader, action, collateral_usd=usd, leverage=2)
-        answer = flow.submit(p)
-        assert answer["status"] == "accepted"
-        if dispatch_twice:  # every task of the chain delivered twice, racing on two workers
-            flow.s.intake.dispatcher.dispatch(answer["signal_pk"])
-        ids.append(p["signal_id"])
-    return Batch(followers, ids)
-
-
-def outcome(flow: Flow, batch: Batch) -> tuple[dict[tuple[int, int], Any], list[int]]:
-    for sid in batch.signal_ids:
-        flow.wait_done(sid, timeout=90)
-    states = {}
-    for si, sid in enumerate(batch.signal_ids):
-        got = flow.intents(sid)
-        for fi, (fid, _) in enumerate(batch.followers):
-            states[(fi, si)] = (got[fid]["state"], got[fid]["notional_usd_1e6"])
-    return states, [flow.position(a).size_usd_1e6 for _, a in batch.followers]
-
-
-def assert_verified(flow: Flow) -> None:
-    s = flow.s
-    report = verify(
-        AuditQueries(s.db), s.chain, s.settings.venue_address, s.settings.max_signal_age_s
-    )
-    assert report.breaches == []
-
-
-@pytest.fixture(scope="module")
-def control(stack: Any, rig: WorkerSet) -> tuple[dict[tuple[int, int], Any], list[int]]:
-    flow = Flow(stack, rig.workers, services=rig.services)
-    result = outcome(flow, start_batch(flow))
-    assert {state for state, _ in result[0].values()} == {"confirmed"}
-    return result
 
 
 def in_flight_evidence(flow: Flow, batch: Batch, point: str) -> bool:

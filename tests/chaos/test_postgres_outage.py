@@ -1,0 +1,82 @@
+"""PostgreSQL (a private pgserver instance, stopped and started again) goes away while a
+chain is in flight: nothing is broadcast without the stop flag being readable, tasks back
+off and resume, and the outcome equals the control run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import psutil
+
+from core.adapters.postgres.migrate import upgrade
+from core.domain.types import Mode
+from tests.chaos.conftest import assert_verified, outcome, start_batch
+from tests.support import procs
+from tests.support.flow import Flow
+from tests.support.pauses import Pause
+from tests.support.stacks import start_worker_set
+
+DOWN_S = 8
+
+
+def test_postgres_down_mid_run_loses_nothing_and_sends_nothing_unchecked(
+    stack: Any, control: Any
+) -> None:
+    base = stack.dir / "pg-outage"
+    base.mkdir(exist_ok=True)
+    base.chmod(0o700)  # a runtime dir must be private, or platformdirs ignores it
+    saved = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(base)  # pgserver's lock file stays in our directory
+    import pgserver
+
+    srv = pgserver.get_server(base / "pg", cleanup_mode="stop")
+    try:
+        srv.psql("CREATE DATABASE copytrade;")
+        host = srv.get_uri().split("host=", 1)[1]
+        url = f"postgresql+psycopg2://postgres@/copytrade?host={host}"
+        upgrade(url)
+        ws = start_worker_set(
+            stack,
+            "chaos-pg",
+            broker_db=10,
+            COPYTRADE_DATABASE_URL=url,
+            COPYTRADE_RECONCILE_PERIOD_S="1",
+            COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
+        )
+        try:
+            ws.services.mode.request(Mode.LIVE, "pytest", "chaos")
+            flow = Flow(stack, ws.workers, services=ws.services)
+            hold = Pause(stack.dir / "pause", "send.before_window")
+            hold.arm()
+            try:
+                batch = start_batch(flow)
+                hold.wait_reached(timeout=60)  # a batch signed and about to be broadcast
+                signed = [
+                    r
+                    for sid in batch.signal_ids
+                    for r in flow.q.intents(signal_id=sid)
+                    if r["state"] == "signed"
+                ]
+                assert signed  # in flight when the database goes away
+                postmaster = srv.get_pid()
+                os.kill(postmaster, signal.SIGINT)  # fast shutdown
+                procs.wait_until(lambda: not psutil.pid_exists(postmaster), 20, "PostgreSQL down")
+                hold.release()  # the worker reaches the broadcast window with no database
+                time.sleep(DOWN_S)
+                assert not any(flow.s.chain.known([r["tx_hash"]]) for r in signed)
+            finally:
+                hold.clear()
+                srv.ensure_postgres_running()
+            assert outcome(flow, batch) == control
+            assert_verified(flow)
+        finally:
+            ws.stop()
+    finally:
+        srv.cleanup()
+        if saved is None:
+            os.environ.pop("XDG_RUNTIME_DIR", None)
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = saved
