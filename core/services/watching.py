@@ -131,8 +131,7 @@ class Watcher:
                 result.reverted += 1
 
     def _mark_attempts(self, f: InFlight, winner: str) -> None:
-        for h in f.hashes:
-            self.txs.mark_attempt(h, "mined" if h == winner else "replaced")
+        self.txs.mark_mined_attempt(f.hashes, winner)
 
     def _reorged(self, f: InFlight, back: IntentState, result: WatchResult) -> None:
         if self.txs.transition(f.intent_id, I.MINED, back, block_number=None, block_hash=None):

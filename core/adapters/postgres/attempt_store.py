@@ -14,6 +14,7 @@ from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import AGE_S
 from core.adapters.postgres.registry import write_audit
 from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
+from core.adapters.postgres.tx_store import cas_one
 from core.domain.fees import Fees
 from core.domain.states import IntentState, check_intent
 from core.domain.types import Wei
@@ -123,16 +124,10 @@ class AttemptStore:
             check_intent(n.state, new_state)
         try:
             with self.db.tx() as conn:
-                if new_state is not None:
-                    moved = conn.execute(
-                        update(intents)
-                        .where(intents.c.id == n.intent_id, intents.c.state == n.state.value)
-                        .values(
-                            state=new_state.value, reason=reason, updated_at=func.clock_timestamp()
-                        )
-                    ).rowcount
-                    if not moved:
-                        return None
+                if new_state is not None and not cas_one(
+                    conn, n.intent_id, n.state, new_state, reason=reason
+                ):
+                    return None
                 return int(
                     conn.execute(
                         insert(attempts)
@@ -155,15 +150,8 @@ class AttemptStore:
 
     def claim_state(self, n: Newest, new_state: IntentState) -> bool:
         """Compare-and-set the intent's state only (e.g. sent -> held)."""
-        check_intent(n.state, new_state)
         with self.db.tx() as conn:
-            return bool(
-                conn.execute(
-                    update(intents)
-                    .where(intents.c.id == n.intent_id, intents.c.state == n.state.value)
-                    .values(state=new_state.value, updated_at=func.clock_timestamp())
-                ).rowcount
-            )
+            return cas_one(conn, n.intent_id, n.state, new_state)
 
     def mark_broadcast(self, attempt_id: int, block: int, who: str) -> None:
         with self.db.tx() as conn:
@@ -228,21 +216,16 @@ class AttemptStore:
                 ).scalar_one()
             )
             tx_hash, raw = sign(nonce)
-            moved = conn.execute(
-                update(intents)
-                .where(
-                    intents.c.id == n.intent_id,
-                    intents.c.state == n.state.value,
-                    intents.c.nonce == outside_nonce,
-                )
-                .values(
-                    state=I.SIGNED.value,
-                    nonce=nonce,
-                    tx_hash=tx_hash,
-                    reason=f"re-signed: nonce {outside_nonce} used outside the system",
-                    updated_at=func.clock_timestamp(),
-                )
-            ).rowcount
+            moved = cas_one(
+                conn,
+                n.intent_id,
+                n.state,
+                I.SIGNED,
+                intents.c.nonce == outside_nonce,
+                nonce=nonce,
+                tx_hash=tx_hash,
+                reason=f"re-signed: nonce {outside_nonce} used outside the system",
+            )
             if not moved:
                 return None  # nothing was written: the commit changes nothing
             attempt_id = conn.execute(
@@ -279,14 +262,5 @@ class AttemptStore:
 
     def sent_after_resign(self, intent_id: int, attempt_id: int, block: int, who: str) -> None:
         self.mark_broadcast(attempt_id, block, who)
-        check_intent(I.SIGNED, I.SENT)
         with self.db.tx() as conn:
-            conn.execute(
-                update(intents)
-                .where(intents.c.id == intent_id, intents.c.state == I.SIGNED.value)
-                .values(
-                    state=I.SENT.value,
-                    sent_at=func.clock_timestamp(),
-                    updated_at=func.clock_timestamp(),
-                )
-            )
+            cas_one(conn, intent_id, I.SIGNED, I.SENT, sent_at=func.clock_timestamp())

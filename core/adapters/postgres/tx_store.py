@@ -7,11 +7,11 @@ rolls back, the nonce was never taken: no gap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -106,6 +106,18 @@ def cas_many(
         .values(state=new.value, updated_at=func.clock_timestamp(), **values)
     )
     return int(conn.execute(stmt, rows).rowcount)
+
+
+def cas_one(
+    conn: Connection,
+    intent_id: int,
+    current: IntentState,
+    new: IntentState,
+    *where: Any,
+    **values: Any,
+) -> bool:
+    """Compare-and-set one intent; True when this caller won."""
+    return cas_many(conn, current, new, [{"b_id": intent_id}], *where, **values) == 1
 
 
 class TxStore:
@@ -333,18 +345,14 @@ class TxStore:
         self, intent_id: int, current: IntentState, new: IntentState, **values: Any
     ) -> bool:
         """Compare-and-set one intent; True when this caller won."""
-        check_intent(current, new)
         with self.db.tx() as conn:
-            return bool(
-                conn.execute(
-                    update(intents)
-                    .where(intents.c.id == intent_id, intents.c.state == current.value)
-                    .values(state=new.value, updated_at=func.clock_timestamp(), **values)
-                ).rowcount
-            )
+            return cas_one(conn, intent_id, current, new, **values)
 
-    def mark_attempt(self, tx_hash: str, outcome: str) -> None:
+    def mark_mined_attempt(self, hashes: Sequence[str], winner: str) -> None:
+        """One statement: the mined attempt `mined`, every other attempt `replaced`."""
         with self.db.tx() as conn:
             conn.execute(
-                update(attempts).where(attempts.c.tx_hash == tx_hash).values(outcome=outcome)
+                update(attempts)
+                .where(attempts.c.tx_hash.in_(list(hashes)))
+                .values(outcome=case((attempts.c.tx_hash == winner, "mined"), else_="replaced"))
             )
