@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from config.settings import Settings, get_settings
@@ -24,10 +25,15 @@ from core.services.mode import ModeService
 from core.services.reconcile import Reconciler
 from core.services.watching import Watcher
 
+CHAIN_IDENTITY = "chain_identity"
+CHAIN_ALARM = "chain_alarm"  # the last wrong-chain refusal (status shows it while recent)
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Services:
     settings: Settings
+    _identity: str | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def db(self) -> Database:
@@ -40,15 +46,21 @@ class Services:
         return Chain(urls, s.rpc_timeout_s, self.check_chain_identity, s.rpc_retry_primary_after_s)
 
     def check_chain_identity(self, chain_id: int, genesis: str) -> None:
-        """The chain recorded at first start (chain id + genesis hash) must be this one."""
-        if chain_id != self.settings.chain_id:
-            raise WrongChain(
-                f"node chain id {chain_id} != COPYTRADE_CHAIN_ID {self.settings.chain_id}"
-            )
+        """The chain recorded at first start (chain id + genesis hash) must be this one.
+        A mismatch raises WrongChain (nothing is sent) and writes the `chain_alarm` note
+        that `status` shows; nonces are never touched."""
         seen = f"{chain_id}:{genesis}"
-        recorded = self.controls.get_or_record("chain_identity", seen)
-        if recorded != seen:
-            raise WrongChain(f"node is on {seen}, this database was recorded on {recorded}")
+        if chain_id != self.settings.chain_id:
+            problem = f"node chain id {chain_id} != COPYTRADE_CHAIN_ID {self.settings.chain_id}"
+        else:
+            if self._identity is None:
+                self._identity = self.controls.get_or_record(CHAIN_IDENTITY, seen)
+            if self._identity == seen:
+                return
+            problem = f"node is on {seen}, this database was recorded on {self._identity}"
+        log.critical("wrong chain, refusing to send: %s", problem)
+        self.controls.note(CHAIN_ALARM, problem)
+        raise WrongChain(problem)
 
     @cached_property
     def registry(self) -> Registry:

@@ -6,7 +6,6 @@ above this module sees a web3 or requests exception.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,8 +65,12 @@ _TRANSPORT = (requests.RequestException, OSError, ValueError)
 class _Endpoint:
     url: str
     provider: HTTPProvider
-    verified_at: float = -1.0  # when its chain identity was last checked (-1: never)
     down_until: float = 0.0
+
+
+# Asked in the same HTTP batch as every call, so each answer is known to come from a node
+# on the recorded chain (one round trip, no window between the check and the call).
+_IDENTITY = [("eth_chainId", []), ("eth_getBlockByNumber", ["0x0", False])]
 
 
 class Chain:
@@ -76,10 +79,13 @@ class Chain:
 
     Failover: a transport failure (refused, timeout, cut, malformed reply) marks the
     endpoint down for `retry_primary_after_s` and the call goes to the next one; an earlier
-    endpoint is tried again once its time is up ("and back"). Before an endpoint is used,
-    and again every `reverify_s` or after any failure, its chain id and genesis hash are
-    passed to `identity_check`, which raises WrongChain when they differ from the ones
-    recorded at first start: such a node is never used (a fresh anvil, a wrong network).
+    endpoint is tried again once its time is up ("and back").
+
+    Chain identity: every call is sent in one JSON-RPC batch with `eth_chainId` and the
+    genesis block, which go to `identity_check` (it raises WrongChain when they differ from
+    the ones recorded at first start) before any answer is used. A broadcast is preceded by
+    that check in its own round trip, so a node restarted fresh behind the same URL is
+    never sent to. A node on the wrong chain is never used; nothing else is touched.
     """
 
     def __init__(
@@ -88,7 +94,6 @@ class Chain:
         timeout_s: float = 10.0,
         identity_check: IdentityCheck | None = None,
         retry_primary_after_s: float = 30.0,
-        reverify_s: float = 60.0,
     ) -> None:
         urls = [rpc_url] if isinstance(rpc_url, str) else [u for u in rpc_url if u]
         self.endpoints = [
@@ -102,9 +107,7 @@ class Chain:
         ]
         self.identity_check = identity_check
         self.retry_after = retry_primary_after_s
-        self.reverify_s = reverify_s
         self.current_url = urls[0]
-        self._lock = threading.Lock()
 
     @property
     def rpc_url(self) -> str:
@@ -122,13 +125,12 @@ class Chain:
         failed = ""
         for ep in self._ordered():
             try:
-                self._verify(ep)
                 result = fn(ep.provider)
             except WrongChain as exc:
-                ep.down_until, ep.verified_at, wrong = time.monotonic() + self.retry_after, -1, exc
+                ep.down_until, wrong = time.monotonic() + self.retry_after, exc
                 continue
             except _TRANSPORT as exc:
-                ep.down_until, ep.verified_at = time.monotonic() + self.retry_after, -1
+                ep.down_until = time.monotonic() + self.retry_after
                 failed = f"{ep.url}: {type(exc).__name__}"
                 continue
             self.current_url = ep.url
@@ -137,38 +139,41 @@ class Chain:
             raise wrong
         raise TransientError(f"RPC {what}: no endpoint answered (last {failed or wrong})")
 
-    def _verify(self, ep: _Endpoint) -> None:
-        if self.identity_check is None:
-            return
-        if ep.verified_at >= 0 and time.monotonic() - ep.verified_at < self.reverify_s:
-            return
-        cid = ep.provider.make_request("eth_chainId", [])
-        genesis = ep.provider.make_request("eth_getBlockByNumber", ["0x0", False])
+    def _check(self, replies: Sequence[Any]) -> None:
+        cid, genesis = (r if isinstance(r, dict) else {} for r in replies)
         if "result" not in cid or not genesis.get("result"):
             raise ValueError("malformed identity reply")
+        assert self.identity_check is not None
         self.identity_check(int(cid["result"], 16), str(genesis["result"]["hash"]))
-        ep.verified_at = time.monotonic()
+
+    def _batch(
+        self, calls: Sequence[tuple[str, Sequence[Any]]], broadcast: bool = False
+    ) -> list[dict[str, Any]]:
+        """Replies to `calls`, in order, from one endpoint (identity checked with them)."""
+        if not calls:
+            return []
+        head = _IDENTITY if self.identity_check is not None else []
+
+        def run(p: HTTPProvider) -> list[dict[str, Any]]:
+            if head and broadcast:
+                self._check(p.make_batch_request(head))  # type: ignore[arg-type]
+            batch: Any = [*head, *((m, list(a)) for m, a in calls)]
+            replies = p.make_batch_request(batch)
+            if not isinstance(replies, list) or len(replies) != len(head) + len(calls):
+                raise ValueError("malformed batch reply")
+            if head:
+                self._check(replies[: len(head)])
+            return [dict(r) for r in replies[len(head) :]]
+
+        return list(self._use(run, calls[0][0] if len(calls) == 1 else "batch"))
 
     def _request(self, method: str, params: Sequence[Any]) -> Any:
-        response = self._use(lambda p: p.make_request(method, list(params)), method)
-        if not isinstance(response, dict) or ("result" not in response and "error" not in response):
+        (response,) = self._batch([(method, params)])
+        if "result" not in response and "error" not in response:
             raise TransientError(f"RPC {method}: malformed reply")
         if "error" in response:
             raise ChainError(f"{method}: {response['error'].get('message', response['error'])}")
         return response["result"]
-
-    def _batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
-        if not calls:
-            return []
-
-        def run(p: HTTPProvider) -> list[dict[str, Any]]:
-            replies = p.make_batch_request([(m, list(a)) for m, a in calls])  # type: ignore[misc]
-            if not isinstance(replies, list) or len(replies) != len(calls):
-                raise ValueError("malformed batch reply")
-            return [dict(r) for r in replies]
-
-        result: list[dict[str, Any]] = self._use(run, "batch")
-        return result
 
     # -- reads -------------------------------------------------------------------------
     def chain_id(self) -> int:
@@ -230,10 +235,7 @@ class Chain:
         """Replay a reverted call at the block before it to read the revert reason."""
         tx = {"from": sender, "to": to, "data": "0x" + data.hex()}
         try:
-            response = self._use(
-                lambda p: p.make_request("eth_call", [tx, hex(max(0, block - 1))]),
-                "eth_call",
-            )
+            (response,) = self._batch([("eth_call", [tx, hex(max(0, block - 1))])])
         except TransientError:
             return "unknown"
         err = response.get("error")
@@ -248,11 +250,14 @@ class Chain:
 
     # -- writes ------------------------------------------------------------------------
     def send_raw(self, raws: Sequence[bytes]) -> list[SendOutcome]:
-        """Broadcast signed transactions in JSON-RPC batches; one outcome per input."""
+        """Broadcast signed transactions in JSON-RPC batches; one outcome per input. The
+        node's chain identity is checked again right before each batch (a node restarted
+        fresh behind the same URL is caught even on a kept-alive connection)."""
         outcomes: list[SendOutcome] = []
         for start in range(0, len(raws), 200):
             chunk = raws[start : start + 200]
-            replies = self._batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk])
+            calls = [("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk]
+            replies = self._batch(calls, broadcast=True)
             for reply in replies:
                 if "error" in reply:
                     msg = str(reply["error"].get("message", reply["error"]))

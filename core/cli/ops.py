@@ -45,7 +45,18 @@ def status_data() -> dict[str, Any]:
         "intents_by_state": q.intents_by_state(),
         "signed_past_max_age": q.signed_past_age(s.settings.max_signal_age_s),
         "nonces_used_outside": len(AuditQueries(s.db).used_outside()),
+        "chain_alarm": _recent_chain_alarm(s),
     }
+
+
+def _recent_chain_alarm(s: Any) -> str | None:
+    """The last wrong-chain refusal while it is recent (refusals repeat every retry)."""
+    from core.bootstrap import CHAIN_ALARM
+
+    noted = s.controls.noted(CHAIN_ALARM)
+    if noted is None or noted[1] > 120:
+        return None
+    return f"{noted[0]} ({noted[1]:.0f}s ago)"
 
 
 def register(app: typer.Typer) -> None:

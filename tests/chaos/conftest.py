@@ -67,12 +67,13 @@ def outcome(flow: Flow, batch: Batch) -> tuple[dict[tuple[int, int], Any], list[
     return states, [flow.position(a).size_usd_1e6 for _, a in batch.followers]
 
 
-def assert_verified(flow: Flow) -> None:
+def assert_verified(flow: Flow) -> Any:
     s = flow.s
     report = verify(
         AuditQueries(s.db), s.chain, s.settings.venue_address, s.settings.max_signal_age_s
     )
     assert report.breaches == []
+    return report
 
 
 @pytest.fixture(scope="package")

@@ -19,7 +19,7 @@ from tests.support.flow import Flow
 from tests.support.pauses import Pause
 from tests.support.stacks import start_worker_set
 
-DOWN_S = 8
+DOWN_S = 10
 
 
 def test_postgres_down_mid_run_loses_nothing_and_sends_nothing_unchecked(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.adapters.chain import Chain
-from core.bootstrap import Services
+from core.bootstrap import CHAIN_ALARM, Services
 from core.domain.errors import WrongChain
 from core.domain.signals import parse_signal
 from tests.support import procs
@@ -67,6 +67,10 @@ def test_a_node_on_another_chain_is_refused_and_nothing_is_sent(stack: Any) -> N
         wrong = Services(settings_with({**stack.env, "COPYTRADE_RPC_URL": url}))
         with pytest.raises(WrongChain, match="recorded on"):
             wrong.chain.block_number()
+        alarm = good.controls.noted(CHAIN_ALARM)
+        assert alarm is not None
+        assert "recorded on" in alarm[0]
+        assert alarm[1] < 60
         spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
         _, pk = good.store.insert_signal(spec, good.registry.leader_id(leader), "test")
         good.pipeline.validate(pk)

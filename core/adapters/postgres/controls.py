@@ -61,6 +61,28 @@ class ControlStore:
             ).scalar_one()
             return stored
 
+    def note(self, key: str, value: str) -> None:
+        """Upsert a system note (an alarm, say): no lock, no audit row."""
+        with self.db.tx() as conn:
+            conn.execute(
+                pg_insert(controls)
+                .values(key=key, value=value)
+                .on_conflict_do_update(
+                    index_elements=[controls.c.key], set_={"value": value, "updated_at": func.now()}
+                )
+            )
+
+    def noted(self, key: str) -> tuple[str, float] | None:
+        """(value, seconds since it was written) of a note, or None."""
+        with self.db.tx() as conn:
+            row = conn.execute(
+                select(
+                    controls.c.value,
+                    func.extract("epoch", func.now() - controls.c.updated_at),
+                ).where(controls.c.key == key)
+            ).first()
+        return None if row is None else (str(row[0]), float(row[1]))
+
     @contextmanager
     def broadcast_window(self) -> Iterator[bool]:
         """Hold the stop flag's shared lock; yields whether sending is stopped."""
