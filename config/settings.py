@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +50,30 @@ class Settings(BaseSettings):
     gate_retry_s: float = 0.2
     log_level: str = "INFO"
     operator: str = ""  # who runs the CLI, for the audit log
+
+
+class _Given(Settings):
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **_: Any) -> tuple[Any, ...]:  # type: ignore[no-untyped-def, override]
+        return (init_settings,)
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Settings from exactly these COPYTRADE_* values and the defaults, whatever this
+    process's environment holds (a throwaway stack must not pick up production settings)."""
+    given: dict[str, Any] = {
+        k.removeprefix("COPYTRADE_").lower(): v
+        for k, v in env.items()
+        if k.startswith("COPYTRADE_")
+    }
+    return _Given(**given)
+
+
+def foreign_env(env: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without any COPYTRADE_* setting, plus `env`: for the
+    children of a throwaway stack."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADE_")}
+    return {**keep, **env}
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.exceptions import Abort, Exit
 
-from core.cli import admin, ops, signals
+from core.cli import admin, drill, ops, signals
 from core.domain.errors import CopytradeError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 admin.register(app)
 signals.register(app)
 ops.register(app)
+drill.register(app)
 
 
 def fail(message: str, code: int) -> None:

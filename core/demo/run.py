@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
 import secrets
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -19,49 +17,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from core.demo.embedded import INTERRUPTED, Embedded, Interrupted, _wait, check_interrupt
+from core.demo.embedded import INTERRUPTED, Embedded, Interrupted, check_interrupt
 from core.demo.scenario import PERSONAS, PRICES, SIGNALS
+from core.demo.stack import (
+    go_live,
+    keystore,
+    migrate_and_deploy,
+    settings_env,
+    start_processes,
+    use,
+    wait_ready,
+)
 
-DEMO_PASSWORD = "demo-only"
 TERMINAL = {"confirmed", "reverted", "rejected", "dry_run", "failed", "cancelled"}
-
-
-def _settings_env(emb: Embedded) -> dict[str, str]:
-    return {
-        **emb.env(),
-        "COPYTRADE_PROFILE": "canary",
-        "COPYTRADE_CHAIN_ID": "31337",
-        "COPYTRADE_CONFIRMATIONS": "2",
-        "COPYTRADE_HEALTH_PERIOD_S": "0.5",
-        "COPYTRADE_WATCH_PERIOD_S": "0.25",
-        "COPYTRADE_KEYSTORE_PASSWORD": DEMO_PASSWORD,
-        "COPYTRADE_OPERATOR": "demo",
-    }
-
-
-def _use(env: dict[str, str]) -> Any:
-    """Point this process's settings and services at the embedded stack."""
-    from config.settings import get_settings
-    from core import bootstrap
-
-    os.environ.update(env)
-    get_settings.cache_clear()
-    bootstrap.reset()
-    return bootstrap.services()
-
-
-def _keystore(directory: Path) -> tuple[str, str]:
-    from eth_account import Account
-
-    key = "0x" + secrets.token_hex(32)
-    acct = Account.from_key(key)
-    path = directory / f"{acct.address}.json"
-    path.write_text(
-        json.dumps(
-            Account.encrypt(bytes.fromhex(key[2:]), DEMO_PASSWORD, kdf="pbkdf2", iterations=1000)
-        )
-    )
-    return f"keystore:{path}", acct.address
 
 
 def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
@@ -97,12 +65,9 @@ def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
 
 
 def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_json: bool) -> int:
-    from core.adapters.postgres.migrate import upgrade
     from core.adapters.signers.local import LocalSigner
     from core.domain.risk import Policy
     from core.domain.sizing import parse_sizing, usd_to_e6
-    from core.domain.types import Mode
-    from core.services.venue import deploy
 
     console.rule(
         f"[bold]copytrade demo[/]: one leader, {n_followers} followers, {n_signals} signals"
@@ -112,41 +77,15 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
         emb.start_postgres()
         emb.start_redis()
         emb.start_anvil()
-    env = _settings_env(emb)
-    s = _use(env)
-    upgrade(s.settings.database_url)
-    # A throwaway deployer, funded through anvil's dev RPC: no key is written anywhere.
-    deployer = LocalSigner.from_key(secrets.token_hex(32))
-    s.chain.rpc("anvil_setBalance", deployer.address, hex(10**20))
-    venue = deploy(s.chain, deployer, 31337, {a: usd_to_e6(p) for a, p in PRICES.items()})
-    env["COPYTRADE_VENUE_ADDRESS"] = venue
-    s = _use(env)
+    env = settings_env(emb, COPYTRADE_PROFILE="canary", COPYTRADE_OPERATOR="demo")
+    _, env = migrate_and_deploy(env)
+    s = use(env)  # this process too (status, verify): the stack's settings only
+    venue = env["COPYTRADE_VENUE_ADDRESS"]
     console.print(
         f"PostgreSQL {emb.database_url.split('?')[0]}, Redis {emb.redis_socket}, "
         f"anvil {emb.rpc_url}, venue {venue}"
     )
-    child_env = {**os.environ, **env}
-    emb.spawn("heartbeat", [sys.executable, "-m", "core.cli", "heartbeat"], env=child_env)
-    for i in range(2):
-        emb.celery(
-            f"worker{i}",
-            "worker",
-            "-P",
-            "prefork",
-            "-c",
-            "2",
-            "-n",
-            f"demo{i}@%h",
-            "-Q",
-            "intake,execution,watch",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "INFO",
-            env=child_env,
-        )
-    emb.celery("beat", "beat", "-s", str(emb.dir / "beat-schedule"), "-l", "INFO", env=child_env)
+    workers = start_processes(emb, env)
 
     leader = LocalSigner.from_key(secrets.token_hex(32)).address
     lid, _ = s.registry.add_leader(leader, "demo")
@@ -156,7 +95,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
     for i in range(n_followers):
         check_interrupt()
         p = PERSONAS[i % len(PERSONAS)]
-        ref, address = _keystore(keys)
+        ref, address = keystore(keys)
         s.chain.rpc("anvil_setBalance", address, hex(10**19))
         policy = Policy(
             p.max_leverage,
@@ -176,18 +115,15 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
         if p.paused:
             s.registry.set_follower_flags(fid, "demo", "demo persona", paused=True)
         cast.append((fid, p.name, address))
-    for name in ("worker0", "worker1"):
-        _wait(lambda n=name: "ready." in (emb.logs / f"{n}.log").read_text(), 60, name)
-
-    s.mode.request(Mode.LIVE, "demo", "demo run")
+    wait_ready(emb, workers)
     with console.status("LIVE requested; waiting for 3 consecutive heartbeats") as st:
-        deadline = time.monotonic() + 30
-        while not (v := s.mode.verdict()).live:
-            check_interrupt()
-            st.update(f"LIVE requested; effective DRY ({v.reason}), streak {v.streak or 0}/3")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"never became LIVE: {v.reason}")
-            time.sleep(0.1)
+        v = go_live(
+            s,
+            "demo",
+            lambda v: st.update(
+                f"LIVE requested; effective DRY ({v.reason}), streak {v.streak or 0}/3"
+            ),
+        )
     console.print(f"[green]effective mode LIVE[/] (streak {v.streak})")
 
     signal_ids = []

@@ -27,7 +27,10 @@ def suggest(next_base_fee: int, rewards: list[int], min_tip: int = GWEI // 10) -
     return Fees(Wei(2 * next_base_fee + tip), Wei(tip))
 
 
-def bumped(previous: int, numerator: int = 9, denominator: int = 8) -> Wei:
+BUMP_NUM, BUMP_DEN = 9, 8  # a replacement's fees: at least ceil(9/8 = 1.125 x) the previous
+
+
+def bumped(previous: int, numerator: int = BUMP_NUM, denominator: int = BUMP_DEN) -> Wei:
     """ceil(previous x 1.125): the smallest replacement fee we allow (geth wants +10 %)."""
     return Wei(-(-previous * numerator // denominator))
 

@@ -192,7 +192,7 @@ class Pipeline:
             return 0
         pause("send.before_window")
         try:
-            with self.mode.broadcast_window():
+            with self.mode.broadcast_window() as opened:
                 pause("send.in_window")
                 outcomes = self.chain.send_raw([t.raw for t in todo])
         except UnsafeToSend:
@@ -210,7 +210,7 @@ class Pipeline:
                 ok.append(t)
             else:
                 errors[t.attempt_id] = f"{out.kind}: {out.message}"
-        n = self.txs.mark_sent(ok, errors, sent_by=who(), block=self.chain.block_number())
+        n = self.txs.mark_sent(ok, errors, opened, sent_by=who(), block=self.chain.block_number())
         if errors:
             raise TransientError(f"{len(errors)} broadcast(s) of signal {pk} refused; will retry")
         return n

@@ -170,25 +170,25 @@ class Maintenance:
         fresh = self.store.newest((I.SIGNED,), n.intent_id)
         if fresh:
             try:
-                with self.mode.broadcast_window():
+                with self.mode.broadcast_window() as opened:
                     (out,) = self.chain.send_raw([fresh[0].raw])
             except UnsafeToSend:
                 return 1  # written ahead; `send` / the reconciler sends it when safe
             if out.accepted:
                 self.store.sent_after_resign(
-                    n.intent_id, attempt_id, self.chain.block_number(), who()
+                    n.intent_id, attempt_id, self.chain.block_number(), who(), opened
                 )
         return 1
 
     def rebroadcast(self, n: Newest) -> int:
         """Send an attempt's written-ahead bytes again (same hash)."""
         try:
-            with self.mode.broadcast_window():
+            with self.mode.broadcast_window() as opened:
                 (out,) = self.chain.send_raw([n.raw])
         except UnsafeToSend:
             return 0
         if out.accepted:
-            self.store.mark_broadcast(n.attempt_id, self.chain.block_number(), who())
+            self.store.mark_broadcast(n.attempt_id, self.chain.block_number(), who(), opened)
             return 1
         self.store.record_error(n.attempt_id, f"{out.kind}: {out.message}")
         return 0
@@ -234,13 +234,13 @@ class Maintenance:
             return False  # another scanner claimed this round
         pause("replace.after_claim")
         try:
-            with self.mode.broadcast_window():
+            with self.mode.broadcast_window() as opened:
                 (out,) = self.chain.send_raw([signed.raw])
         except UnsafeToSend as exc:
             log.warning("intent %s: %s attempt written, not sent: %s", n.intent_id, kind, exc)
             return True
         if out.accepted:
-            self.store.mark_broadcast(attempt_id, self.chain.block_number(), who())
+            self.store.mark_broadcast(attempt_id, self.chain.block_number(), who(), opened)
         else:
             self.store.record_error(attempt_id, f"{out.kind}: {out.message}")
         return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from core.adapters.postgres.controls import EMERGENCY_STOP, REQUESTED_MODE, ControlStore
 from core.adapters.redis_mode import RedisModeStore
@@ -51,14 +52,16 @@ class ModeService:
             raise UnsafeToSend(f"effective mode is DRY: {v.reason}")
 
     @contextmanager
-    def broadcast_window(self) -> Iterator[None]:
+    def broadcast_window(self) -> Iterator[datetime]:
         """Every broadcast happens inside: the stop flag held under a shared lock (so
-        `stop` waits for it), the effective mode checked immediately before."""
-        with self.controls.broadcast_window() as stopped:
+        `stop` waits for it), the effective mode checked immediately before. Yields the
+        database time the window opened: recorded as the attempt's `broadcast_at`, so no
+        broadcast recorded after a `stop` returned can have been allowed before it."""
+        with self.controls.broadcast_window() as (stopped, opened):
             v = self.verdict(stopped=stopped)
             if not v.live:
                 raise UnsafeToSend(f"effective mode is DRY: {v.reason}")
-            yield
+            yield opened
 
     def stop(self, actor: str, reason: str) -> None:
         """Returns once no broadcast is in flight; none starts afterwards."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -153,13 +154,14 @@ class AttemptStore:
         with self.db.tx() as conn:
             return cas_one(conn, n.intent_id, n.state, new_state)
 
-    def mark_broadcast(self, attempt_id: int, block: int, who: str) -> None:
+    def mark_broadcast(self, attempt_id: int, block: int, who: str, at: datetime) -> None:
+        """The first accepted broadcast: `at` is when its broadcast window opened."""
         with self.db.tx() as conn:
             conn.execute(
                 update(attempts)
                 .where(attempts.c.id == attempt_id)
                 .values(
-                    broadcast_at=func.coalesce(attempts.c.broadcast_at, func.clock_timestamp()),
+                    broadcast_at=func.coalesce(attempts.c.broadcast_at, at),
                     broadcast_block=func.coalesce(attempts.c.broadcast_block, block),
                     sent_by=func.coalesce(attempts.c.sent_by, who),
                     outcome="pending",
@@ -260,7 +262,9 @@ class AttemptStore:
             )
             return nonce, int(attempt_id)
 
-    def sent_after_resign(self, intent_id: int, attempt_id: int, block: int, who: str) -> None:
-        self.mark_broadcast(attempt_id, block, who)
+    def sent_after_resign(
+        self, intent_id: int, attempt_id: int, block: int, who: str, at: datetime
+    ) -> None:
+        self.mark_broadcast(attempt_id, block, who, at)
         with self.db.tx() as conn:
             cas_one(conn, intent_id, I.SIGNED, I.SENT, sent_at=func.clock_timestamp())

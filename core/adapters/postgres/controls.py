@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -84,10 +85,13 @@ class ControlStore:
         return None if row is None else (str(row[0]), float(row[1]))
 
     @contextmanager
-    def broadcast_window(self) -> Iterator[bool]:
-        """Hold the stop flag's shared lock; yields whether sending is stopped."""
+    def broadcast_window(self) -> Iterator[tuple[bool, datetime]]:
+        """Hold the stop flag's shared lock; yields whether sending is stopped and the
+        database time the lock was taken (before any `stop` that waits for this window)."""
         with self.db.tx() as conn:
-            yield _stopped(self._lock(conn, EMERGENCY_STOP, exclusive=False))
+            stopped = _stopped(self._lock(conn, EMERGENCY_STOP, exclusive=False))
+            opened: datetime = conn.execute(select(func.clock_timestamp())).scalar_one()
+            yield stopped, opened
 
     @staticmethod
     def _lock(conn: Connection, key: str, exclusive: bool) -> str | None:

@@ -5,14 +5,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, exists, func, or_, select, text, update
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, signals
-from core.domain.states import IntentState, check_intent
+from core.domain.states import INTENT_BEFORE_SEND, IntentState, SignalState, check_intent
 
 I = IntentState
 LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('copytrade.reconcile'))"
+
+# An intent queued behind an earlier unsent intent of the same follower, or behind an
+# earlier open signal of the same leader, is waiting its turn (PipelineStore.size_pending
+# sizes in that order), not stopped short: after a stop or a forced DRY a long queue is
+# normal and must not count towards poison.
+_earlier = intents.alias("earlier")
+_earlier_signal = signals.alias("earlier_signal")
+_own_signal = signals.alias("own_signal")
+QUEUED = or_(
+    exists().where(
+        _earlier.c.follower_id == intents.c.follower_id,
+        _earlier.c.seq < intents.c.seq,
+        _earlier.c.state.in_([s.value for s in INTENT_BEFORE_SEND]),
+    ),
+    exists().where(
+        _own_signal.c.id == intents.c.signal_pk,
+        _earlier_signal.c.leader_id == _own_signal.c.leader_id,
+        _earlier_signal.c.id < _own_signal.c.id,
+        _earlier_signal.c.state.in_([SignalState.RECEIVED.value, SignalState.ACCEPTED.value]),
+    ),
+)
 
 
 @dataclass
@@ -43,7 +64,7 @@ class ReconcileStore:
             steps = {I.PENDING.value: "size", I.CREATED.value: "check_mode", I.SIGNED.value: "send"}
             rows = conn.execute(
                 select(intents.c.signal_pk, intents.c.state, func.max(intents.c.tries))
-                .where(intents.c.state.in_(list(steps)), intents.c.updated_at < idle)
+                .where(intents.c.state.in_(list(steps)), intents.c.updated_at < idle, ~QUEUED)
                 .group_by(intents.c.signal_pk, intents.c.state)
             ).all()
             poisoned = 0
@@ -58,6 +79,7 @@ class ReconcileStore:
                         intents.c.updated_at < idle,
                         intents.c.tries >= max_tries,
                         intents.c.nonce.is_(None),
+                        ~QUEUED,
                     )
                     .values(
                         state=I.FAILED.value,
@@ -67,7 +89,7 @@ class ReconcileStore:
                 ).rowcount
                 conn.execute(
                     update(intents)
-                    .where(and_(intents.c.state.in_(early), intents.c.updated_at < idle))
+                    .where(and_(intents.c.state.in_(early), intents.c.updated_at < idle, ~QUEUED))
                     .values(tries=intents.c.tries + 1)
                 )
         order = ["size", "check_mode", "send"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
@@ -284,9 +285,15 @@ class TxStore:
         return [ToSend(r[0], r[1], r[2], bytes(r[3])) for r in rows]
 
     def mark_sent(
-        self, sent: list[ToSend], errors: dict[int, str], sent_by: str = "", block: int = 0
+        self,
+        sent: list[ToSend],
+        errors: dict[int, str],
+        at: datetime,
+        sent_by: str = "",
+        block: int = 0,
     ) -> int:
-        """signed -> sent for the accepted broadcasts; errors recorded on their attempts."""
+        """signed -> sent for the accepted broadcasts (`at`: when their broadcast window
+        opened); errors recorded on their attempts."""
         with self.db.tx() as conn:
             if errors:
                 conn.execute(
@@ -301,7 +308,7 @@ class TxStore:
                 update(attempts)
                 .where(attempts.c.id == bindparam("b_id"))
                 .values(
-                    broadcast_at=func.coalesce(attempts.c.broadcast_at, func.clock_timestamp()),
+                    broadcast_at=func.coalesce(attempts.c.broadcast_at, at),
                     sent_by=func.coalesce(attempts.c.sent_by, sent_by or None),
                     broadcast_block=func.coalesce(attempts.c.broadcast_block, block or None),
                     outcome="pending",

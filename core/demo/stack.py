@@ -1,0 +1,132 @@
+"""Bringing up a whole copytrade on an Embedded stack: settings, schema, venue, keystores,
+heartbeat, two prefork workers and beat. Shared by `copytrade demo` and the local drills."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from config.settings import foreign_env
+from core.demo.embedded import Embedded, _wait, check_interrupt
+from core.demo.scenario import PRICES
+
+PASSWORD = "demo-only"  # the throwaway keystores of a throwaway stack
+
+
+def settings_env(emb: Embedded, **extra: str) -> dict[str, str]:
+    return {
+        **emb.env(),
+        "COPYTRADE_CHAIN_ID": "31337",
+        "COPYTRADE_CONFIRMATIONS": "2",
+        "COPYTRADE_HEALTH_PERIOD_S": "0.5",
+        "COPYTRADE_WATCH_PERIOD_S": "0.25",
+        "COPYTRADE_KEYSTORE_PASSWORD": PASSWORD,
+        **extra,
+    }
+
+
+def services_for(env: dict[str, str]) -> Any:
+    """Services on exactly these settings (this process's environment not consulted)."""
+    from config.settings import settings_from
+    from core.bootstrap import Services
+
+    return Services(settings_from(env))
+
+
+def use(env: dict[str, str]) -> Any:
+    """Point this process's settings and services at the stack."""
+    from config.settings import get_settings
+    from core import bootstrap
+
+    for k in [k for k in os.environ if k.startswith("COPYTRADE_") and k not in env]:
+        del os.environ[k]  # nothing of the caller's own settings
+    os.environ.update(env)
+    get_settings.cache_clear()
+    bootstrap.reset()
+    return bootstrap.services()
+
+
+def keystore(directory: Path) -> tuple[str, str]:
+    """A fresh key in a keystore file: (signer ref, address)."""
+    from eth_account import Account
+
+    key = "0x" + secrets.token_hex(32)
+    acct = Account.from_key(key)
+    path = directory / f"{acct.address}.json"
+    path.write_text(
+        json.dumps(Account.encrypt(bytes.fromhex(key[2:]), PASSWORD, kdf="pbkdf2", iterations=1000))
+    )
+    return f"keystore:{path}", acct.address
+
+
+def migrate_and_deploy(env: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """Schema at head and the venue deployed by a throwaway funded key (written nowhere);
+    returns the services and the env with COPYTRADE_VENUE_ADDRESS."""
+    from core.adapters.postgres.migrate import upgrade
+    from core.adapters.signers.local import LocalSigner
+    from core.domain.sizing import usd_to_e6
+    from core.services.venue import deploy
+
+    s = services_for(env)
+    upgrade(s.settings.database_url)
+    deployer = LocalSigner.from_key(secrets.token_hex(32))
+    s.chain.rpc("anvil_setBalance", deployer.address, hex(10**20))
+    venue = deploy(s.chain, deployer, 31337, {a: usd_to_e6(p) for a, p in PRICES.items()})
+    env = {**env, "COPYTRADE_VENUE_ADDRESS": venue}
+    return services_for(env), env
+
+
+def start_processes(emb: Embedded, env: dict[str, str], workers: int = 2) -> list[str]:
+    """Heartbeat, `workers` prefork workers (2 children each) and beat; returns the
+    workers' names (see `wait_ready`)."""
+    child_env = foreign_env(env)  # nothing of the caller's COPYTRADE_* settings
+    emb.spawn("heartbeat", [sys.executable, "-m", "core.cli", "heartbeat"], env=child_env)
+    names = [f"worker{i}" for i in range(workers)]
+    for i, name in enumerate(names):
+        emb.celery(
+            name,
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            "2",
+            "-n",
+            f"ct{i}@%h",
+            "-Q",
+            "intake,execution,watch",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+            env=child_env,
+        )
+    emb.celery("beat", "beat", "-s", str(emb.dir / "beat-schedule"), "-l", "INFO", env=child_env)
+    return names
+
+
+def wait_ready(emb: Embedded, names: list[str]) -> None:
+    for name in names:
+        log = emb.logs / f"{name}.log"
+        _wait(lambda log=log: "ready." in log.read_text(), 60, name)
+
+
+def go_live(s: Any, actor: str, on_wait: Callable[[Any], None] = lambda v: None) -> Any:
+    """Request LIVE and wait for the effective mode (three consecutive heartbeats)."""
+    from core.domain.types import Mode
+
+    s.mode.request(Mode.LIVE, actor, f"{actor} run")
+    deadline = time.monotonic() + 30
+    while not (v := s.mode.verdict()).live:
+        check_interrupt()
+        on_wait(v)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"never became LIVE: {v.reason}")
+        time.sleep(0.05)
+    return v

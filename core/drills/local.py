@@ -1,0 +1,173 @@
+"""The throwaway stack a local drill runs on, with nothing to install: the demo's embedded
+PostgreSQL, broker Redis and anvil, a mode-store Redis of its own (or the broker's, with
+`same_redis`), a miner the drill can pause, the venue, funded followers, heartbeat, two
+prefork workers and beat. Every fault is injected by PID or by a command to that Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from core.demo.embedded import Embedded, _wait
+from core.demo.stack import (
+    go_live,
+    keystore,
+    migrate_and_deploy,
+    settings_env,
+    start_processes,
+    wait_ready,
+)
+
+BLOCK_S = 0.5
+
+
+class LocalStack:
+    def __init__(self, directory: Path, same_redis: bool = False, followers: int = 4) -> None:
+        self.emb = Embedded(directory)
+        self.same_redis = same_redis
+        self.n_followers = followers
+        self.env: dict[str, str] = {}
+        self.s: Any = None
+        self.leader = ""
+        self.followers: list[tuple[int, str]] = []
+        self._mining = threading.Event()
+        self._closing = threading.Event()
+        self._miner: threading.Thread | None = None
+
+    @property
+    def dir(self) -> Path:
+        return self.emb.dir
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> Any:
+        from core.adapters.signers.local import LocalSigner
+        from core.domain.risk import Policy
+        from core.domain.sizing import parse_sizing
+
+        emb = self.emb
+        emb.start_postgres()
+        emb.start_redis()
+        if not self.same_redis:
+            self._start_mode_store(keep_data=False)
+        emb.start_anvil(block_time=None)  # mined by our own clock, which a drill can pause
+        self._mining.set()
+        self._miner = threading.Thread(target=self._mine, daemon=True, name="miner")
+        self._miner.start()
+        extra = {
+            "COPYTRADE_PROFILE": "standard",
+            "COPYTRADE_OPERATOR": "drill",
+            "COPYTRADE_STUCK_AFTER_S": "2",
+            "COPYTRADE_STUCK_SCAN_PERIOD_S": "0.5",
+            "COPYTRADE_RECONCILE_PERIOD_S": "1",
+            "COPYTRADE_RECONCILE_IDLE_AFTER_S": "3",
+            "COPYTRADE_RPC_TIMEOUT_S": "3",
+        }
+        if not self.same_redis:
+            extra["COPYTRADE_MODE_REDIS_URL"] = f"unix://{self.mode_socket}?db=0"
+        self.s, self.env = migrate_and_deploy(settings_env(emb, **extra))
+        self.leader = LocalSigner.from_key(os.urandom(32)).address
+        lid, _ = self.s.registry.add_leader(self.leader, "drill")
+        keys = self.dir / "keys"
+        keys.mkdir(exist_ok=True)
+        for i in range(self.n_followers):
+            ref, address = keystore(keys)
+            self.s.chain.rpc("anvil_setBalance", address, hex(10**19))
+            policy = Policy(10, 10**12, frozenset({"BTC", "ETH"}), parse_sizing("ratio:1"))
+            fid = self.s.registry.add_follower(
+                tg_user_id=5000 + i,
+                leader_id=lid,
+                signer_ref=ref,
+                address=address,
+                policy=policy,
+                in_cohort=True,
+                actor="drill",
+            )
+            self.followers.append((fid, address))
+        wait_ready(emb, start_processes(emb, self.env))
+        go_live(self.s, "drill")
+        return self.s
+
+    def stop(self) -> None:
+        self._closing.set()
+        if self._miner is not None:
+            self._miner.join(5)
+        self.emb.stop()
+
+    # -- the chain's clock -------------------------------------------------------------
+    def _mine(self) -> None:
+        from core.adapters.chain import Chain
+
+        chain = Chain(self.emb.rpc_url)
+        while not self._closing.wait(BLOCK_S):
+            if self._mining.is_set():
+                try:
+                    chain.rpc("evm_mine")
+                except Exception:  # noqa: BLE001 - anvil stopping: the loop ends with us
+                    continue
+
+    def pause_mining(self) -> None:
+        self._mining.clear()
+
+    def resume_mining(self) -> None:
+        self._mining.set()
+
+    # -- the mode store ----------------------------------------------------------------
+    @property
+    def mode_socket(self) -> Path:
+        return self.dir / "mode.sock" if not self.same_redis else self.dir / "redis.sock"
+
+    @property
+    def mode_name(self) -> str:
+        return "redis" if self.same_redis else "mode-redis"
+
+    def _start_mode_store(self, keep_data: bool) -> None:
+        data = self.dir / "mode-data"
+        data.mkdir(exist_ok=True)
+        if not keep_data:
+            (data / "dump.rdb").unlink(missing_ok=True)
+        self.mode_socket.unlink(missing_ok=True)
+        self.emb.start_redis(self.mode_name, self.mode_socket, data)
+
+    def mode_client(self) -> Any:
+        import redis
+
+        db = 1 if self.same_redis else 0  # Embedded.env(): the broker is db 0, mode db 1
+        return redis.Redis(unix_socket_path=str(self.mode_socket), db=db, socket_timeout=2)
+
+    def mode_pid(self) -> int:
+        return self.emb.procs[self.mode_name].pid
+
+    def kill_mode_store(self) -> None:
+        os.kill(self.mode_pid(), signal.SIGKILL)
+        self.emb.procs[self.mode_name].wait(5)
+
+    def restart_mode_store(self, keep_data: bool = False) -> None:
+        """Start it again, empty or from the RDB file a `save_mode_store` wrote."""
+        if self.same_redis:
+            data = self.dir / "mode-data"
+            data.mkdir(exist_ok=True)
+            if not keep_data:
+                (data / "dump.rdb").unlink(missing_ok=True)
+            self.mode_socket.unlink(missing_ok=True)
+            self.emb.start_redis("redis", self.mode_socket, data)
+        else:
+            self._start_mode_store(keep_data)
+        _wait(lambda: self.mode_client().ping(), 10, "mode store")
+
+    def save_mode_store(self) -> None:
+        """Write the store (with its current streak) to its RDB file, as a backup would."""
+        if self.same_redis:
+            self.mode_client().config_set("dir", str(self.dir / "mode-data"))
+        self.mode_client().save()
+
+    def hang_mode_store(self) -> None:
+        os.kill(self.mode_pid(), signal.SIGSTOP)
+
+    def unhang_mode_store(self) -> None:
+        os.kill(self.mode_pid(), signal.SIGCONT)
+
+    def flush_mode_store(self) -> None:
+        self.mode_client().flushdb()
