@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test test-unit lint contracts demo chaos clean
+.PHONY: install test test-unit lint contracts demo chaos bench clean
 DEMO_ARGS ?=
 
 install: $(VENV)/.installed node_modules/.installed
@@ -33,11 +33,15 @@ CHAOS_RUNS ?= 3
 chaos: install
 	for i in $$(seq $(CHAOS_RUNS)); do $(BIN)/pytest tests/chaos -p random_order --random-order || exit 1; done
 
+## make bench: benchmark scripts; each prints its figures and ratios to a floor measured in the same run
+bench: install
+	$(BIN)/python scripts/bench_leader_latency.py
+
 test-unit: install
 	$(BIN)/pytest tests/unit -p random_order --random-order
 
 lint: install
-	$(BIN)/ruff check config core tasks tests
+	$(BIN)/ruff check config core tasks tests scripts
 	$(BIN)/mypy
 
 ## make contracts: recompile contracts/*.sol offline with the pinned npm solc

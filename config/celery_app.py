@@ -47,6 +47,7 @@ def make_app(broker_url: str | None = None) -> Celery:
             "copytrade.watch": {"queue": "watch"},
             "copytrade.stuck_scan": {"queue": "watch"},
             "copytrade.reconcile": {"queue": "watch"},
+            "copytrade.follow_leaders": {"queue": "watch"},
         },
         # Redelivery of an unacked message after this long: above any countdown we use.
         broker_transport_options={"visibility_timeout": 3600},
@@ -69,6 +70,11 @@ def make_app(broker_url: str | None = None) -> Celery:
                 "task": "copytrade.reconcile",
                 "schedule": s.reconcile_period_s,
                 "options": {"expires": max(1.0, s.reconcile_period_s)},
+            },
+            "follow-leaders": {
+                "task": "copytrade.follow_leaders",
+                "schedule": s.leader_poll_s,
+                "options": {"expires": max(1.0, 2 * s.leader_poll_s)},
             },
             "watch-blocks": {
                 "task": "copytrade.watch",

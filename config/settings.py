@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     keystore_password: str = ""
     keystore_password_file: str = ""
     watch_period_s: float = 1.0
+    leader_poll_s: float = Field(0.5, gt=0)  # the leader watcher reads new blocks this often
+    leader_max_blocks: int = Field(200, ge=1)  # blocks read per round (catching up)
     fee_ceiling_wei: int = Field(500 * 10**9, gt=0)  # maxFeePerGas never above this
     stuck_after_s: float = Field(30.0, gt=0)
     stuck_after_blocks: int = Field(3, ge=1)

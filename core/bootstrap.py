@@ -12,6 +12,7 @@ from core.adapters.chain import Chain
 from core.adapters.postgres.attempt_store import AttemptStore
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
+from core.adapters.postgres.leader_store import LeaderStore
 from core.adapters.postgres.pipeline_store import PipelineStore
 from core.adapters.postgres.reconcile_store import ReconcileStore
 from core.adapters.postgres.registry import Registry
@@ -20,6 +21,7 @@ from core.adapters.redis_mode import RedisModeStore
 from core.domain.errors import WrongChain
 from core.services.execution import ExecutionConfig, Pipeline
 from core.services.intake import Intake
+from core.services.leader_watch import LeaderWatcher
 from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
 from core.services.reconcile import Reconciler
@@ -142,6 +144,19 @@ class Services:
             self.mode,
             s.reconcile_idle_after_s,
             s.reconcile_max_tries,
+        )
+
+    @cached_property
+    def leader_watcher(self) -> LeaderWatcher:
+        s = self.settings
+        return LeaderWatcher(
+            LeaderStore(self.db),
+            self.chain,
+            self.intake,
+            self.controls,
+            s.chain_id,
+            s.venue_address,
+            s.leader_max_blocks,
         )
 
     @cached_property

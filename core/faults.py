@@ -22,6 +22,7 @@ POINTS = (
     "send.after_broadcast",  # the node has the transaction, our rows still say signed
     "send.before_commit",  # the signed -> sent update is inside its uncommitted transaction
     "replace.after_claim",  # a replacement written ahead (claimed), not yet broadcast
+    "leaders.after_record",  # a leader's block recorded (outbox written), not yet submitted
 )
 
 

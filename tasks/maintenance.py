@@ -1,5 +1,7 @@
-"""Beat-driven maintenance: the stuck scan (replace, hold, cancel). Safe with two beats:
-every new attempt is claimed by compare-and-set on its attempt number."""
+"""Beat-driven maintenance: the stuck scan (replace, hold, cancel; safe with two beats:
+every new attempt is claimed by compare-and-set on its attempt number), the leader watcher
+(one round at a time under an advisory lock; signal ids make a second round harmless) and
+the reconciler."""
 
 from __future__ import annotations
 
@@ -14,6 +16,11 @@ def stuck_scan() -> dict[str, int]:
     result["stale_signed_cancelled"] = m.cancel_stale_signed()
     result["nonces_used_outside"] = m.reconcile_nonces()
     return result
+
+
+@pipeline_task("copytrade.follow_leaders")
+def follow_leaders() -> dict[str, object]:
+    return vars(services().leader_watcher.round())
 
 
 @pipeline_task("copytrade.reconcile")

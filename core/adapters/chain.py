@@ -57,6 +57,30 @@ def classify_send_error(message: str) -> str:
     return "error"
 
 
+@dataclass(frozen=True)
+class Tx:
+    hash: str
+    sender: str
+    to: str | None
+    input: bytes
+
+
+@dataclass(frozen=True)
+class Block:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+    txs: list[Tx]
+
+
+@dataclass(frozen=True)
+class Log:
+    address: str
+    topics: list[str]
+    data: bytes
+
+
 IdentityCheck = Callable[[int, str], None]
 _TRANSPORT = (requests.RequestException, OSError, ValueError)
 
@@ -215,6 +239,53 @@ class Chain:
                     found[h] = Receipt(
                         h, int(r["blockNumber"], 16), r["blockHash"], int(r["status"], 16)
                     )
+        return found
+
+    def blocks(self, numbers: Sequence[int]) -> list[Block | None]:
+        """Blocks with their transactions, in one batch (None: not there yet)."""
+        replies = self._batch([("eth_getBlockByNumber", [hex(n), True]) for n in numbers])
+        out: list[Block | None] = []
+        for reply in replies:
+            b = reply.get("result")
+            if "error" in reply:
+                raise TransientError(f"block: {reply['error']}")
+            out.append(
+                None
+                if not b
+                else Block(
+                    int(b["number"], 16),
+                    b["hash"],
+                    b["parentHash"],
+                    int(b["timestamp"], 16),
+                    [
+                        Tx(t["hash"], t["from"], t.get("to"), bytes.fromhex(t["input"][2:]))
+                        for t in b["transactions"]
+                    ],
+                )
+            )
+        return out
+
+    def block_hashes(self, numbers: Sequence[int]) -> dict[int, str]:
+        """The canonical hash at each height the node has."""
+        replies = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return {
+            n: r["result"]["hash"] for n, r in zip(numbers, replies, strict=True) if r.get("result")
+        }
+
+    def receipt_logs(self, hashes: Sequence[str]) -> dict[str, tuple[int, list[Log]]]:
+        """(status, logs) of the mined ones among `hashes`."""
+        found: dict[str, tuple[int, list[Log]]] = {}
+        replies = self._batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        for h, reply in zip(hashes, replies, strict=True):
+            if "error" in reply:
+                raise TransientError(f"receipt {h}: {reply['error']}")
+            r = reply.get("result")
+            if r and r.get("blockHash"):
+                logs = [
+                    Log(lg["address"], list(lg["topics"]), bytes.fromhex(lg["data"][2:]))
+                    for lg in r["logs"]
+                ]
+                found[h] = (int(r["status"], 16), logs)
         return found
 
     def known(self, hashes: Sequence[str]) -> set[str]:

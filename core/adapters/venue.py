@@ -110,3 +110,42 @@ def decode_position(result: bytes) -> Position:
 def decode_uint(result: bytes) -> int:
     (value,) = decode(["uint256"], result)
     return int(value)
+
+
+ORDER_DATA_TYPES = ["uint8", "bool", "uint256", "uint256", "uint256", "uint256"]
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An `Order` event: what the venue did (a close carries the position's side and size)."""
+
+    trader: str
+    asset: str
+    client_order_id: str
+    action: Action
+    is_long: bool
+    collateral_usd_1e6: int
+    leverage_x: int
+    size_usd_1e6: int
+    price_usd_1e6: int
+
+
+def decode_order_event(topics: list[str], data: bytes) -> OrderEvent | None:
+    """The Order event in a log, or None when the log is something else."""
+    if len(topics) != 4 or topics[0].lower() != ORDER_TOPIC:
+        return None
+    code, is_long, collateral, leverage, size, price = decode(ORDER_DATA_TYPES, data)
+    by_code = {a.venue_code: a for a in Action}
+    if code not in by_code:
+        return None
+    return OrderEvent(
+        to_checksum_address("0x" + topics[1][-40:]),
+        bytes.fromhex(topics[2][2:]).rstrip(b"\0").decode(errors="replace"),
+        topics[3],
+        by_code[code],
+        bool(is_long),
+        int(collateral),
+        int(leverage),
+        int(size),
+        int(price),
+    )

@@ -108,11 +108,37 @@ def register(app: typer.Typer) -> None:
         console.print(f"{asset.upper()} = {usd} USD")
 
     @leader.command("add")
-    def leader_add(address: Annotated[str, typer.Option("--address")]) -> None:
-        """Register a leader to copy."""
+    def leader_add(
+        address: Annotated[str, typer.Option("--address")],
+        from_block: Annotated[
+            int | None,
+            typer.Option(
+                "--from-block",
+                min=0,
+                help="Read this leader's trades from this block on (a back-fill). "
+                "Default: from the next block, no history.",
+            ),
+        ] = None,
+    ) -> None:
+        """Register a leader to copy; the leader watcher follows its trades on the venue."""
+        from core.domain.errors import TransientError
+
         checked = parse_address(address)
-        lid, created = _svc().registry.add_leader(checked, _actor())
-        console.print(f"leader {lid} {checked}" + ("" if created else " (already known)"))
+        s = _svc()
+        if from_block is not None:
+            watched_to: int | None = from_block - 1
+        else:
+            try:
+                watched_to = s.chain.block_number()  # from the next block on
+            except TransientError:
+                watched_to = None  # the watcher starts at the next block it reads
+        lid, created = s.registry.add_leader(
+            checked, _actor(), watched_to, rewind=from_block is not None
+        )
+        start = "next block" if watched_to is None else f"block {watched_to + 1}"
+        console.print(
+            f"leader {lid} {checked}" + ("" if created else " (already known)") + f", from {start}"
+        )
 
     @leader.command("list")
     def leader_list(json_: Json = False) -> None:

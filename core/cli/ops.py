@@ -30,6 +30,8 @@ def _actor() -> str:
 def status_data() -> dict[str, Any]:
     from core.adapters.postgres.audit_queries import AuditQueries
     from core.adapters.postgres.queries import Queries
+    from core.bootstrap import CHAIN_ALARM
+    from core.services.leader_watch import LEADER_REORG_ALARM
 
     s = _svc()
     v = s.mode.verdict()
@@ -45,16 +47,16 @@ def status_data() -> dict[str, Any]:
         "intents_by_state": q.intents_by_state(),
         "signed_past_max_age": q.signed_past_age(s.settings.max_signal_age_s),
         "nonces_used_outside": len(AuditQueries(s.db).used_outside()),
-        "chain_alarm": _recent_chain_alarm(s),
+        "chain_alarm": _recent_note(s, CHAIN_ALARM, 120),
+        "leader_reorg_alarm": _recent_note(s, LEADER_REORG_ALARM, 86400),
     }
 
 
-def _recent_chain_alarm(s: Any) -> str | None:
-    """The last wrong-chain refusal while it is recent (refusals repeat every retry)."""
-    from core.bootstrap import CHAIN_ALARM
-
-    noted = s.controls.noted(CHAIN_ALARM)
-    if noted is None or noted[1] > 120:
+def _recent_note(s: Any, key: str, within_s: float) -> str | None:
+    """A system note (an alarm) while it is recent: the wrong-chain refusal repeats every
+    retry (2 minutes); a leader trade reorged out after followers traded stays a day."""
+    noted = s.controls.noted(key)
+    if noted is None or noted[1] > within_s:
         return None
     return f"{noted[0]} ({noted[1]:.0f}s ago)"
 

@@ -82,7 +82,9 @@ def migrate_and_deploy(env: dict[str, str]) -> tuple[Any, dict[str, str]]:
     return services_for(env), env
 
 
-def start_processes(emb: Embedded, env: dict[str, str], workers: int = 2) -> list[str]:
+def start_processes(
+    emb: Embedded, env: dict[str, str], workers: int = 2, beats: int = 1
+) -> list[str]:
     """Heartbeat, `workers` prefork workers (2 children each) and beat; returns the
     workers' names (see `wait_ready`)."""
     child_env = foreign_env(env)  # nothing of the caller's COPYTRADE_* settings
@@ -107,8 +109,15 @@ def start_processes(emb: Embedded, env: dict[str, str], workers: int = 2) -> lis
             "INFO",
             env=child_env,
         )
-    emb.celery("beat", "beat", "-s", str(emb.dir / "beat-schedule"), "-l", "INFO", env=child_env)
+    start_beats(emb, env, beats)
     return names
+
+
+def start_beats(emb: Embedded, env: dict[str, str], beats: int = 1) -> None:
+    for b in range(beats):
+        name = "beat" if b == 0 else f"beat{b}"
+        schedule = str(emb.dir / f"{name}-schedule")
+        emb.celery(name, "beat", "-s", schedule, "-l", "INFO", env=foreign_env(env))
 
 
 def wait_ready(emb: Embedded, names: list[str]) -> None:

@@ -17,16 +17,28 @@ from core.demo.stack import (
     keystore,
     migrate_and_deploy,
     settings_env,
+    start_beats,
     start_processes,
     wait_ready,
 )
+from core.domain.risk import Policy
+from core.domain.sizing import parse_sizing
 
 BLOCK_S = 0.5
 
 
 class LocalStack:
-    def __init__(self, directory: Path, same_redis: bool = False, followers: int = 4) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        same_redis: bool = False,
+        followers: int = 4,
+        beats: int = 1,
+        **settings: str,
+    ) -> None:
         self.emb = Embedded(directory)
+        self.beats = beats
+        self.settings = settings  # COPYTRADE_* overrides
         self.same_redis = same_redis
         self.n_followers = followers
         self.env: dict[str, str] = {}
@@ -44,8 +56,6 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> Any:
         from core.adapters.signers.local import LocalSigner
-        from core.domain.risk import Policy
-        from core.domain.sizing import parse_sizing
 
         emb = self.emb
         emb.start_postgres()
@@ -67,17 +77,26 @@ class LocalStack:
         }
         if not self.same_redis:
             extra["COPYTRADE_MODE_REDIS_URL"] = f"unix://{self.mode_socket}?db=0"
+        extra.update(self.settings)
         self.s, self.env = migrate_and_deploy(settings_env(emb, **extra))
         self.leader = LocalSigner.from_key(os.urandom(32)).address
-        lid, _ = self.s.registry.add_leader(self.leader, "drill")
+        self.s.registry.add_leader(self.leader, "drill")
+        self.add_followers(self.n_followers, self.leader)
+        wait_ready(emb, start_processes(emb, self.env, beats=self.beats))
+        go_live(self.s, "drill")
+        return self.s
+
+    def add_followers(self, n: int, leader: str, sizing: str = "ratio:1") -> None:
+        """`n` funded followers of `leader` (keystores in the stack's directory)."""
+        lid = self.s.registry.leader_id(leader)
         keys = self.dir / "keys"
         keys.mkdir(exist_ok=True)
-        for i in range(self.n_followers):
+        for _ in range(n):
             ref, address = keystore(keys)
             self.s.chain.rpc("anvil_setBalance", address, hex(10**19))
-            policy = Policy(10, 10**12, frozenset({"BTC", "ETH"}), parse_sizing("ratio:1"))
+            policy = Policy(10, 10**12, frozenset({"BTC", "ETH"}), parse_sizing(sizing))
             fid = self.s.registry.add_follower(
-                tg_user_id=5000 + i,
+                tg_user_id=5000 + len(self.followers),
                 leader_id=lid,
                 signer_ref=ref,
                 address=address,
@@ -86,9 +105,10 @@ class LocalStack:
                 actor="drill",
             )
             self.followers.append((fid, address))
-        wait_ready(emb, start_processes(emb, self.env))
-        go_live(self.s, "drill")
-        return self.s
+
+    def restart_beats(self) -> None:
+        """Start the beat processes again (after a test killed them)."""
+        start_beats(self.emb, self.env, self.beats)
 
     def stop(self) -> None:
         self._closing.set()

@@ -95,19 +95,31 @@ class Registry:
         self.db = db
 
     # -- leaders -------------------------------------------------------------------------
-    def add_leader(self, address: str, actor: str) -> tuple[int, bool]:
-        """(leader id, created?) — adding a known leader again is not an error."""
+    def add_leader(
+        self, address: str, actor: str, watched_to: int | None = None, rewind: bool = False
+    ) -> tuple[int, bool]:
+        """(leader id, created?) — adding a known leader again is not an error.
+        `watched_to`: the last block NOT to read for this leader (None: the watcher starts
+        at the next block it sees); with `rewind` an existing leader is read again from
+        there (a back-fill: already-seen transactions are not signalled twice)."""
         with self.db.tx() as conn:
             row = conn.execute(
                 pg_insert(leaders)
-                .values(address=address)
+                .values(address=address, watched_to=watched_to)
                 .on_conflict_do_nothing()
                 .returning(leaders.c.id)
             ).first()
             if row is not None:
-                write_audit(conn, actor, "leader.add", None, address=address)
+                write_audit(conn, actor, "leader.add", None, address=address, from_block=watched_to)
                 return int(row.id), True
             existing = conn.execute(select(leaders.c.id).where(leaders.c.address == address)).one()
+            if rewind and watched_to is not None:
+                conn.execute(
+                    update(leaders).where(leaders.c.id == existing.id).values(watched_to=watched_to)
+                )
+                write_audit(
+                    conn, actor, "leader.backfill", None, address=address, from_block=watched_to
+                )
             return int(existing.id), False
 
     def leader_id(self, address: str) -> int | None:

@@ -39,6 +39,35 @@ leaders = Table(
     Column("id", Integer, primary_key=True),
     Column("address", String(42), nullable=False, unique=True),
     _now(),
+    # The leader watcher's cursor: last block read for this leader (NULL: from the next one).
+    Column("watched_to", BigInteger),
+)
+
+watched_blocks = Table(
+    "watched_blocks",
+    metadata,
+    Column("number", BigInteger, primary_key=True),
+    Column("hash", String(66), nullable=False),
+    Column("parent_hash", String(66), nullable=False),
+    Column("seen_at", DateTime(timezone=True), server_default=func.now()),
+)
+
+leader_txs = Table(
+    "leader_txs",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("tx_hash", String(66), nullable=False),
+    Column("action_index", Integer, nullable=False),  # the action's index within its tx
+    Column("leader_id", Integer, ForeignKey("leaders.id"), nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", String(66), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # signal | ignored | revoked
+    Column("reason", Text),
+    Column("signal_pk", BigInteger, ForeignKey("signals.id")),
+    Column("payload", JSONB),  # the signal to submit (an outbox, drained after the commit)
+    Column("orphaned", Boolean, nullable=False, server_default="false"),
+    Column("seen_at", DateTime(timezone=True), server_default=func.now()),
+    UniqueConstraint("tx_hash", "action_index", name="uq_leader_txs_action"),
 )
 
 followers = Table(

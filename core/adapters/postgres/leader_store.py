@@ -1,0 +1,222 @@
+"""The leader watcher's records: per-leader cursors, the blocks read (for reorg checks),
+and leader transactions (an outbox of signals to submit, ignored calls, revocations).
+
+Every block's rows, its hash and the cursors move in one transaction; the signals are
+submitted after that commit from the outbox, so a crash between the two loses nothing
+(intake is idempotent on the signal id: a second submit is a `duplicate`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import OperationalError
+
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.tables import intents, leader_txs, leaders, signals, watched_blocks
+from core.domain.errors import TransientError
+from core.domain.states import IntentState, SignalState, check_intent
+
+I, S = IntentState, SignalState
+LOCK = "hashtext('copytrade.leader_watch')"
+KEEP_BLOCKS = 256  # block hashes kept for reorg checks
+
+
+@dataclass(frozen=True)
+class WatchedLeader:
+    id: int
+    address: str
+    watched_to: int | None
+
+
+@dataclass(frozen=True)
+class LeaderTxRow:
+    tx_hash: str
+    action_index: int
+    leader_id: int
+    status: str  # signal | ignored
+    reason: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+class LeaderStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def round_lock(self) -> Iterator[bool]:
+        """A session advisory lock for one watcher round (two watchers: one reads)."""
+        try:
+            with self.db.engine.connect() as conn:
+                got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({LOCK})")).scalar())
+                conn.commit()
+                try:
+                    yield got
+                finally:
+                    if got:
+                        conn.execute(text(f"SELECT pg_advisory_unlock({LOCK})"))
+                        conn.commit()
+        except OperationalError as exc:
+            raise TransientError(f"PostgreSQL: {str(exc.orig).strip()[:200]}") from None
+
+    def leaders(self) -> list[WatchedLeader]:
+        with self.db.tx() as conn:
+            rows = conn.execute(select(leaders.c.id, leaders.c.address, leaders.c.watched_to))
+            return [WatchedLeader(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+    def start_new_leaders(self, head: int) -> None:
+        """Leaders never read start after `head`: no back-fill unless asked (--from-block)."""
+        with self.db.tx() as conn:
+            conn.execute(
+                update(leaders).where(leaders.c.watched_to.is_(None)).values(watched_to=head)
+            )
+
+    def stored(self, above: int = -1) -> dict[int, str]:
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(watched_blocks.c.number, watched_blocks.c.hash).where(
+                    watched_blocks.c.number > above
+                )
+            )
+            return {int(n): str(h) for n, h in rows.tuples()}
+
+    def rewind(self, ancestor: int) -> int:
+        """Forget the blocks above `ancestor` (they left the canonical chain): their leader
+        transactions become `orphaned` until seen again, cursors go back. Returns how many
+        leader transactions were orphaned."""
+        with self.db.tx() as conn:
+            gone = select(watched_blocks.c.hash).where(watched_blocks.c.number > ancestor)
+            n = conn.execute(
+                update(leader_txs)
+                .where(leader_txs.c.block_hash.in_(gone), leader_txs.c.status != "revoked")
+                .values(orphaned=True)
+            ).rowcount
+            conn.execute(delete(watched_blocks).where(watched_blocks.c.number > ancestor))
+            conn.execute(
+                update(leaders).where(leaders.c.watched_to > ancestor).values(watched_to=ancestor)
+            )
+            return int(n)
+
+    def record_block(
+        self,
+        number: int,
+        block_hash: str,
+        parent_hash: str,
+        leader_ids: list[int],
+        rows: list[LeaderTxRow],
+    ) -> None:
+        """One block read: its hash, its leaders' transactions, their cursors — at once.
+        A transaction seen before (re-included after a reorg) keeps its row and status."""
+        with self.db.tx() as conn:
+            conn.execute(
+                pg_insert(watched_blocks)
+                .values(number=number, hash=block_hash, parent_hash=parent_hash)
+                .on_conflict_do_update(
+                    index_elements=[watched_blocks.c.number],
+                    set_={"hash": block_hash, "parent_hash": parent_hash},
+                )
+            )
+            for r in rows:
+                conn.execute(
+                    pg_insert(leader_txs)
+                    .values(
+                        tx_hash=r.tx_hash,
+                        action_index=r.action_index,
+                        leader_id=r.leader_id,
+                        block_number=number,
+                        block_hash=block_hash,
+                        status=r.status,
+                        reason=r.reason,
+                        payload=r.payload,
+                    )
+                    .on_conflict_do_update(
+                        constraint="uq_leader_txs_action",
+                        set_={"block_number": number, "block_hash": block_hash, "orphaned": False},
+                    )
+                )
+            if leader_ids:
+                conn.execute(
+                    update(leaders)
+                    .where(
+                        leaders.c.id.in_(leader_ids),
+                        or_(leaders.c.watched_to.is_(None), leaders.c.watched_to < number),
+                    )
+                    .values(watched_to=number)
+                )
+            conn.execute(
+                delete(watched_blocks).where(watched_blocks.c.number < number - KEEP_BLOCKS)
+            )
+
+    def outbox(self) -> list[tuple[int, dict[str, Any]]]:
+        """Signals decoded but not yet submitted (not orphaned)."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(leader_txs.c.id, leader_txs.c.payload)
+                .where(
+                    leader_txs.c.status == "signal",
+                    leader_txs.c.signal_pk.is_(None),
+                    leader_txs.c.orphaned.is_(False),
+                )
+                .order_by(leader_txs.c.block_number, leader_txs.c.id)
+            )
+            return [(int(i), dict(p)) for i, p in rows.tuples()]
+
+    def submitted(self, row_id: int, signal_pk: int | None, ignored_reason: str | None) -> None:
+        with self.db.tx() as conn:
+            values: dict[str, Any] = {"signal_pk": signal_pk}
+            if ignored_reason is not None:
+                values.update(status="ignored", reason=ignored_reason)
+            conn.execute(update(leader_txs).where(leader_txs.c.id == row_id).values(**values))
+
+    def orphans(self) -> list[tuple[int, str, int | None]]:
+        """(row id, tx hash, signal pk) of leader transactions still off the chain."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(leader_txs.c.id, leader_txs.c.tx_hash, leader_txs.c.signal_pk).where(
+                    leader_txs.c.orphaned.is_(True)
+                )
+            )
+            return [(int(i), str(h), None if p is None else int(p)) for i, h, p in rows.tuples()]
+
+    def revoke(self, row_id: int, signal_pk: int | None, reason: str) -> bool:
+        """The leader transaction is gone: row `revoked`; its signal `revoked`. Intents not
+        yet holding a nonce end `rejected`; returns True when some follower already has a
+        nonce for it (traded or about to: the operator must decide — never auto-closed)."""
+        with self.db.tx() as conn:
+            conn.execute(
+                update(leader_txs)
+                .where(leader_txs.c.id == row_id)
+                .values(status="revoked", orphaned=False, reason=reason)
+            )
+            if signal_pk is None:
+                return False
+            for state in (I.PENDING, I.CREATED):
+                check_intent(state, I.REJECTED)
+            conn.execute(
+                update(intents)
+                .where(
+                    intents.c.signal_pk == signal_pk,
+                    intents.c.state.in_([I.PENDING.value, I.CREATED.value]),
+                )
+                .values(state=I.REJECTED.value, reason=reason, updated_at=func.now())
+            )
+            # Counted after the update: a build that commits later finds its intents
+            # rejected (its compare-and-set fails); one that committed before is counted.
+            acted = conn.execute(
+                select(func.count()).where(
+                    intents.c.signal_pk == signal_pk, intents.c.nonce.is_not(None)
+                )
+            ).scalar_one()
+            conn.execute(
+                update(signals)
+                .where(
+                    signals.c.id == signal_pk,
+                    signals.c.state.in_([S.ACCEPTED.value, S.DISPATCHED.value, S.DONE.value]),
+                )
+                .values(state=S.REVOKED.value, reason=reason, updated_at=func.now())
+            )
+            return bool(acted)
