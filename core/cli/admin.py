@@ -157,7 +157,13 @@ def register(app: typer.Typer) -> None:
         max_leverage: Annotated[int, typer.Option("--max-leverage", min=1)],
         max_position_usd: Annotated[str, typer.Option("--max-position-usd")],
         assets: Annotated[str, typer.Option(help="Allowed assets, e.g. BTC,ETH")],
-        sizing: Annotated[str, typer.Option(help="fixed-notional:USD or ratio:R")],
+        sizing: Annotated[
+            str,
+            typer.Option(
+                help="fixed-notional:USD | fixed-size:UNITS | ratio:R | "
+                "equity:FOLLOWER_USD/LEADER_USD"
+            ),
+        ],
         max_slippage_bps: Annotated[int, typer.Option(min=0, max=5000)] = 50,
         cohort: Annotated[bool, typer.Option(help="In the canary live cohort.")] = False,
         json_: Json = False,

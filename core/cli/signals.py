@@ -31,6 +31,24 @@ def _queries() -> Queries:
     return Queries(_svc().db)
 
 
+MAX_JSON = 64 * 1024  # a valid payload is a few hundred bytes
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's json accepts them
+
+
+def _answer(answer: dict[str, Any], as_json: bool) -> None:
+    """Print intake's answer; exit 2 unless accepted or duplicate."""
+    if as_json:
+        emit_json(answer)
+    else:
+        line = " ".join(f"{k}={v}" for k, v in answer.items())
+        (console if answer["status"] in ("accepted", "duplicate") else console_err).print(line)
+    if answer["status"] not in ("accepted", "duplicate"):
+        sys.exit(2)
+
+
 def register(app: typer.Typer) -> None:
     signal = typer.Typer(help="Leader signals.", no_args_is_help=True)
     intents = typer.Typer(help="Follower intents.", no_args_is_help=True)
@@ -67,14 +85,39 @@ def register(app: typer.Typer) -> None:
         }
         if price is not None:
             payload["price_usd_1e6"] = usd_to_e6(price)
-        answer = _svc().intake.submit(payload, source="cli").as_dict()
-        if json_:
-            emit_json(answer)
+        _answer(_svc().intake.submit(payload, source="cli").as_dict(), json_)
+
+    @signal.command("submit-json")
+    def signal_submit_json(
+        source: Annotated[
+            str, typer.Argument(help="A file with one JSON payload, or - for stdin.")
+        ],
+        json_: Json = False,
+    ) -> None:
+        """Submit a payload in the producers' JSON schema (`copytrade signal schema`)."""
+        import json
+
+        from core.domain.errors import RejectedSignal
+
+        if source == "-":
+            raw = sys.stdin.buffer.read(MAX_JSON + 1)
         else:
-            line = " ".join(f"{k}={v}" for k, v in answer.items())
-            (console if answer["status"] in ("accepted", "duplicate") else console_err).print(line)
-        if answer["status"] not in ("accepted", "duplicate"):
-            sys.exit(2)
+            with open(source, "rb") as f:
+                raw = f.read(MAX_JSON + 1)
+        if len(raw) > MAX_JSON:
+            raise RejectedSignal("too_large", f"payload over {MAX_JSON} bytes")
+        try:
+            payload = json.loads(raw, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as exc:
+            raise RejectedSignal("bad_json", str(exc)[:200]) from None
+        _answer(_svc().intake.submit(payload, source="cli").as_dict(), json_)
+
+    @signal.command("schema")
+    def signal_schema() -> None:
+        """Print the payload's JSON Schema (version 1)."""
+        from core.domain.signals import json_schema
+
+        emit_json(json_schema())
 
     @signal.command("show")
     def signal_show(signal_id: str, json_: Json = False) -> None:

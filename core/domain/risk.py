@@ -11,7 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from core.domain.sizing import SizingRule, follower_collateral, round_down
+from core.domain.sizing import (
+    VENUE_MIN_NOTIONAL_USD_1E6,
+    SizingRule,
+    follower_collateral,
+    round_down,
+)
 from core.domain.types import USD, Action, Side, UsdE6
 
 BPS = 10_000
@@ -51,6 +56,7 @@ class LeaderOrder:
     side: Side
     collateral_usd_1e6: int
     leverage_x: int
+    price_usd_1e6: int | None = None  # the reference price (fixed-size sizing needs it)
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,9 @@ def decide(order: LeaderOrder, policy: Policy, profile: Profile, exposure: int) 
         if exposure <= 0:
             return Decision("no_position")
         return Decision(None, UsdE6(0), order.leverage_x, UsdE6(exposure))
-    collateral = follower_collateral(policy.sizing, order.collateral_usd_1e6, order.leverage_x)
+    collateral = follower_collateral(
+        policy.sizing, order.collateral_usd_1e6, order.leverage_x, order.price_usd_1e6
+    )
     if order.action is Action.DECREASE:
         # Never reduce past what is held: trim to the held notional (docs/risk.md).
         collateral = min(collateral, round_down(exposure // order.leverage_x))
@@ -108,6 +116,8 @@ def decide(order: LeaderOrder, policy: Policy, profile: Profile, exposure: int) 
     if collateral <= 0:
         return Decision("size_zero")
     notional = collateral * order.leverage_x
+    if notional < VENUE_MIN_NOTIONAL_USD_1E6:
+        return Decision("below_venue_minimum")
     cap = profile.max_order_notional_usd_1e6
     if cap is not None and notional > cap:
         return Decision("profile_max_order_notional")

@@ -20,8 +20,9 @@ from core.domain.types import Action, Side
 SCHEMA_VERSION = 1
 MAX_LEVERAGE_X = 10_000
 MAX_USD_1E6 = 10**18  # a trillion USD: anything larger is a unit mistake
-SIGNAL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.\-]{0,127}$")
-ASSET_RE = re.compile(r"^[A-Z][A-Z0-9]{0,15}$")
+# \Z, not $: `$` also matches before a trailing newline ("abc\n" would pass).
+SIGNAL_ID_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9:_.\-]{0,127}\Z")
+ASSET_RE = re.compile(r"\A[A-Z][A-Z0-9]{0,15}\Z")
 FIELDS = {
     "schema",
     "signal_id",
@@ -84,7 +85,7 @@ def _enum(payload: dict[str, Any], name: str, kind: type[Action] | type[Side]) -
 
 def parse_address(value: object, name: str = "leader") -> str:
     """A 0x address, all lower case or correctly checksummed; returned checksummed."""
-    if not isinstance(value, str) or not is_hex_address(value):
+    if not isinstance(value, str) or not value.startswith("0x") or not is_hex_address(value):
         raise RejectedSignal("bad_address", f"{name} is not a 0x-prefixed 20-byte address")
     if value != value.lower() and not is_checksum_address(value):
         raise RejectedSignal("bad_checksum", f"{name} has a wrong EIP-55 checksum")
@@ -95,11 +96,13 @@ def parse_signal(payload: object) -> SignalSpec:
     """Validate a producer payload (schema 1) into a SignalSpec."""
     if not isinstance(payload, dict):
         raise RejectedSignal("bad_payload", "payload must be a JSON object")
-    if payload.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
-        raise RejectedSignal("bad_schema", f"schema must be {SCHEMA_VERSION}")
+    version = payload.get("schema", SCHEMA_VERSION)
+    if type(version) is not int or version != SCHEMA_VERSION:  # not True, 1.0 or "1"
+        raise RejectedSignal("bad_schema", f"schema must be the integer {SCHEMA_VERSION}")
     extra = set(payload) - FIELDS
     if extra:
-        raise RejectedSignal("unknown_field", ", ".join(sorted(map(str, extra)))[:200])
+        # repr: a junk key (a newline, 10 MB) never reaches a log line as it is.
+        raise RejectedSignal("unknown_field", ", ".join(sorted(repr(k)[:40] for k in extra))[:200])
     missing = REQUIRED - set(payload)
     if missing:
         raise RejectedSignal("missing_field", ", ".join(sorted(missing)))
@@ -130,3 +133,30 @@ def idempotency_key(signal_id: str, follower_id: int, leg: int = 0) -> str:
     """hash(signal_id, follower, leg): unique per order; also the venue's client order id."""
     digest = hashlib.sha256(f"{signal_id}|{follower_id}|{leg}".encode()).hexdigest()
     return "0x" + digest
+
+
+def json_schema() -> dict[str, Any]:
+    """The payload's JSON Schema (schema version 1), built from the same constants the
+    validator uses (`copytrade signal schema` prints it). The validator stays the authority:
+    it also checks EIP-55 checksums and that a close may carry zero collateral."""
+    usd = {"type": "integer", "minimum": 0, "maximum": MAX_USD_1E6}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://copytrade.invalid/signal/v{SCHEMA_VERSION}.json",
+        "title": f"copytrade signal, schema {SCHEMA_VERSION}",
+        "type": "object",
+        "additionalProperties": False,
+        "required": sorted(REQUIRED),
+        "properties": {
+            "schema": {"const": SCHEMA_VERSION},
+            "signal_id": {"type": "string", "pattern": SIGNAL_ID_RE.pattern[2:-2].join("^$")},
+            "leader": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"},
+            "action": {"enum": [a.value for a in Action]},
+            "asset": {"type": "string", "pattern": ASSET_RE.pattern[2:-2].join("^$")},
+            "side": {"enum": [s.value for s in Side]},
+            "collateral_usd_1e6": usd,
+            "leverage_x": {"type": "integer", "minimum": 1, "maximum": MAX_LEVERAGE_X},
+            "price_usd_1e6": {**usd, "minimum": 1},
+            "issued_at": {"type": "integer", "minimum": 0, "maximum": 2**40},
+        },
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.adapters.chain import Chain
 from core.adapters.postgres.pipeline_store import (
@@ -23,6 +23,7 @@ from core.adapters.venue import OrderCall, decode_uint, encode_order, encode_pri
 from core.domain import fees
 from core.domain.errors import ChainError, SignerError, TransientError, UnsafeToSend
 from core.domain.risk import PROFILES, acceptable_price, decide, project_exposure
+from core.domain.sizing import FIXED_SIZE
 from core.domain.states import IntentState as I
 from core.domain.states import SignalState
 from core.domain.types import Action, Mode, Side
@@ -91,7 +92,10 @@ class Pipeline:
         def sizer(item: SizingInput) -> SizingOutcome:
             nonlocal reference
             policy = item.follower.policy
-            decision = decide(order, policy, profile, project_exposure(item.exposure_legs))
+            if policy.sizing.kind == FIXED_SIZE and reference is None:
+                reference = self.venue_price(order.asset)  # units x price = notional
+            priced = replace(order, price_usd_1e6=reference)
+            decision = decide(priced, policy, profile, project_exposure(item.exposure_legs))
             if not decision.accepted:
                 return decision, None
             if reference is None:

@@ -13,7 +13,7 @@ from typing import Any
 from core.adapters.postgres.pipeline_store import PipelineStore
 from core.adapters.postgres.registry import Registry
 from core.domain.errors import RejectedSignal
-from core.domain.signals import parse_signal
+from core.domain.signals import SIGNAL_ID_RE, parse_signal
 from core.ports import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ class Intake:
             sid = payload.get("signal_id") if isinstance(payload, dict) else None
             return IntakeAnswer(
                 "rejected",
-                sid if isinstance(sid, str) else None,
+                # Echoed only when well-formed: never junk (a newline, 10 MB) into logs.
+                sid if isinstance(sid, str) and SIGNAL_ID_RE.match(sid) else None,
                 reason=exc.reason,
                 detail=exc.detail,
             )

@@ -16,12 +16,12 @@ def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow
     # Leader: open BTC long, $100 collateral x 5 = $500 notional, at $100,000.
     cases = {  # name: (follower kwargs, expected state, expected reason, position size)
         "ratio1-a": ({}, "confirmed", None, 500 * USD),
-        "ratio1-b": ({}, "confirmed", None, 500 * USD),
+        "fixed-size": ({"sizing": "fixed-size:0.003"}, "confirmed", None, 300 * USD),
         "ratio-half": ({"sizing": "ratio:0.5"}, "confirmed", None, 250 * USD),
         "ratio-third": ({"sizing": "ratio:0.3333"}, "confirmed", None, 166_650_000),
         "fixed-1000": ({"sizing": "fixed-notional:1000"}, "confirmed", None, 1000 * USD),
         "fixed-333.33": ({"sizing": "fixed-notional:333.33"}, "confirmed", None, 333_300_000),
-        "fixed-2": ({"sizing": "fixed-notional:2"}, "confirmed", None, 2 * USD),
+        "equity": ({"sizing": "equity:5000/10000"}, "confirmed", None, 250 * USD),
         "lev-at-cap": ({"max_leverage": 5}, "confirmed", None, 500 * USD),
         "lev-over-cap": ({"max_leverage": 4}, "rejected", "max_leverage", 0),
         "limit-exact": ({"max_position_usd_1e6": 500 * USD}, "confirmed", None, 500 * USD),
@@ -31,7 +31,7 @@ def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow
         "breaker": ({"circuit_breaker": True}, "rejected", "circuit_breaker", 0),
         "dust": ({"sizing": "ratio:0.00001"}, "rejected", "size_zero", 0),
         "fixed-under-step": ({"sizing": "fixed-notional:0.04"}, "rejected", "size_zero", 0),
-        "btc-sol": ({"assets": "BTC,SOL"}, "confirmed", None, 500 * USD),
+        "under-min": ({"sizing": "fixed-notional:0.5"}, "rejected", "below_venue_minimum", 0),
         "slippage-0": ({"slippage_bps": 0}, "confirmed", None, 500 * USD),
         "ratio2": ({"sizing": "ratio:2"}, "confirmed", None, 1000 * USD),
         "fixed-1k-lev-limit": (

@@ -246,3 +246,45 @@ def test_readme_operator_commands_work_end_to_end_on_a_fresh_database(stack: Any
         actions = [a["action"] for a in Services(settings_with(env)).registry.audit()]
         for expected in ("control.requested_mode", "control.emergency_stop", "leader.add"):
             assert expected in actions
+
+
+def test_submit_json_takes_the_schema_payload_and_refuses_what_is_not_json(
+    stack: Any, tmp_path: Any
+) -> None:
+    from core.bootstrap import services
+
+    leader = random_address()
+    services().registry.add_leader(leader, "pytest")
+    payload = {
+        "schema": 1,
+        "signal_id": f"json-{leader[-8:]}",
+        "leader": leader,
+        "action": "open",
+        "asset": "BTC",
+        "side": "long",
+        "collateral_usd_1e6": 10_000_000,
+        "leverage_x": 2,
+    }
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(payload))
+    out = run(stack, "signal", "submit-json", str(good), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["status"] == "accepted"
+    for name, text, reason in (
+        (
+            "nan.json",
+            json.dumps({**payload, "signal_id": "nan-1"}).replace("10000000", "NaN"),
+            "bad_json",
+        ),
+        ("big.json", json.dumps({**payload, "pad": "x" * 70_000}), "too_large"),
+        ("nest.json", "[" * 30_000 + "]" * 30_000, "bad_json"),
+    ):
+        (tmp_path / name).write_text(text)
+        bad = run(stack, "signal", "submit-json", str(tmp_path / name))
+        assert bad.returncode == 2
+        assert reason in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    schema = json.loads(run(stack, "signal", "schema").stdout)
+    assert set(schema["required"]) == {
+        "signal_id", "leader", "action", "asset", "side", "collateral_usd_1e6", "leverage_x"
+    }  # fmt: skip
