@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     profile: str = Field("canary", pattern="^(canary|standard)$")
     gas_limit: int = 200_000
     min_tip_wei: int = 100_000_000
+    kms_region: str = "us-east-1"
+    kms_endpoint_url: str = ""  # empty: AWS; set for a KMS-compatible endpoint (tests: moto)
+    kms_timeout_s: float = Field(5.0, gt=0)
+    kms_max_attempts: int = Field(3, ge=1)  # botocore's standard retry mode
     keystore_password: str = ""
     keystore_password_file: str = ""
     watch_period_s: float = 1.0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from core.adapters.signers.local import SignedTx
 
 
 class Dispatcher(Protocol):
@@ -10,3 +13,11 @@ class Dispatcher(Protocol):
         """Enqueue the signal's chain from `start`; False when the broker refused it
         (the signal row is committed, so the reconciler dispatches it later)."""
         ...
+
+
+class Signer(Protocol):
+    """A follower's or deployer's key: a keystore / env key in memory, or a KMS key."""
+
+    address: str
+
+    def sign_transaction(self, tx: dict[str, Any]) -> SignedTx: ...

@@ -6,7 +6,6 @@ import time
 from collections.abc import Mapping
 
 from core.adapters.chain import Chain, Receipt
-from core.adapters.signers.local import LocalSigner
 from core.adapters.venue import (
     Position,
     artifact,
@@ -16,11 +15,12 @@ from core.adapters.venue import (
 )
 from core.domain import fees
 from core.domain.errors import ChainError
+from core.ports import Signer
 
 
 def send_and_wait(
     chain: Chain,
-    signer: LocalSigner,
+    signer: Signer,
     chain_id: int,
     to: str | None,
     data: bytes,
@@ -60,7 +60,7 @@ def send_and_wait(
 
 
 def deploy(
-    chain: Chain, signer: LocalSigner, chain_id: int, prices: Mapping[str, int] | None = None
+    chain: Chain, signer: Signer, chain_id: int, prices: Mapping[str, int] | None = None
 ) -> str:
     """Deploy the router; returns its address. Optional initial prices (micro-USD)."""
     code = bytes.fromhex(artifact()["bytecode"][2:])
@@ -75,7 +75,7 @@ def deploy(
 
 
 def set_price(
-    chain: Chain, signer: LocalSigner, chain_id: int, venue: str, asset: str, price_usd_1e6: int
+    chain: Chain, signer: Signer, chain_id: int, venue: str, asset: str, price_usd_1e6: int
 ) -> None:
     send_and_wait(
         chain, signer, chain_id, venue, encode_set_price(asset, price_usd_1e6), gas=100_000

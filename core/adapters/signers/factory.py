@@ -1,4 +1,4 @@
-"""Resolve a follower's signer reference: `keystore:PATH` or `env:VAR` (`kms:` comes later).
+"""Resolve a follower's signer reference: `keystore:PATH`, `env:VAR` or `kms:KEY_ID`.
 
 Keys are resolved once per process and cached in memory (a keystore decrypt costs ~0.7 s
 with default scrypt parameters). Errors name the reference, never the secret.
@@ -9,14 +9,18 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
-from config.settings import keystore_password, read_secret_env
+from config.settings import get_settings, keystore_password, read_secret_env
 from core.adapters.signers.local import LocalSigner
 from core.domain.errors import SignerError
+from core.ports import Signer
 
-SCHEMES = ("keystore", "env")
+SCHEMES = ("keystore", "env", "kms")
 
-_cache: dict[str, LocalSigner] = {}
+
+_cache: dict[str, Signer] = {}
+_kms_client: Any = None
 _lock = threading.Lock()
 
 
@@ -48,17 +52,44 @@ def _from_env(var: str) -> LocalSigner:
         raise SignerError(f"env:{var}: not a 32-byte hex private key") from None
 
 
-def resolve(ref: str) -> LocalSigner:
+def _from_kms(key_id: str) -> Signer:
+    """A KMS key (ECC_SECG_P256K1); one boto3 client per process, bounded retries and
+    timeouts (a throttled key retries as a TransientError, other followers go on)."""
+    global _kms_client
+    from core.adapters.signers.kms import KmsSigner
+
+    if _kms_client is None:
+        import boto3
+        from botocore.config import Config
+
+        s = get_settings()
+        _kms_client = boto3.client(
+            "kms",
+            region_name=s.kms_region,
+            endpoint_url=s.kms_endpoint_url or None,
+            config=Config(
+                connect_timeout=s.kms_timeout_s,
+                read_timeout=s.kms_timeout_s,
+                retries={"max_attempts": s.kms_max_attempts, "mode": "standard"},
+            ),
+        )
+    return KmsSigner(_kms_client, key_id)
+
+
+def resolve(ref: str) -> Signer:
     """The signer for `ref`, from this process's cache when already resolved."""
     signer = _cache.get(ref)
     if signer is not None:
         return signer
     scheme, _, rest = ref.partition(":")
     if not rest or scheme not in SCHEMES:
-        raise SignerError(f"unknown signer reference {ref!r}: use keystore:PATH or env:VAR")
+        raise SignerError(
+            f"unknown signer reference {ref!r}: use keystore:PATH, env:VAR or kms:KEY_ID"
+        )
     with _lock:
         signer = _cache.get(ref)
         if signer is None:
-            signer = _from_keystore(rest) if scheme == "keystore" else _from_env(rest)
+            make = {"keystore": _from_keystore, "env": _from_env, "kms": _from_kms}[scheme]
+            signer = make(rest)
             _cache[ref] = signer
     return signer

@@ -1,0 +1,148 @@
+"""KMS signing against moto's KMS, served over HTTP so the prefork workers reach it.
+
+moto signs `Message` with ECDSA_SHA_256 as if it were the raw message, hashing it again
+even with `MessageType=DIGEST`; real KMS signs the digest as given. The fixture patches
+moto's ECDSA key to sign the 32 bytes as a prehashed SHA-256 digest — the only change."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from eth_account import Account
+
+from core.adapters.signers.kms import SECP256K1_N, KmsSigner
+from core.domain.errors import SignerError
+from core.domain.risk import Policy
+from core.domain.sizing import parse_sizing
+from core.domain.types import Mode
+from tests.support import procs
+from tests.support.databases import fresh_database
+from tests.support.flow import Flow
+from tests.support.stacks import start_worker_set
+
+AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="module")
+def kms(monkeypatch_module: Any) -> Iterator[tuple[Any, str]]:
+    from moto.kms import utils as moto_kms
+    from moto.server import ThreadedMotoServer
+
+    def sign_digest(self: Any, message: bytes, signing_algorithm: str) -> bytes:
+        return bytes(self.private_key.sign(message, ec.ECDSA(utils.Prehashed(hashes.SHA256()))))
+
+    monkeypatch_module.setattr(moto_kms.ECDSAPrivateKey, "sign", sign_digest)
+    for k, v in AWS.items():
+        monkeypatch_module.setenv(k, v)
+    port = procs.free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        yield boto3.client("kms", endpoint_url=url, region_name="us-east-1"), url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def new_key(client: Any, spec: str = "ECC_SECG_P256K1") -> str:
+    return str(client.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"])
+
+
+def test_many_kms_signatures_verify_and_are_low_s(kms: tuple[Any, str]) -> None:
+    client, _ = kms
+    signer = KmsSigner(client, new_key(client))
+    for nonce in range(100):
+        tx = {
+            "type": 2,
+            "chainId": 31337,
+            "nonce": nonce,
+            "to": signer.address,
+            "value": 0,
+            "data": secrets.token_bytes(8),
+            "gas": 21_000,
+            "maxFeePerGas": 10**9,
+            "maxPriorityFeePerGas": 10**8,
+        }
+        signed = signer.sign_transaction(tx)
+        assert Account.recover_transaction(signed.raw) == signer.address
+        fields = _typed_fields(signed.raw)
+        assert fields["s"] <= SECP256K1_N // 2
+    assert "PRIVATE" not in repr(signer).upper()
+
+
+def _typed_fields(raw: bytes) -> dict[str, int]:
+    from eth_account.typed_transactions import TypedTransaction
+    from hexbytes import HexBytes
+
+    d = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+    return {"s": int(d["s"]), "r": int(d["r"])}
+
+
+def test_a_key_of_the_wrong_spec_or_unknown_id_is_a_clear_error(kms: tuple[Any, str]) -> None:
+    client, _ = kms
+    with pytest.raises(SignerError, match="need ECC_SECG_P256K1"):
+        KmsSigner(client, new_key(client, "ECC_NIST_P256"))
+    with pytest.raises(SignerError, match="kms:nope"):
+        KmsSigner(client, "nope")
+
+
+def test_a_kms_follower_order_is_mined_from_the_kms_address(
+    stack: Any, kms: tuple[Any, str]
+) -> None:
+    client, url = kms
+    key_id = new_key(client)
+    address = KmsSigner(client, key_id).address
+    with fresh_database("ct_kms") as db_url:
+        ws = start_worker_set(
+            stack,
+            "kms",
+            broker_db=13,
+            COPYTRADE_DATABASE_URL=db_url,
+            COPYTRADE_KMS_ENDPOINT_URL=url,
+            **AWS,
+        )
+        try:
+            s = ws.services
+            s.mode.request(Mode.LIVE, "pytest", "kms")
+            flow = Flow(stack, ws.workers, services=s)
+            leader = flow.leader()
+            s.chain.rpc("anvil_setBalance", address, hex(10**19))
+            fid = s.registry.add_follower(
+                tg_user_id=77,
+                leader_id=s.registry.leader_id(leader),
+                signer_ref=f"kms:{key_id}",
+                address=address,
+                policy=Policy(10, 10**12, frozenset({"BTC"}), parse_sizing("ratio:1")),
+                in_cohort=True,
+                actor="pytest",
+            )
+            _, plain = flow.follower(leader)  # a keystore follower in the same signal
+            p = flow.payload(leader, collateral_usd="10", leverage=2)
+            assert flow.submit(p)["status"] == "accepted"
+            assert flow.wait_done(p["signal_id"], timeout=60)["state"] == "done"
+            got = flow.intents(p["signal_id"])
+            assert got[fid]["state"] == "confirmed"
+            tx = s.chain.rpc("eth_getTransactionByHash", got[fid]["tx_hash"])
+            assert tx["from"].lower() == address.lower()
+            assert int(tx["s"], 16) <= SECP256K1_N // 2
+            assert flow.position(address).size_usd_1e6 == 20 * 10**6
+            assert flow.position(plain).size_usd_1e6 == 20 * 10**6
+        finally:
+            ws.stop()
