@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     max_signal_age_s: int = Field(120, ge=1)
     profile: str = Field("canary", pattern="^(canary|standard)$")
     gas_limit: int = 200_000
+    low_balance_wei: int = Field(10**16, ge=0)  # `status` lists signers under this (0.01 ETH)
     min_tip_wei: int = 100_000_000
     kms_region: str = "us-east-1"
     kms_endpoint_url: str = ""  # empty: AWS; set for a KMS-compatible endpoint (tests: moto)

@@ -212,6 +212,18 @@ class Chain:
     def balance(self, address: str) -> int:
         return int(self._request("eth_getBalance", [address, "latest"]), 16)
 
+    def balances(self, addresses: Sequence[str]) -> dict[str, int]:
+        """Wei per address, in JSON-RPC batches."""
+        out: dict[str, int] = {}
+        for start in range(0, len(addresses), 500):
+            chunk = addresses[start : start + 500]
+            replies = self._batch([("eth_getBalance", [a, "latest"]) for a in chunk])
+            for a, reply in zip(chunk, replies, strict=True):
+                if "error" in reply:
+                    raise TransientError(f"balance {a}: {reply['error']}")
+                out[a] = int(reply["result"], 16)
+        return out
+
     def fee_history(self, blocks: int = 5, percentile: int = 50) -> tuple[int, list[int]]:
         """(next block's base fee, the blocks' rewards at `percentile`)."""
         h = self._request("eth_feeHistory", [hex(blocks), "latest", [percentile]])

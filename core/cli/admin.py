@@ -229,6 +229,20 @@ def register(app: typer.Typer) -> None:
         _svc().registry.set_follower_flags(follower_id, _actor(), reason, paused=False)
         console.print(f"follower {follower_id} unpaused")
 
+    @follower.command("set-signer")
+    def follower_set_signer(
+        follower_id: int,
+        signer: Annotated[str, typer.Argument(help="keystore:PATH, env:VAR or kms:KEY_ID")],
+        reason: Reason = None,
+    ) -> None:
+        """Rotate a follower's key: only when nothing signed by the old key is unfinished
+        (new orders are then signed by the new key; fund its address first)."""
+        from core.adapters.signers.factory import resolve
+
+        address = resolve(signer).address  # a bad reference fails here, in one line
+        _svc().registry.set_signer(follower_id, signer, address, _actor(), reason)
+        console.print(f"follower {follower_id} now signs as {address}")
+
     @follower.command("set-policy")
     def follower_set_policy(
         follower_id: int,

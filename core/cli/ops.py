@@ -49,7 +49,20 @@ def status_data() -> dict[str, Any]:
         "nonces_used_outside": len(AuditQueries(s.db).used_outside()),
         "chain_alarm": _recent_note(s, CHAIN_ALARM, 120),
         "leader_reorg_alarm": _recent_note(s, LEADER_REORG_ALARM, 86400),
+        "low_balance_signers": _low_balances(s),
     }
+
+
+def _low_balances(s: Any) -> list[str] | str:
+    """Followers' signers under COPYTRADE_LOW_BALANCE_WEI (the first 20), or why unknown."""
+    from core.domain.errors import TransientError
+
+    try:
+        wei = s.chain.balances(sorted({f.address for f in s.registry.list_followers()}))
+    except TransientError as exc:
+        return f"unknown: {exc}"
+    low = sorted(a for a, w in wei.items() if w < s.settings.low_balance_wei)
+    return [f"{a}: {wei[a]} wei" for a in low[:20]]
 
 
 def _recent_note(s: Any, key: str, within_s: float) -> str | None:

@@ -53,6 +53,12 @@ class SignerError(CopytradeError):
     wrong password). Fix the follower's signer reference or the secret it points to."""
 
 
+class InFlight(CopytradeError):
+    """The change needs the follower to have nothing unfinished (e.g. a new signer while
+    orders signed by the old key are in flight). Wait until `copytrade intents list
+    --follower ID` shows only terminal states, then run it again."""
+
+
 class WrongChain(UnsafeToSend):
     """The node's chain id or genesis hash differs from the ones recorded at first start
     (a node restarted fresh, a wrong network or URL). Nothing is sent through it and our

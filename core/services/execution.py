@@ -151,14 +151,15 @@ class Pipeline:
                 log.warning("intent %s: %s", t.intent_id, exc)
                 failures[t.intent_id] = "signer_error"
         self.txs.fail(failures)
+        base, rewards = self.chain.fee_history()
+        fee = fees.capped(
+            fees.suggest(base, rewards, self.cfg.min_tip_wei), self.cfg.fee_ceiling_wei
+        )
+        self.txs.fail(self._unaffordable(todo, failures, fee.max_fee_per_gas), to=I.REJECTED)
         usable = {t.signer_address for t in todo if t.intent_id not in failures}
         missing = self.txs.missing_signers(usable)
         self.txs.init_signers(
             {a: self.chain.nonce(a, "latest") for a in missing}, self.cfg.chain_id
-        )
-        base, rewards = self.chain.fee_history()
-        fee = fees.capped(
-            fees.suggest(base, rewards, self.cfg.min_tip_wei), self.cfg.fee_ceiling_wei
         )
 
         def sign(t: ToSign, nonce: int) -> Signed:
@@ -187,6 +188,27 @@ class Pipeline:
         n = self.txs.sign_created(pk, sign)
         pause("build.after_commit")
         return n
+
+    def _unaffordable(
+        self, todo: list[ToSign], failures: dict[int, str], max_fee: int
+    ) -> dict[int, str]:
+        """Intents whose signer cannot pay the worst-case gas (max fee x gas limit, for
+        each of its orders in this batch): rejected `insufficient_funds` before a nonce is
+        taken, so the follower's other orders and the other followers go on."""
+        need_each = max_fee * self.cfg.gas_limit
+        mine = [t for t in todo if t.intent_id not in failures]
+        wei = self.chain.balances(sorted({t.signer_address for t in mine}))
+        poor: dict[int, str] = {}
+        spent: dict[str, int] = {}
+        for t in mine:
+            spent[t.signer_address] = spent.get(t.signer_address, 0) + need_each
+            if wei.get(t.signer_address, 0) < spent[t.signer_address]:
+                poor[t.intent_id] = (
+                    f"insufficient_funds: {wei.get(t.signer_address, 0)} wei < "
+                    f"{spent[t.signer_address]} wei of gas"
+                )
+        failures.update(poor)
+        return poor
 
     def send(self, pk: int) -> int:
         """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try),

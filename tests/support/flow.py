@@ -38,8 +38,9 @@ class Flow:
         paused: bool = False,
         circuit_breaker: bool = False,
         slippage_bps: int = 50,
+        eth: int = 10,
     ) -> tuple[int, str]:
-        ref, address = new_keystore(self.stack.dir, self.s.chain)
+        ref, address = new_keystore(self.stack.dir, self.s.chain, eth)
         policy = Policy(
             max_leverage,
             max_position_usd_1e6,

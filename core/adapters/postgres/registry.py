@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.tables import audit_log, followers, leaders, policies
-from core.domain.errors import NotFound
+from core.adapters.postgres.tables import audit_log, followers, intents, leaders, policies
+from core.domain.errors import InFlight, NotFound
 from core.domain.risk import Policy
 from core.domain.sizing import SizingRule
+from core.domain.states import INTENT_TERMINAL
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,37 @@ class Registry:
             if n == 0:
                 raise NotFound(f"follower {follower_id} does not exist")
             write_audit(conn, actor, "follower.flags", reason, follower_id=follower_id, **flags)
+
+    def set_signer(
+        self, follower_id: int, signer_ref: str, address: str, actor: str, reason: str | None
+    ) -> None:
+        """Move the follower to a new key, only when nothing of it is unfinished: an order
+        signed (or about to be) by the old key must end first (its nonce is the old key's)."""
+        with self.db.tx() as conn:
+            old = conn.execute(
+                select(followers.c.address).where(followers.c.id == follower_id).with_for_update()
+            ).scalar_one_or_none()
+            if old is None:
+                raise NotFound(f"follower {follower_id} does not exist")
+            busy = conn.execute(
+                select(func.count()).where(
+                    intents.c.follower_id == follower_id,
+                    intents.c.state.not_in([s.value for s in INTENT_TERMINAL]),
+                )
+            ).scalar_one()
+            if busy:
+                raise InFlight(
+                    f"follower {follower_id}: {busy} intent(s) of the old key not finished"
+                )
+            conn.execute(
+                update(followers)
+                .where(followers.c.id == follower_id)
+                .values(signer_ref=signer_ref, address=address)
+            )
+            write_audit(
+                conn, actor, "follower.set_signer", reason,
+                follower_id=follower_id, old_address=old, new_address=address,
+            )  # fmt: skip
 
     def set_policy(self, follower_id: int, policy: Policy, actor: str, reason: str | None) -> None:
         with self.db.tx() as conn:
