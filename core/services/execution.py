@@ -143,6 +143,7 @@ class Pipeline:
         if not todo:
             return 0
         failures: dict[int, str] = {}
+        waiting: set[int] = set()  # a signer whose service is down (KMS throttled): later
         for t in todo:
             try:
                 if resolve(t.signer_ref).address != t.signer_address:
@@ -150,12 +151,16 @@ class Pipeline:
             except SignerError as exc:
                 log.warning("intent %s: %s", t.intent_id, exc)
                 failures[t.intent_id] = "signer_error"
+            except TransientError as exc:
+                log.warning("intent %s waits: %s", t.intent_id, exc)
+                waiting.add(t.intent_id)
         self.txs.fail(failures)
         base, rewards = self.chain.fee_history()
         fee = fees.capped(
             fees.suggest(base, rewards, self.cfg.min_tip_wei), self.cfg.fee_ceiling_wei
         )
-        self.txs.fail(self._unaffordable(todo, failures, fee.max_fee_per_gas), to=I.REJECTED)
+        able = [t for t in todo if t.intent_id not in waiting]
+        self.txs.fail(self._unaffordable(able, failures, fee.max_fee_per_gas), to=I.REJECTED)
         usable = {t.signer_address for t in todo if t.intent_id not in failures}
         missing = self.txs.missing_signers(usable)
         self.txs.init_signers(
@@ -185,8 +190,12 @@ class Pipeline:
                 self.cfg.gas_limit,
             )
 
-        n = self.txs.sign_created(pk, sign)
+        n, later = self.txs.sign_created(pk, sign, waiting)
         pause("build.after_commit")
+        if later:
+            # Left `created`: the other followers go on to `send`; the reconciler brings
+            # these back once they have been idle COPYTRADE_RECONCILE_IDLE_AFTER_S.
+            log.warning("signal %s: %d intent(s) wait for their signer", pk, later)
         return n
 
     def _unaffordable(

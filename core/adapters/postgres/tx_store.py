@@ -8,6 +8,7 @@ rolls back, the nonce was never taken: no gap.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import attempts, followers, intents, signers
+from core.domain.errors import TransientError
 from core.domain.states import IntentState, check_intent
 from core.faults import pause
 
@@ -159,8 +161,13 @@ class TxStore:
                 ],
             )
 
-    def sign_created(self, pk: int, sign: Callable[[ToSign, int], Signed]) -> int:
-        """created -> signed for the signal's intents: nonce, raw bytes and hash written ahead."""
+    def sign_created(
+        self, pk: int, sign: Callable[[ToSign, int], Signed], skip: AbstractSet[int] = frozenset()
+    ) -> tuple[int, int]:
+        """created -> signed for the signal's intents: nonce, raw bytes and hash written
+        ahead. An intent in `skip`, or whose signing raises TransientError (a throttled
+        KMS), stays `created` with its signer's later intents; the others are signed.
+        Returns (signed, left created)."""
         with self.db.tx() as conn:
             locked_ids = (
                 conn.execute(
@@ -173,7 +180,7 @@ class TxStore:
                 .all()
             )
             if not locked_ids:
-                return 0
+                return 0, 0
             todo = [
                 ToSign(*r)
                 for r in conn.execute(
@@ -196,9 +203,17 @@ class TxStore:
             )
             intent_rows: list[dict[str, Any]] = []
             attempt_rows: list[dict[str, Any]] = []
+            held: set[str] = set()  # signers whose orders wait (their order is kept)
             for t in todo:
+                if t.signer_address in held or t.intent_id in skip:
+                    held.add(t.signer_address)
+                    continue
                 nonce = next_nonce[t.signer_address]
-                s = sign(t, nonce)
+                try:
+                    s = sign(t, nonce)
+                except TransientError:
+                    held.add(t.signer_address)
+                    continue
                 next_nonce[t.signer_address] = nonce + 1
                 intent_rows.append(
                     {
@@ -222,6 +237,8 @@ class TxStore:
                         "gas_limit": s.gas_limit,
                     }
                 )
+            if not intent_rows:
+                return 0, len(todo)
             # The rows are locked by this transaction: every compare-and-set wins.
             cas_many(
                 conn,
@@ -242,7 +259,7 @@ class TxStore:
                 [{"b_addr": a, "b_next": n} for a, n in next_nonce.items()],
             )
             pause("build.before_commit")
-            return len(todo)
+            return len(intent_rows), len(todo) - len(intent_rows)
 
     def record_dry_run(self, results: dict[int, tuple[bytes, str | None]]) -> int:
         """created -> dry_run with the calldata LIVE would have sent (no nonce, no signature)."""
