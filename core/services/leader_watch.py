@@ -68,11 +68,12 @@ class LeaderWatcher:
                 r.skipped = True
                 return r
             head = self.chain.block_number()
-            if not self.store.leaders():
-                return r
             self.store.start_new_leaders(head)
             r.reorgs += self._rewind_if_reorged(head)
-            caught_up = self._read_forward(head, r)
+            watched = self.store.leaders()  # cursors as the rewind left them
+            if not watched:
+                return r
+            caught_up = self._read_forward(head, watched, r)
             self._drain_outbox(r)
             if caught_up:
                 self._revoke_orphans(r)
@@ -112,10 +113,9 @@ class LeaderWatcher:
                 r.alerts.append(alert)
 
     # -- reading -----------------------------------------------------------------------
-    def _read_forward(self, head: int, r: RoundResult) -> bool:
+    def _read_forward(self, head: int, watched: list[WatchedLeader], r: RoundResult) -> bool:
         """Read blocks after the slowest cursor up to `head` (at most max_blocks);
         True when every leader is at `head`."""
-        watched = self.store.leaders()
         lo = min(int(w.watched_to or head) for w in watched) + 1
         hi = min(head, lo + self.max_blocks - 1)
         stored = self.store.stored(above=lo - 2)

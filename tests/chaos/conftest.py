@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from core.adapters.postgres.audit_queries import AuditQueries
-from core.domain.types import Mode
 from core.services.verify import verify
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
-from tests.support.stacks import WorkerSet, start_worker_set
+from tests.support.stacks import WorkerSet, live_worker_set
 
 SIGNALS = (("open", "10"), ("increase", "5"), ("decrease", "4"))
 SIZINGS = ("ratio:1", "ratio:0.5", "fixed-notional:3", "ratio:2")
@@ -28,18 +27,8 @@ class Batch:
 
 @pytest.fixture(scope="package")
 def rig(stack: Any) -> Iterator[WorkerSet]:
-    with fresh_database("ct_chaos") as url:
-        ws = start_worker_set(
-            stack,
-            "chaos",
-            broker_db=9,
-            COPYTRADE_DATABASE_URL=url,
-            COPYTRADE_RECONCILE_PERIOD_S="1",
-            COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
-        )
-        ws.services.mode.request(Mode.LIVE, "pytest", "chaos")
+    with fresh_database("ct_chaos") as url, live_worker_set(stack, "chaos", 9, url) as ws:
         yield ws
-        ws.stop()
 
 
 def start_batch(flow: Flow, dispatch_twice: bool = False) -> Batch:
@@ -54,6 +43,12 @@ def start_batch(flow: Flow, dispatch_twice: bool = False) -> Batch:
             flow.s.intake.dispatcher.dispatch(answer["signal_pk"])
         ids.append(p["signal_id"])
     return Batch(followers, ids)
+
+
+def signed_rows(flow: Flow, batch: Batch) -> list[dict[str, Any]]:
+    """The batch's intents held `signed` (bytes written ahead, not yet sent)."""
+    rows = [r for sid in batch.signal_ids for r in flow.q.intents(signal_id=sid)]
+    return [r for r in rows if r["state"] == "signed"]
 
 
 def outcome(flow: Flow, batch: Batch) -> tuple[dict[tuple[int, int], Any], list[int]]:

@@ -11,14 +11,13 @@ from kombu.exceptions import OperationalError
 
 from config.celery_app import app_for
 from core.bootstrap import Services
-from core.domain.types import Mode
 from tests.chaos.conftest import assert_verified, outcome, start_batch
 from tests.support import procs
 from tests.support.databases import fresh_database
 from tests.support.faultproxy import FaultProxy, host_port
 from tests.support.flow import Flow
 from tests.support.pauses import Pause
-from tests.support.stacks import settings_with, start_worker_set
+from tests.support.stacks import live_worker_set, settings_with
 
 DOWN_S = 10
 
@@ -26,18 +25,11 @@ DOWN_S = 10
 def test_broker_down_10s_api_producers_accepted_send_task_bounded(stack: Any, control: Any) -> None:
     broker, url = procs.start_redis(stack.dir)
     port = int(url.rsplit(":", 1)[1])
-    with fresh_database("ct_chaos_bd") as db_url:
-        ws = start_worker_set(
-            stack,
-            "chaos-bd",
-            broker_db=0,
-            broker_url=url + "/0",
-            COPYTRADE_DATABASE_URL=db_url,
-            COPYTRADE_RECONCILE_PERIOD_S="1",
-            COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
-        )
-        try:
-            ws.services.mode.request(Mode.LIVE, "pytest", "chaos")
+    try:
+        with (
+            fresh_database("ct_chaos_bd") as db_url,
+            live_worker_set(stack, "chaos-bd", 0, db_url, broker_url=url + "/0") as ws,
+        ):
             flow = Flow(stack, ws.workers, services=ws.services)
             broker.kill()
             down_at = time.monotonic()
@@ -54,9 +46,8 @@ def test_broker_down_10s_api_producers_accepted_send_task_bounded(stack: Any, co
             procs.wait_until(lambda: procs.port_open(port), 10, "broker back")
             assert outcome(flow, batch) == control  # workers reconnected; reconciler dispatched
             assert_verified(flow)
-        finally:
-            ws.stop()
-            broker.stop()
+    finally:
+        broker.stop()
 
 
 def test_primary_rpc_lost_mid_batch_fails_over_to_a_fork_of_it(stack: Any, control: Any) -> None:
@@ -66,71 +57,47 @@ def test_primary_rpc_lost_mid_batch_fails_over_to_a_fork_of_it(stack: Any, contr
     primary, second = FaultProxy(host_port(stack.rpc_url)), FaultProxy(host_port(stack.rpc_url))
     fork: procs.Proc | None = None
     try:
-        with fresh_database("ct_chaos_fo") as db_url:
-            ws = start_worker_set(
+        with (
+            fresh_database("ct_chaos_fo") as db_url,
+            live_worker_set(
                 stack,
                 "chaos-fo",
-                broker_db=12,
-                COPYTRADE_DATABASE_URL=db_url,
+                12,
+                db_url,
                 COPYTRADE_RPC_URL=f"http://{primary.address}",
                 COPYTRADE_RPC_FALLBACK_URLS=f"http://{second.address}",
                 COPYTRADE_RPC_TIMEOUT_S="2",
                 COPYTRADE_RPC_RETRY_PRIMARY_AFTER_S="5",
-                COPYTRADE_RECONCILE_PERIOD_S="1",
-                COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
-            )
+            ) as ws,
+        ):
+            flow = Flow(stack, ws.workers, services=ws.services)
+            hold = Pause(stack.dir / "pause", "send.before_window")
+            hold.arm()
             try:
-                ws.services.mode.request(Mode.LIVE, "pytest", "chaos")
-                flow = Flow(stack, ws.workers, services=ws.services)
-                hold = Pause(stack.dir / "pause", "send.before_window")
-                hold.arm()
-                try:
-                    batch = start_batch(flow)
-                    hold.wait_reached(timeout=60)
-                    fork_port = procs.free_port()
-                    fork = procs.Proc(
-                        [
-                            str(procs.ANVIL),
-                            "--port",
-                            str(fork_port),
-                            "--host",
-                            "127.0.0.1",
-                            "--fork-url",
-                            stack.rpc_url,
-                            "--block-time",
-                            "0.5",
-                            "--silent",
-                        ],
-                        stack.dir / "fork-chaos.log",
-                    )
-                    procs.wait_until(lambda: procs.port_open(fork_port), 20, "fork")
-                    primary.refuse()  # the primary is gone for good ...
-                    second.upstream = ("127.0.0.1", fork_port)  # ... the second is the fork
-                    second.cut()
-                    hold.release()
-                finally:
-                    hold.clear()
-                # The test reads the fork directly from here on (the session chain has
-                # moved on without the batch's later orders).
-                on_fork = Services(
-                    settings_with(
-                        {
-                            **ws.env,
-                            "COPYTRADE_RPC_URL": f"http://127.0.0.1:{fork_port}",
-                            "COPYTRADE_RPC_FALLBACK_URLS": "",
-                        }
-                    )
+                batch = start_batch(flow)
+                hold.wait_reached(timeout=60)
+                fork, fork_url = procs.start_anvil(
+                    stack.dir, "--fork-url", stack.rpc_url, "--block-time", "0.5"
                 )
-                flow_fork = Flow(stack, ws.workers, services=on_fork)
-                assert outcome(flow_fork, batch) == control
-                assert_verified(flow_fork)
-                hashes = [
-                    r["tx_hash"] for s in batch.signal_ids for r in flow.q.intents(signal_id=s)
-                ]
-                only_on_fork = set(hashes) - stack.services().chain.known(hashes)
-                assert only_on_fork  # the failover carried the rest of the batch
+                primary.refuse()  # the primary is gone for good ...
+                second.upstream = host_port(fork_url)  # ... the second is the fork
+                second.cut()
+                hold.release()
             finally:
-                ws.stop()
+                hold.clear()
+            # The test reads the fork directly from here on (the session chain has moved
+            # on without the batch's later orders).
+            on_fork = Services(
+                settings_with(
+                    {**ws.env, "COPYTRADE_RPC_URL": fork_url, "COPYTRADE_RPC_FALLBACK_URLS": ""}
+                )
+            )
+            flow_fork = Flow(stack, ws.workers, services=on_fork)
+            assert outcome(flow_fork, batch) == control
+            assert_verified(flow_fork)
+            hashes = [r["tx_hash"] for s in batch.signal_ids for r in flow.q.intents(signal_id=s)]
+            only_on_fork = set(hashes) - stack.services().chain.known(hashes)
+            assert only_on_fork  # the failover carried the rest of the batch
     finally:
         primary.close()
         second.close()

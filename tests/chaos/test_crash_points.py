@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from core.domain.types import Mode
 from tests.chaos.conftest import Batch, assert_verified, outcome, start_batch
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.pauses import Pause
-from tests.support.stacks import WorkerSet, start_worker_set
+from tests.support.stacks import WorkerSet, live_worker_set
 
 
 def in_flight_evidence(flow: Flow, batch: Batch, point: str) -> bool:
@@ -64,18 +63,11 @@ def test_broker_restarted_empty_mid_run_loses_no_signal(stack: Any, control: Any
     from tests.support import procs
 
     broker, url = procs.start_redis(stack.dir)
-    with fresh_database("ct_chaos_broker") as db_url:
-        ws = start_worker_set(
-            stack,
-            "chaos-broker",
-            broker_db=0,
-            broker_url=url + "/0",
-            COPYTRADE_DATABASE_URL=db_url,
-            COPYTRADE_RECONCILE_PERIOD_S="1",
-            COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
-        )
-        try:
-            ws.services.mode.request(Mode.LIVE, "pytest", "chaos")
+    try:
+        with (
+            fresh_database("ct_chaos_broker") as db_url,
+            live_worker_set(stack, "chaos-broker", 0, db_url, broker_url=url + "/0") as ws,
+        ):
             flow = Flow(stack, ws.workers, services=ws.services)
             crash = Pause(stack.dir / "pause", "build.after_commit")
             crash.arm()  # hold one chain in flight, then drop the broker under it
@@ -92,6 +84,5 @@ def test_broker_restarted_empty_mid_run_loses_no_signal(stack: Any, control: Any
                 crash.clear()
             assert outcome(flow, batch) == control
             assert_verified(flow)
-        finally:
-            ws.stop()
-            broker.stop()
+    finally:
+        broker.stop()

@@ -16,14 +16,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from core.bootstrap import CHAIN_ALARM, Services
-from core.domain.types import Mode
-from tests.chaos.conftest import Batch, assert_verified, outcome, start_batch
+from tests.chaos.conftest import assert_verified, outcome, signed_rows, start_batch
 from tests.support import procs
 from tests.support.databases import PG_ADMIN, fresh_database
 from tests.support.faultproxy import FaultProxy, host_port
 from tests.support.flow import Flow
 from tests.support.pauses import Pause
-from tests.support.stacks import WorkerSet, settings_with, start_worker_set
+from tests.support.stacks import WorkerSet, live_worker_set, settings_with
 
 DOWN_S = 10
 GWEI = 10**9
@@ -44,34 +43,25 @@ def proxied(stack: Any) -> Iterator[Proxied]:
     anvil = host_port(stack.rpc_url)
     rpc, pg = FaultProxy(anvil), FaultProxy(("127.0.0.1", 5432))
     try:
-        with fresh_database("ct_chaos_px") as url:
-            ws = start_worker_set(
+        with (
+            fresh_database("ct_chaos_px") as url,
+            live_worker_set(
                 stack,
                 "chaos-px",
-                broker_db=11,
-                COPYTRADE_DATABASE_URL=url.replace("127.0.0.1:5432", pg.address),
+                11,
+                url.replace("127.0.0.1:5432", pg.address),
                 COPYTRADE_RPC_URL=f"http://{rpc.address}",
                 COPYTRADE_RPC_TIMEOUT_S="2",
                 COPYTRADE_RPC_RETRY_PRIMARY_AFTER_S="1",
-                COPYTRADE_RECONCILE_PERIOD_S="1",
-                COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
-            )
-            try:
-                own = {"COPYTRADE_DATABASE_URL": url, "COPYTRADE_RPC_URL": stack.rpc_url}
-                direct = Services(settings_with({**ws.env, **own}))
-                direct.mode.request(Mode.LIVE, "pytest", "chaos")
-                flow = Flow(stack, ws.workers, services=direct)
-                yield Proxied(ws, rpc, pg, flow, url.rsplit("/", 1)[1], anvil)
-            finally:
-                ws.stop()
+            ) as ws,
+        ):
+            own = {"COPYTRADE_DATABASE_URL": url, "COPYTRADE_RPC_URL": stack.rpc_url}
+            direct = Services(settings_with({**ws.env, **own}))
+            flow = Flow(stack, ws.workers, services=direct)
+            yield Proxied(ws, rpc, pg, flow, url.rsplit("/", 1)[1], anvil)
     finally:
         rpc.close()
         pg.close()
-
-
-def signed_rows(flow: Flow, batch: Batch) -> list[dict[str, Any]]:
-    rows = [r for sid in batch.signal_ids for r in flow.q.intents(signal_id=sid)]
-    return [r for r in rows if r["state"] == "signed"]
 
 
 def ride_through(

@@ -12,12 +12,11 @@ from typing import Any
 import psutil
 
 from core.adapters.postgres.migrate import upgrade
-from core.domain.types import Mode
-from tests.chaos.conftest import assert_verified, outcome, start_batch
+from tests.chaos.conftest import assert_verified, outcome, signed_rows, start_batch
 from tests.support import procs
 from tests.support.flow import Flow
 from tests.support.pauses import Pause
-from tests.support.stacks import start_worker_set
+from tests.support.stacks import live_worker_set
 
 DOWN_S = 10
 
@@ -38,28 +37,14 @@ def test_postgres_down_mid_run_loses_nothing_and_sends_nothing_unchecked(
         host = srv.get_uri().split("host=", 1)[1]
         url = f"postgresql+psycopg2://postgres@/copytrade?host={host}"
         upgrade(url)
-        ws = start_worker_set(
-            stack,
-            "chaos-pg",
-            broker_db=10,
-            COPYTRADE_DATABASE_URL=url,
-            COPYTRADE_RECONCILE_PERIOD_S="1",
-            COPYTRADE_RECONCILE_IDLE_AFTER_S="3",
-        )
-        try:
-            ws.services.mode.request(Mode.LIVE, "pytest", "chaos")
+        with live_worker_set(stack, "chaos-pg", 10, url) as ws:
             flow = Flow(stack, ws.workers, services=ws.services)
             hold = Pause(stack.dir / "pause", "send.before_window")
             hold.arm()
             try:
                 batch = start_batch(flow)
                 hold.wait_reached(timeout=60)  # a batch signed and about to be broadcast
-                signed = [
-                    r
-                    for sid in batch.signal_ids
-                    for r in flow.q.intents(signal_id=sid)
-                    if r["state"] == "signed"
-                ]
+                signed = signed_rows(flow, batch)
                 assert signed  # in flight when the database goes away
                 postmaster = srv.get_pid()
                 os.kill(postmaster, signal.SIGINT)  # fast shutdown
@@ -72,8 +57,6 @@ def test_postgres_down_mid_run_loses_nothing_and_sends_nothing_unchecked(
                 srv.ensure_postgres_running()
             assert outcome(flow, batch) == control
             assert_verified(flow)
-        finally:
-            ws.stop()
     finally:
         srv.cleanup()
         if saved is None:

@@ -21,11 +21,10 @@ from core.adapters.signers.kms import SECP256K1_N, KmsSigner
 from core.domain.errors import SignerError
 from core.domain.risk import Policy
 from core.domain.sizing import parse_sizing
-from core.domain.types import Mode
 from tests.support import procs
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
-from tests.support.stacks import start_worker_set
+from tests.support.stacks import live_worker_set
 
 AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -130,23 +129,20 @@ def test_a_key_of_the_wrong_spec_or_unknown_id_is_a_clear_error(kms: tuple[Any, 
 @pytest.fixture(scope="module")
 def rig(stack: Any, kms: tuple[Any, Any]) -> Iterator[Flow]:
     _, server = kms
-    with fresh_database("ct_kms") as db_url:
-        ws = start_worker_set(
+    with (
+        fresh_database("ct_kms") as db_url,
+        live_worker_set(
             stack,
             "kms",
-            broker_db=13,
-            COPYTRADE_DATABASE_URL=db_url,
+            13,
+            db_url,
             COPYTRADE_KMS_ENDPOINT_URL=server.url,
             COPYTRADE_KMS_TIMEOUT_S="1",
-            COPYTRADE_RECONCILE_PERIOD_S="1",
             COPYTRADE_RECONCILE_IDLE_AFTER_S="2",
             **AWS,
-        )
-        try:
-            ws.services.mode.request(Mode.LIVE, "pytest", "kms")
-            yield Flow(stack, ws.workers, services=ws.services)
-        finally:
-            ws.stop()
+        ) as ws,
+    ):
+        yield Flow(stack, ws.workers, services=ws.services)
 
 
 def kms_follower(flow: Flow, client: Any, leader: str) -> tuple[int, str]:

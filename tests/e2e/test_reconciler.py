@@ -14,29 +14,28 @@ from core.adapters.celery_dispatch import CeleryDispatcher
 from core.adapters.postgres.reconcile_store import LOCK, ReconcileStore
 from core.adapters.postgres.tables import intents
 from core.domain.signals import parse_signal
-from core.domain.types import Mode
 from core.services.intake import Intake
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.procs import free_port
-from tests.support.stacks import WorkerSet, start_worker_set
+from tests.support.stacks import WorkerSet, live_worker_set
 
 
 @pytest.fixture
 def rig(stack: Any) -> Iterator[WorkerSet]:
-    with fresh_database("ct_reconcile") as url:
-        ws = start_worker_set(
+    with (
+        fresh_database("ct_reconcile") as url,
+        live_worker_set(
             stack,
             "reconcile",
-            broker_db=8,
+            8,
+            url,
             n_workers=1,
-            COPYTRADE_DATABASE_URL=url,
             COPYTRADE_RECONCILE_PERIOD_S="0.5",
             COPYTRADE_RECONCILE_IDLE_AFTER_S="1",
-        )
-        ws.services.mode.request(Mode.LIVE, "pytest", "reconcile")
+        ) as ws,
+    ):
         yield ws
-        ws.stop()
 
 
 def test_signal_accepted_while_the_broker_was_down_is_dispatched_later(

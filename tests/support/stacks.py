@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import redis
 
 from config.settings import get_settings
 from core.bootstrap import Services
+from core.domain.types import Mode
 from tests.support import procs
 
 
@@ -66,3 +69,23 @@ def start_worker_set(
         ws.stop()
         raise
     return ws
+
+
+# A reconciler that notices a stopped chain within seconds (tests wait at most 90 s).
+FAST_RECONCILE = {"COPYTRADE_RECONCILE_PERIOD_S": "1", "COPYTRADE_RECONCILE_IDLE_AFTER_S": "3"}
+
+
+@contextmanager
+def live_worker_set(
+    stack: Any, name: str, broker_db: int, database_url: str, **kwargs: Any
+) -> Iterator[WorkerSet]:
+    """`start_worker_set` on `database_url` with FAST_RECONCILE (kwargs override it), LIVE
+    requested; stopped on the way out."""
+    ws = start_worker_set(
+        stack, name, broker_db, COPYTRADE_DATABASE_URL=database_url, **{**FAST_RECONCILE, **kwargs}
+    )
+    try:
+        ws.services.mode.request(Mode.LIVE, "pytest", name)
+        yield ws
+    finally:
+        ws.stop()
