@@ -9,7 +9,7 @@ steps), `watch` (receipts by block, driven by beat: celery -A config.celery_app 
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_failure, task_retry, worker_init, worker_process_init
 from kombu import Queue
 
 from config.settings import get_settings
@@ -98,6 +98,30 @@ def app_for(broker_url: str) -> Celery:
 @worker_process_init.connect
 def _fresh_process(**_: object) -> None:
     # Each prefork child builds its own engine, HTTP session and key cache on first use.
-    from core import bootstrap
+    from core import bootstrap, metrics
 
     bootstrap.reset()
+    metrics.prime(sorted(n for n in app.tasks if n.startswith("copytrade.")))
+
+
+@worker_init.connect
+def _worker_started(**_: object) -> None:
+    # In the main process, before the pool forks: children count into the same directory.
+    from core import metrics
+
+    s = get_settings()
+    metrics.start_worker_exporter(s.metrics_port, s.metrics_dir)
+
+
+@task_failure.connect
+def _task_failed(sender: object = None, **_: object) -> None:
+    from core import metrics
+
+    metrics.task_failed(getattr(sender, "name", "unknown"))
+
+
+@task_retry.connect
+def _task_retried(sender: object = None, **_: object) -> None:
+    from core import metrics
+
+    metrics.task_retried(getattr(sender, "name", "unknown"))

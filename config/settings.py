@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     test_pause_dir: str = ""
     gate_retry_s: float = 0.2
     log_level: str = "INFO"
+    # Prometheus: the worker's exporter (0 = off; one port per worker instance on a host),
+    # its multiprocess directory (empty: a fresh temporary one), the heartbeat's exporter.
+    metrics_port: int = Field(0, ge=0, le=65535)
+    metrics_dir: str = ""
+    heartbeat_metrics_port: int = Field(0, ge=0, le=65535)
     operator: str = ""  # who runs the CLI, for the audit log
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from celery import Celery, chain
-from kombu.exceptions import KombuError, OperationalError
+from kombu.exceptions import ChannelError, KombuError, OperationalError
+
+from core.domain.errors import TransientError
 
 log = logging.getLogger(__name__)
 
@@ -27,3 +29,23 @@ class CeleryDispatcher:
             log.warning("dispatch of signal %s failed: %s", signal_pk, type(exc).__name__)
             return False
         return True
+
+    def queue_lengths(self) -> dict[str, int]:
+        """Messages waiting per configured queue (a passive declare: nothing is created).
+        A queue the broker does not hold yet (an empty Redis list is no key) counts 0."""
+        queues = [q.name for q in self.app.conf.task_queues or ()]
+        out: dict[str, int] = {}
+        try:
+            with self.app.connection_for_read() as conn:
+                conn.ensure_connection(max_retries=1)
+                for q in queues:
+                    ch = conn.channel()
+                    try:
+                        out[q] = int(ch.queue_declare(queue=q, passive=True).message_count)
+                    except ChannelError:
+                        out[q] = 0
+                    finally:
+                        ch.close()
+        except (OperationalError, KombuError, OSError) as exc:
+            raise TransientError(f"broker: {type(exc).__name__}: {exc}"[:200]) from None
+        return out

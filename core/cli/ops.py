@@ -89,6 +89,11 @@ def register(app: typer.Typer) -> None:
             signal.signal(sig, lambda *_: stop.set())
         p = period or s.settings.health_period_s
         console.print(f"heartbeat every {p}s to {s.settings.mode_redis_url.split('@')[-1]}")
+        if s.settings.heartbeat_metrics_port:
+            from core.services.health_metrics import serve
+
+            serve(s, s.settings.heartbeat_metrics_port)
+            console.print(f"state metrics on :{s.settings.heartbeat_metrics_port}/metrics")
         run(s.heartbeat_store, p, stop)
 
     @app.command("demo")

@@ -7,6 +7,7 @@ illegal transition raises before any SQL runs. docs/states.md is rendered from t
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from core.domain.errors import IllegalTransition
@@ -117,6 +118,19 @@ def check_signal(current: SignalState, new: SignalState) -> None:
 def sources_of(new: IntentState) -> tuple[IntentState, ...]:
     """Every state from which `new` may be reached (for compare-and-set over a set)."""
     return tuple(s for s, nxt in INTENT_TRANSITIONS.items() if new in nxt)
+
+
+_CODE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+def reason_code(reason: str | None) -> str:
+    """The bounded code at the head of a recorded reason, what metrics label by:
+    "insufficient_funds: 3 wei < 9 wei of gas" -> "insufficient_funds"; anything that is
+    not a short lower-case code -> "other"; no reason -> ""."""
+    if not reason:
+        return ""
+    head = reason.split(":", 1)[0].strip()
+    return head if _CODE.fullmatch(head) else "other"
 
 
 def render_markdown() -> str:

@@ -11,6 +11,7 @@ import os
 import socket
 from dataclasses import dataclass, replace
 
+from core import metrics
 from core.adapters.chain import Chain
 from core.adapters.postgres.pipeline_store import (
     PipelineStore,
@@ -238,6 +239,7 @@ class Pipeline:
                 return 0
             raise
         pause("send.after_broadcast")
+        metrics.broadcast_outcomes("order", outcomes)
         ok: list[ToSend] = []
         errors: dict[int, str] = {}
         for t, out in zip(todo, outcomes, strict=True):
@@ -246,6 +248,8 @@ class Pipeline:
             else:
                 errors[t.attempt_id] = f"{out.kind}: {out.message}"
         n = self.txs.mark_sent(ok, errors, opened, sent_by=who(), block=self.chain.block_number())
+        if n:
+            metrics.observe_signal_to_broadcast(self.store.signal(pk).age_s, n)
         if errors:
             raise TransientError(f"{len(errors)} broadcast(s) of signal {pk} refused; will retry")
         return n

@@ -10,6 +10,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core import metrics
 from core.adapters.postgres.pipeline_store import PipelineStore
 from core.adapters.postgres.registry import Registry
 from core.domain.errors import RejectedSignal
@@ -41,6 +42,12 @@ class Intake:
         self.dispatcher = dispatcher
 
     def submit(self, payload: object, source: str = "api") -> IntakeAnswer:
+        answer = self._submit(payload, source)
+        rejected = answer.status == "rejected"
+        metrics.signal_answered(answer.status, answer.reason if rejected else None)
+        return answer
+
+    def _submit(self, payload: object, source: str) -> IntakeAnswer:
         try:
             spec = parse_signal(payload)
         except RejectedSignal as exc:

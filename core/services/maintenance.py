@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from core import metrics
 from core.adapters.chain import Chain
 from core.adapters.postgres.attempt_store import AttemptStore, Newest
 from core.adapters.signers.factory import resolve
@@ -174,6 +175,7 @@ class Maintenance:
                     (out,) = self.chain.send_raw([fresh[0].raw])
             except UnsafeToSend:
                 return 1  # written ahead; `send` / the reconciler sends it when safe
+            metrics.broadcast_outcomes("resign", [out])
             if out.accepted:
                 self.store.sent_after_resign(
                     n.intent_id, attempt_id, self.chain.block_number(), who(), opened
@@ -187,6 +189,7 @@ class Maintenance:
                 (out,) = self.chain.send_raw([n.raw])
         except UnsafeToSend:
             return 0
+        metrics.broadcast_outcomes("rebroadcast", [out])
         if out.accepted:
             self.store.mark_broadcast(n.attempt_id, self.chain.block_number(), who(), opened)
             return 1
@@ -239,6 +242,7 @@ class Maintenance:
         except UnsafeToSend as exc:
             log.warning("intent %s: %s attempt written, not sent: %s", n.intent_id, kind, exc)
             return True
+        metrics.broadcast_outcomes("cancel" if kind == "cancel" else "replacement", [out])
         if out.accepted:
             self.store.mark_broadcast(attempt_id, self.chain.block_number(), who(), opened)
         else:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from core import metrics
 from core.adapters.chain import Chain, Receipt
 from core.adapters.postgres.attempt_store import AttemptStore
 from core.adapters.postgres.pipeline_store import PipelineStore
@@ -127,6 +129,10 @@ class Watcher:
         ):
             if final is I.CONFIRMED:
                 result.confirmed += 1
+                if f.sent_at is not None:
+                    metrics.observe_broadcast_to_confirmed(
+                        (datetime.now(UTC) - f.sent_at).total_seconds()
+                    )
             else:
                 result.reverted += 1
 
@@ -162,6 +168,7 @@ class Watcher:
                 outcomes = self.chain.send_raw([raws[h] for h in newest.values()])
         except UnsafeToSend:
             return
+        metrics.broadcast_outcomes("rebroadcast", outcomes)
         for (intent_id, h), out in zip(newest.items(), outcomes, strict=True):
             if out.accepted:
                 result.rebroadcast += 1

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core.domain.errors import TransientError
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -35,18 +38,39 @@ class Database:
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        """One transaction; connection-level failures become TransientError."""
+        """One transaction; connection-level failures become TransientError. Callbacks
+        registered with `after_commit` run once it has committed (never on rollback)."""
+        done: list[Callable[[], None]] = []
         try:
             with self.engine.begin() as conn:
-                yield conn
+                conn.info["after_commit"] = done
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop("after_commit", None)
         except OperationalError as exc:
             raise TransientError(f"PostgreSQL: {str(exc.orig).strip()[:200]}") from None
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise TransientError("PostgreSQL connection lost") from None
             raise
+        for fn in done:
+            try:
+                fn()
+            except Exception:  # what was committed stays committed; only a count is lost
+                log.exception("after-commit callback failed")
 
     def dispose(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def after_commit(conn: Connection, fn: Callable[[], None]) -> None:
+    """Run `fn` once the transaction `conn` is in has committed (metrics count only what
+    happened). Outside `Database.tx` it runs at once."""
+    hooks = conn.info.get("after_commit")
+    if hooks is None:
+        fn()
+    else:
+        hooks.append(fn)

@@ -18,8 +18,9 @@ from sqlalchemy.exc import OperationalError
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, leader_txs, leaders, signals, watched_blocks
+from core.adapters.postgres.tx_store import count_moved
 from core.domain.errors import TransientError
-from core.domain.states import IntentState, SignalState, check_intent
+from core.domain.states import IntentState, SignalState, check_intent, reason_code
 
 I, S = IntentState, SignalState
 LOCK = "hashtext('copytrade.leader_watch')"
@@ -196,14 +197,12 @@ class LeaderStore:
                 return False
             for state in (I.PENDING, I.CREATED):
                 check_intent(state, I.REJECTED)
-            conn.execute(
-                update(intents)
-                .where(
-                    intents.c.signal_pk == signal_pk,
-                    intents.c.state.in_([I.PENDING.value, I.CREATED.value]),
-                )
-                .values(state=I.REJECTED.value, reason=reason, updated_at=func.now())
-            )
+                n = conn.execute(
+                    update(intents)
+                    .where(intents.c.signal_pk == signal_pk, intents.c.state == state.value)
+                    .values(state=I.REJECTED.value, reason=reason, updated_at=func.now())
+                ).rowcount
+                count_moved(conn, state, I.REJECTED, n, reason_code(reason))
             # Counted after the update: a build that commits later finds its intents
             # rejected (its compare-and-set fails); one that committed before is counted.
             acted = conn.execute(

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.registry import FollowerRow, follower_from_row, follower_query
 from core.adapters.postgres.tables import followers, intents, signals
+from core.adapters.postgres.tx_store import cas_many
 from core.domain.risk import Decision, LeaderOrder
 from core.domain.signals import SignalSpec, idempotency_key
 from core.domain.states import (
@@ -25,7 +26,6 @@ from core.domain.states import (
     INTENT_TERMINAL,
     IntentState,
     SignalState,
-    check_intent,
     check_signal,
 )
 from core.domain.types import Action, Side
@@ -251,17 +251,15 @@ class PipelineStore:
                 r.id: follower_from_row(r)
                 for r in conn.execute(follower_query().where(followers.c.id.in_(fids)))
             }
-            sized: list[dict[str, Any]] = []
+            sized: dict[IntentState, list[dict[str, Any]]] = {}
             for intent_id, fid in pending:
                 if fid in blocked:
                     continue
                 decision, price = sizer(SizingInput(intent_id, rows[fid], legs[fid]))
                 new = I.CREATED if decision.accepted else I.REJECTED
-                check_intent(I.PENDING, new)
-                sized.append(
+                sized.setdefault(new, []).append(
                     {
                         "b_id": intent_id,
-                        "b_state": new.value,
                         "b_reason": decision.reason,
                         "b_collateral": decision.collateral_usd_1e6 if decision.accepted else None,
                         "b_leverage": decision.leverage_x if decision.accepted else None,
@@ -269,25 +267,21 @@ class PipelineStore:
                         "b_price": price if decision.accepted else None,
                     }
                 )
-            if sized:
-                conn.execute(
-                    update(intents)
-                    .where(
-                        and_(intents.c.id == bindparam("b_id"), intents.c.state == I.PENDING.value)
-                    )
-                    .values(
-                        state=bindparam("b_state"),
-                        reason=bindparam("b_reason"),
-                        collateral_usd_1e6=bindparam("b_collateral"),
-                        leverage_x=bindparam("b_leverage"),
-                        notional_usd_1e6=bindparam("b_notional"),
-                        acceptable_price_usd_1e6=bindparam("b_price"),
-                        sized_at=func.clock_timestamp(),
-                        updated_at=func.clock_timestamp(),
-                    ),
-                    sized,
+            for new, rows_ in sized.items():
+                cas_many(
+                    conn,
+                    I.PENDING,
+                    new,
+                    rows_,
+                    reason=bindparam("b_reason"),
+                    collateral_usd_1e6=bindparam("b_collateral"),
+                    leverage_x=bindparam("b_leverage"),
+                    notional_usd_1e6=bindparam("b_notional"),
+                    acceptable_price_usd_1e6=bindparam("b_price"),
+                    sized_at=func.clock_timestamp(),
                 )
-            return len(sized), len(pending) - len(sized)
+            n = sum(len(r) for r in sized.values())
+            return n, len(pending) - n
 
     # -- bookkeeping -----------------------------------------------------------------------
     def finish_signals(self) -> int:

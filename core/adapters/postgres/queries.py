@@ -138,3 +138,15 @@ class Queries:
                     .where(intents.c.state == "signed", max_age_s < AGE_S)
                 ).scalar_one()
             )
+
+    def stuck(self, older_than_s: float) -> int:
+        """Intents broadcast more than `older_than_s` ago and still not mined."""
+        age = func.extract("epoch", func.now() - intents.c.sent_at)
+        with self.db.tx() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).where(
+                        intents.c.state.in_(["sent", "held", "cancelling"]), age > older_than_s
+                    )
+                ).scalar_one()
+            )

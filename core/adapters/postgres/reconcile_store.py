@@ -9,6 +9,7 @@ from sqlalchemy import and_, exists, func, or_, select, text, update
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, signals
+from core.adapters.postgres.tx_store import count_moved
 from core.domain.states import INTENT_BEFORE_SEND, IntentState, SignalState, check_intent
 
 I = IntentState
@@ -69,24 +70,26 @@ class ReconcileStore:
             ).all()
             poisoned = 0
             if count_tries:
-                check_intent(I.PENDING, I.FAILED)
-                check_intent(I.CREATED, I.FAILED)
                 early = [I.PENDING.value, I.CREATED.value]
-                poisoned = conn.execute(
-                    update(intents)
-                    .where(
-                        intents.c.state.in_(early),
-                        intents.c.updated_at < idle,
-                        intents.c.tries >= max_tries,
-                        intents.c.nonce.is_(None),
-                        ~QUEUED,
-                    )
-                    .values(
-                        state=I.FAILED.value,
-                        reason="poison: stopped short too often",
-                        updated_at=func.now(),
-                    )
-                ).rowcount
+                for st in (I.PENDING, I.CREATED):
+                    check_intent(st, I.FAILED)
+                    n = conn.execute(
+                        update(intents)
+                        .where(
+                            intents.c.state == st.value,
+                            intents.c.updated_at < idle,
+                            intents.c.tries >= max_tries,
+                            intents.c.nonce.is_(None),
+                            ~QUEUED,
+                        )
+                        .values(
+                            state=I.FAILED.value,
+                            reason="poison: stopped short too often",
+                            updated_at=func.now(),
+                        )
+                    ).rowcount
+                    count_moved(conn, st, I.FAILED, n, "poison")
+                    poisoned += n
                 conn.execute(
                     update(intents)
                     .where(and_(intents.c.state.in_(early), intents.c.updated_at < idle, ~QUEUED))

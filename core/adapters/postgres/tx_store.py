@@ -17,10 +17,11 @@ from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from core.adapters.postgres.db import Database
+from core import metrics
+from core.adapters.postgres.db import Database, after_commit
 from core.adapters.postgres.tables import attempts, followers, intents, signers
 from core.domain.errors import TransientError
-from core.domain.states import IntentState, check_intent
+from core.domain.states import INTENT_TERMINAL, IntentState, check_intent, reason_code
 from core.faults import pause
 
 I = IntentState
@@ -72,6 +73,7 @@ class InFlight:
     block_number: int | None
     signer_address: str
     calldata: bytes
+    sent_at: datetime | None = None  # first accepted broadcast of the intent
 
 
 _TO_SIGN_COLS = (
@@ -99,7 +101,9 @@ def cas_many(
     **values: Any,
 ) -> int:
     """Compare-and-set many intents in one executemany: `UPDATE … WHERE id = :b_id AND
-    state = :current`. Each row carries `b_id` and the bind parameters `values` name."""
+    state = :current`. Each row carries `b_id` and the bind parameters `values` name. Rows
+    carrying a `b_reason` go in one executemany per reason code, so that what is counted
+    (`count_moved`) is exact."""
     check_intent(current, new)
     if not rows:
         return 0
@@ -108,7 +112,32 @@ def cas_many(
         .where(intents.c.id == bindparam("b_id"), intents.c.state == current.value, *where)
         .values(state=new.value, updated_at=func.clock_timestamp(), **values)
     )
-    return int(conn.execute(stmt, rows).rowcount)
+    fixed = values.get("reason")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        code = reason_code(
+            r["b_reason"] if "b_reason" in r else fixed if isinstance(fixed, str) else None
+        )
+        groups.setdefault(code, []).append(r)
+    total = 0
+    for code, group in groups.items():
+        n = int(conn.execute(stmt, group).rowcount)
+        count_moved(conn, current, new, n, code)
+        total += n
+    return total
+
+
+def count_moved(
+    conn: Connection, current: IntentState, new: IntentState, n: int, code: str = ""
+) -> None:
+    """Count `n` intents current -> new in the metrics once this transaction commits."""
+    if n > 0:
+        after_commit(
+            conn,
+            lambda: metrics.intents_moved(
+                current.value, new.value, n, new in INTENT_TERMINAL, code
+            ),
+        )
 
 
 def cas_one(
@@ -353,6 +382,7 @@ class TxStore:
                     intents.c.block_number,
                     intents.c.signer_address,
                     intents.c.calldata,
+                    intents.c.sent_at,
                 )
                 .select_from(intents.join(attempts, attempts.c.intent_id == intents.c.id))
                 .where(intents.c.state.in_(watched))
@@ -360,7 +390,15 @@ class TxStore:
             ).all()
         return [
             InFlight(
-                r[0], I(r[1]), tuple(r[2]), tuple(r[3]), tuple(r[4]), r[5], r[6], bytes(r[7] or b"")
+                r[0],
+                I(r[1]),
+                tuple(r[2]),
+                tuple(r[3]),
+                tuple(r[4]),
+                r[5],
+                r[6],
+                bytes(r[7] or b""),
+                r[8],
             )
             for r in rows
         ]
