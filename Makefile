@@ -3,11 +3,14 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 PYTEST_ARGS ?=
+# promtool (alert-rule tests) from Debian's prometheus package, unpacked here, not installed
+PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
+PROMTOOL := .tools/bin/promtool
 
 .PHONY: install test test-unit lint contracts demo chaos bench clean
 DEMO_ARGS ?=
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(PROMTOOL)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,6 +18,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
+
+$(PROMTOOL):
+	rm -rf .tools && mkdir -p .tools/deb .tools/bin
+	cd .tools/deb && apt-get download $(PROMETHEUS_DEB)
+	dpkg-deb -x .tools/deb/prometheus_*.deb .tools/pkg
+	ln -s ../pkg/usr/bin/promtool $(PROMTOOL)
+	$(PROMTOOL) --version
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -49,4 +59,4 @@ contracts: node_modules/.installed
 	node scripts/compile_contracts.js
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) node_modules .tools .pytest_cache .ruff_cache .mypy_cache
