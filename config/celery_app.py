@@ -8,10 +8,23 @@ steps), `watch` (receipts by block, driven by beat: celery -A config.celery_app 
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 from celery import Celery
-from celery.signals import task_failure, task_retry, worker_init, worker_process_init
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_retry,
+    worker_init,
+    worker_process_init,
+)
 from kombu import Queue
 
+from config.flower import guard
 from config.settings import get_settings
 
 QUEUES = ("intake", "execution", "watch")
@@ -59,7 +72,8 @@ def make_app(broker_url: str | None = None) -> Celery:
             "interval_step": 0.2,
             "interval_max": 0.5,
         },
-        worker_send_task_events=False,
+        # Task events for Flower (`-E` does the same); our tasks' arguments are ids.
+        worker_send_task_events=True,
         beat_schedule={
             "stuck-scan": {
                 "task": "copytrade.stuck_scan",
@@ -88,6 +102,7 @@ def make_app(broker_url: str | None = None) -> Celery:
 
 
 app = make_app()
+guard(sys.argv)  # `celery -A config.celery_app flower`: basic auth from settings, or exit
 
 
 def app_for(broker_url: str) -> Celery:
@@ -125,3 +140,64 @@ def _task_retried(sender: object = None, **_: object) -> None:
     from core import metrics
 
     metrics.task_retried(getattr(sender, "name", "unknown"))
+
+
+# Per-signal chain steps: their one argument is the signal's pk (logs carry its id).
+SIGNAL_TASKS = frozenset(
+    f"copytrade.{s}" for s in ("validate", "size", "check_mode", "build_tx", "send")
+)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _json_logs(logger: Any = None, **_: object) -> None:
+    if logger is not None and get_settings().log_format == "json":
+        from core.logs import use_json
+
+        use_json(logger)
+
+
+@task_prerun.connect
+def _bind_log_context(
+    task_id: str | None = None, task: Any = None, args: Any = None, **_: object
+) -> None:
+    from core.logs import bind
+
+    name = getattr(task, "name", None)
+    ctx: dict[str, Any] = {"task_id": task_id, "task": name}
+    if name in SIGNAL_TASKS and args:
+        ctx["signal_pk"] = args[0]
+        ctx["signal_id"] = _signal_id(args[0])
+    elif name == "copytrade.submit_signal" and args and isinstance(args[0], dict):
+        from core.domain.signals import SIGNAL_ID_RE
+
+        sid = args[0].get("signal_id")
+        ctx["signal_id"] = sid if isinstance(sid, str) and SIGNAL_ID_RE.match(sid) else None
+    bind(**ctx)
+
+
+@task_postrun.connect
+def _clear_log_context(**_: object) -> None:
+    from core.logs import clear
+
+    clear()
+
+
+def _signal_id(pk: Any) -> str | None:
+    """The signal's external id, once per signal per process (logging never fails a task)."""
+    if get_settings().log_format != "json" or not isinstance(pk, int):
+        return None
+    from core.bootstrap import services
+
+    cache = _SIGNAL_IDS
+    if pk not in cache:
+        try:
+            cache[pk] = services().store.signal(pk).signal_id
+        except Exception:  # noqa: BLE001 - the step itself will meet the same fault
+            return None
+        if len(cache) > 10_000:
+            cache.pop(next(iter(cache)))
+    return cache[pk]
+
+
+_SIGNAL_IDS: dict[int, str] = {}

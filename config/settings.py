@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     test_pause_dir: str = ""
     gate_retry_s: float = 0.2
     log_level: str = "INFO"
+    log_format: str = Field("text", pattern="^(text|json)$")  # json: one object per line
+    # dev: conveniences for a laptop (Flower may run without credentials); anything that
+    # is not a laptop is production.
+    deployment: str = Field("production", pattern="^(dev|production)$")
+    flower_user: str = ""
+    flower_password: str = ""
     # Prometheus: the worker's exporter (0 = off; one port per worker instance on a host),
     # its multiprocess directory (empty: a fresh temporary one), the heartbeat's exporter.
     metrics_port: int = Field(0, ge=0, le=65535)

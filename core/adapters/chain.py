@@ -214,13 +214,20 @@ class Chain:
 
     def balances(self, addresses: Sequence[str]) -> dict[str, int]:
         """Wei per address, in JSON-RPC batches."""
+        return self._per_address("eth_getBalance", addresses, "latest")
+
+    def nonces(self, addresses: Sequence[str], block: str = "latest") -> dict[str, int]:
+        """Transaction count per address at `block` (latest / pending), in batches."""
+        return self._per_address("eth_getTransactionCount", addresses, block)
+
+    def _per_address(self, method: str, addresses: Sequence[str], block: str) -> dict[str, int]:
         out: dict[str, int] = {}
         for start in range(0, len(addresses), 500):
             chunk = addresses[start : start + 500]
-            replies = self._batch([("eth_getBalance", [a, "latest"]) for a in chunk])
+            replies = self._batch([(method, [a, block]) for a in chunk])
             for a, reply in zip(chunk, replies, strict=True):
                 if "error" in reply:
-                    raise TransientError(f"balance {a}: {reply['error']}")
+                    raise TransientError(f"{method} {a}: {reply['error']}")
                 out[a] = int(reply["result"], 16)
         return out
 

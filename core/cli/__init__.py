@@ -10,7 +10,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.exceptions import Abort, Exit
 
-from core.cli import admin, drill, ops, signals
+from core.cli import admin, drill, ops, reports, signals
 from core.domain.errors import CopytradeError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ admin.register(app)
 signals.register(app)
 ops.register(app)
 drill.register(app)
+reports.register(app)
 
 
 def fail(message: str, code: int) -> None:

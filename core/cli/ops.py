@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from typing import Annotated, Any
@@ -28,50 +27,64 @@ def _actor() -> str:
 
 
 def status_data() -> dict[str, Any]:
-    from core.adapters.postgres.audit_queries import AuditQueries
-    from core.adapters.postgres.queries import Queries
-    from core.bootstrap import CHAIN_ALARM
-    from core.services.leader_watch import LEADER_REORG_ALARM
+    from core.services.status import gather
 
-    s = _svc()
-    v = s.mode.verdict()
-    q = Queries(s.db)
-    return {
-        "requested_mode": s.mode.requested().value,
-        "effective_mode": v.mode.value,
-        "why_not_live": v.reason,
-        "redis_streak": v.streak,
-        "heartbeat_age_s": None if v.heartbeat_age_s is None else round(v.heartbeat_age_s, 3),
-        "emergency_stop": s.mode.stopped(),
-        "profile": s.settings.profile,
-        "intents_by_state": q.intents_by_state(),
-        "signed_past_max_age": q.signed_past_age(s.settings.max_signal_age_s),
-        "nonces_used_outside": len(AuditQueries(s.db).used_outside()),
-        "chain_alarm": _recent_note(s, CHAIN_ALARM, 120),
-        "leader_reorg_alarm": _recent_note(s, LEADER_REORG_ALARM, 86400),
-        "low_balance_signers": _low_balances(s),
-    }
+    return gather(_svc())
 
 
-def _low_balances(s: Any) -> list[str] | str:
-    """Followers' signers under COPYTRADE_LOW_BALANCE_WEI (the first 20), or why unknown."""
-    from core.domain.errors import TransientError
+def _show_status(d: dict[str, Any]) -> None:
+    """One screen: the facts, then the counts, then whatever needs a look."""
+    from rich.columns import Columns
+    from rich.table import Table
 
-    try:
-        wei = s.chain.balances(sorted({f.address for f in s.registry.list_followers()}))
-    except TransientError as exc:
-        return f"unknown: {exc}"
-    low = sorted(a for a, w in wei.items() if w < s.settings.low_balance_wei)
-    return [f"{a}: {wei[a]} wei" for a in low[:20]]
+    def small(title: str, rows: Any) -> Table:
+        t = Table(title=title, show_header=False, title_justify="left")
+        if isinstance(rows, str):
+            rows = [("", rows)]
+        for k, v in rows:
+            t.add_row(str(k), "" if v is None else str(v))
+        return t
 
-
-def _recent_note(s: Any, key: str, within_s: float) -> str | None:
-    """A system note (an alarm) while it is recent: the wrong-chain refusal repeats every
-    retry (2 minutes); a leader trade reorged out after followers traded stays a day."""
-    noted = s.controls.noted(key)
-    if noted is None or noted[1] > within_s:
-        return None
-    return f"{noted[0]} ({noted[1]:.0f}s ago)"
+    mode = [
+        (k, d[k])
+        for k in (
+            "requested_mode",
+            "effective_mode",
+            "why_not_live",
+            "redis_streak",
+            "heartbeat_age_s",
+            "emergency_stop",
+            "profile",
+        )
+    ]
+    flow = [
+        ("stuck", d["stuck"]),
+        ("held", d["held"]),
+        ("signed_past_max_age", d["signed_past_max_age"]),
+        ("nonces_used_outside", d["nonces_used_outside"]),
+    ]
+    queues = d["queues"].items() if isinstance(d["queues"], dict) else d["queues"]
+    console.print(Columns([small("mode", mode), small("queues", queues), small("attention", flow)]))
+    hour = d["intents_last_hour"] if isinstance(d["intents_last_hour"], dict) else {}
+    every = d["intents_by_state"] if isinstance(d["intents_by_state"], dict) else {}
+    states = sorted(set(hour) | set(every))
+    rows = [(k, hour.get(k, 0), every.get(k, 0)) for k in states]
+    table("intents by state", ["state", "last hour", "all"], rows)
+    sig = d["signers"]
+    if isinstance(sig, dict):
+        console.print(f"signers: {sig['total']} total, {sig['in_step']} in step with the chain")
+        for line in sig["outside"]:
+            console.print(f"[red]nonce used outside[/] {line}")
+        for line in sig["unsent"]:
+            console.print(f"[yellow]unsent[/] {line}")
+    else:
+        console.print(f"signers: {sig}")
+    low = d["low_balance_signers"]
+    for line in low if isinstance(low, list) else [low]:
+        console.print(f"[yellow]low balance[/] {line}")
+    for key in ("chain_alarm", "leader_reorg_alarm"):
+        if d[key]:
+            console.print(f"[red]{key}[/] {d[key]}")
 
 
 def register(app: typer.Typer) -> None:
@@ -80,10 +93,11 @@ def register(app: typer.Typer) -> None:
         period: Annotated[float | None, typer.Option(help="Seconds; default the setting.")] = None,
     ) -> None:
         """Run the heartbeat (its own process; LIVE needs it). Stops on SIGTERM/SIGINT."""
+        from core.logs import setup
         from core.services.heartbeat import run
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         s = _svc()
+        setup(s.settings.log_level, s.settings.log_format)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
@@ -110,14 +124,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("status")
     def status(json_: Json = False) -> None:
-        """Mode (and why not LIVE), heartbeat, stop flag, intents by state."""
+        """One screen: mode and why, heartbeat, stop, queues, intents by state (last hour
+        and all), stuck / held, signers' nonces against the chain, low balances, alarms."""
         data = status_data()
         if json_:
             emit_json(data)
             return
-        rows = [(k, v) for k, v in data.items() if k != "intents_by_state"]
-        rows += [(f"intents {k}", n) for k, n in sorted(data["intents_by_state"].items())]
-        table("copytrade status", ["", "value"], rows)
+        _show_status(data)
 
     @app.command("verify")
     def verify_cmd(json_: Json = False) -> None:

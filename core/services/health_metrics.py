@@ -20,6 +20,7 @@ from core.adapters.postgres.audit_queries import AuditQueries
 from core.adapters.postgres.queries import Queries
 from core.domain.states import IntentState
 from core.domain.types import Mode
+from core.services.status import low_balance_wei
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,7 @@ class StateCollector:
         ]
 
     def _balances(self) -> list[Metric]:
-        s = self.s
-        wei = s.chain.balances(sorted({f.address for f in s.registry.list_followers()}))
-        low = sum(1 for w in wei.values() if w < s.settings.low_balance_wei)
+        low = len(low_balance_wei(self.s))
         return [
             _gauge(
                 "copytrade_low_balance_signers",

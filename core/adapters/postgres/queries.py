@@ -118,13 +118,14 @@ class Queries:
             )
             return out
 
-    def intents_by_state(self) -> dict[str, int]:
+    def intents_by_state(self, since_s: float | None = None) -> dict[str, int]:
+        """Intents per state; with `since_s`, only those changed in the last `since_s`."""
+        q = select(intents.c.state, func.count()).group_by(intents.c.state)
+        if since_s is not None:
+            age = func.extract("epoch", func.now() - intents.c.updated_at)
+            q = q.where(age < since_s)
         with self.db.tx() as conn:
-            return dict(
-                conn.execute(select(intents.c.state, func.count()).group_by(intents.c.state))
-                .tuples()
-                .all()
-            )
+            return dict(conn.execute(q).tuples().all())
 
     def signed_past_age(self, max_age_s: int) -> int:
         """Signed intents whose signal is past its max age (they wait for a no-op cancel)."""
@@ -150,3 +151,16 @@ class Queries:
                     )
                 ).scalar_one()
             )
+
+    def traded_assets(self) -> dict[int, set[str]]:
+        """Leader id -> the assets of its signals (what `drift` checks besides the policy's)."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(signals.c.leader_id, signals.c.asset)
+                .where(signals.c.asset.is_not(None))
+                .distinct()
+            ).all()
+        out: dict[int, set[str]] = {}
+        for leader_id, asset in rows:
+            out.setdefault(int(leader_id), set()).add(asset)
+        return out

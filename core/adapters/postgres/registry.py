@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -245,10 +246,19 @@ class Registry:
                 **_policy_audit(policy),
             )
 
-    def audit(self, limit: int = 100) -> Sequence[dict[str, Any]]:
+    def audit(
+        self, limit: int = 100, since: datetime | None = None, action: str | None = None
+    ) -> Sequence[dict[str, Any]]:
+        """The newest `limit` audit entries (at or after `since`; actions starting with
+        `action`), oldest first."""
+        q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if since is not None:
+            q = q.where(audit_log.c.at >= since)
+        if action:
+            q = q.where(audit_log.c.action.startswith(action, autoescape=True))
         with self.db.tx() as conn:
-            rows = conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
-            return [dict(r._mapping) for r in rows]
+            rows = conn.execute(q).all()
+        return [dict(r._mapping) for r in reversed(rows)]
 
 
 def _policy_values(p: Policy) -> dict[str, Any]:

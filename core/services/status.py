@@ -1,0 +1,103 @@
+"""`copytrade status`: the whole system on one screen (and as JSON).
+
+Mode and why, streak and heartbeat age, the stop, queue depths, intents by state (all and
+in the last hour), stuck / held / signed past max age, each signer's nonce against the
+chain, low balances, recent alarms. A part that cannot be read says `unknown: <why>`
+instead of failing the command: status is what an operator runs during an outage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from core.adapters.postgres.audit_queries import AuditQueries
+from core.adapters.postgres.queries import Queries
+from core.domain.errors import CopytradeError
+
+LIST_MAX = 20  # addresses listed per problem (the counts are complete)
+CHAIN_ALARM_WITHIN_S = 120  # the wrong-chain refusal repeats every retry
+REORG_ALARM_WITHIN_S = 86400  # a leader trade reorged out after followers traded: a day
+
+
+def _part(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except (CopytradeError, OSError) as exc:
+        return f"unknown: {exc}"[:300]
+
+
+def gather(s: Any) -> dict[str, Any]:
+    """Everything `status` shows; `s` is `core.bootstrap.Services`."""
+    from core.bootstrap import CHAIN_ALARM
+    from core.services.leader_watch import LEADER_REORG_ALARM
+
+    v = s.mode.verdict()
+    q = Queries(s.db)
+    st = s.settings
+    by_state = _part(q.intents_by_state)
+    return {
+        "requested_mode": _part(lambda: s.mode.requested().value),
+        "effective_mode": v.mode.value,
+        "why_not_live": v.reason,
+        "redis_streak": v.streak,
+        "heartbeat_age_s": None if v.heartbeat_age_s is None else round(v.heartbeat_age_s, 3),
+        "emergency_stop": _part(s.mode.stopped),
+        "profile": st.profile,
+        "queues": _part(s.intake.dispatcher.queue_lengths),
+        "intents_by_state": by_state,
+        "intents_last_hour": _part(lambda: q.intents_by_state(since_s=3600)),
+        "stuck": _part(lambda: q.stuck(st.stuck_after_s)),
+        "held": by_state.get("held", 0) if isinstance(by_state, dict) else by_state,
+        "signed_past_max_age": _part(lambda: q.signed_past_age(st.max_signal_age_s)),
+        "nonces_used_outside": _part(lambda: len(AuditQueries(s.db).used_outside())),
+        "signers": _part(lambda: signer_nonces(s)),
+        "low_balance_signers": _part(lambda: low_balances(s)),
+        "chain_alarm": _part(lambda: recent_note(s, CHAIN_ALARM, CHAIN_ALARM_WITHIN_S)),
+        "leader_reorg_alarm": _part(
+            lambda: recent_note(s, LEADER_REORG_ALARM, REORG_ALARM_WITHIN_S)
+        ),
+    }
+
+
+def signer_nonces(s: Any) -> dict[str, Any]:
+    """Each signer's next nonce (ours) against the chain's latest and pending counts.
+    `outside`: the chain counts more than we ever assigned (a nonce used outside the
+    system, not yet found by the reconciler). `unsent`: we assigned nonces the node has not
+    got (signed, waiting to be sent — normal for a moment; stuck if it stays)."""
+    ours: dict[str, int] = AuditQueries(s.db).signers()
+    addresses = sorted(ours)
+    latest = s.chain.nonces(addresses, "latest")
+    pending = s.chain.nonces(addresses, "pending")
+    outside, unsent = [], []
+    for a in addresses:
+        line = f"{a}: ours {ours[a]}, chain latest {latest[a]}, pending {pending[a]}"
+        if latest[a] > ours[a]:
+            outside.append(line)
+        elif pending[a] < ours[a]:
+            unsent.append(line)
+    return {
+        "total": len(addresses),
+        "in_step": len(addresses) - len(outside) - len(unsent),
+        "outside": outside[:LIST_MAX],
+        "unsent": unsent[:LIST_MAX],
+    }
+
+
+def low_balance_wei(s: Any) -> dict[str, int]:
+    """Every follower's signer under COPYTRADE_LOW_BALANCE_WEI, with its balance."""
+    wei = s.chain.balances(sorted({f.address for f in s.registry.list_followers()}))
+    return {a: w for a, w in sorted(wei.items()) if w < s.settings.low_balance_wei}
+
+
+def low_balances(s: Any) -> list[str]:
+    """The first 20 of `low_balance_wei`, one line each."""
+    return [f"{a}: {w} wei" for a, w in list(low_balance_wei(s).items())[:LIST_MAX]]
+
+
+def recent_note(s: Any, key: str, within_s: float) -> str | None:
+    """A system note (an alarm) while it is recent."""
+    noted = s.controls.noted(key)
+    if noted is None or noted[1] > within_s:
+        return None
+    return f"{noted[0]} ({noted[1]:.0f}s ago)"
