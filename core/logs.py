@@ -55,6 +55,10 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         out.update(_context.get() or {})
+        data = record.__dict__.get("data")  # Celery's received/succeeded lines
+        if isinstance(data, dict) and "id" in data:
+            out.setdefault("task_id", data["id"])
+            out.setdefault("task", data.get("name"))
         for k in FIELDS:
             v = record.__dict__.get(k)
             if v is not None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated
 
 import typer
 
 from core.cli.common import console, emit_json, table
 from core.domain.errors import ConfigError
-from core.domain.sizing import usd_text
+from core.domain.types import USD
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 _AGO = re.compile(r"\A(\d+)([smhd])\Z")
@@ -33,9 +34,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 
 
 def _usd(v: int | None) -> str:
-    if v is None:
-        return "n/a"
-    return ("-" if v < 0 else "") + usd_text(abs(v))
+    return "n/a" if v is None else f"{Decimal(v) / USD:,.2f}"
 
 
 def register(app: typer.Typer) -> None:
@@ -121,25 +120,25 @@ def register(app: typer.Typer) -> None:
                 [
                     "follower",
                     "asset",
-                    "sizing",
+                    "status",
                     "leader",
                     "follower pos",
                     "target",
-                    "limit",
                     "off by",
-                    "status",
+                    "limit",
+                    "sizing",
                 ],
                 [
                     (
                         r["follower_id"],
                         r["asset"],
-                        r["sizing"],
+                        r["status"],
                         _usd(r["leader_usd_1e6"]),
                         _usd(r["follower_usd_1e6"]),
                         _usd(r["target_usd_1e6"]),
-                        _usd(r["limit_usd_1e6"]),
                         _usd(r["off_by_usd_1e6"]),
-                        r["status"],
+                        _usd(r["limit_usd_1e6"]),
+                        r["sizing"],
                     )
                     for r in rows
                 ],

@@ -150,10 +150,12 @@ class Pipeline:
                 if resolve(t.signer_ref).address != t.signer_address:
                     failures[t.intent_id] = "signer_mismatch"
             except SignerError as exc:
-                log.warning("intent %s: %s", t.intent_id, exc)
+                log.warning("intent %s: %s", t.intent_id, exc, extra={"intent_id": t.intent_id})
                 failures[t.intent_id] = "signer_error"
             except TransientError as exc:
-                log.warning("intent %s waits: %s", t.intent_id, exc)
+                log.warning(
+                    "intent %s waits: %s", t.intent_id, exc, extra={"intent_id": t.intent_id}
+                )
                 waiting.add(t.intent_id)
         self.txs.fail(failures)
         base, rewards = self.chain.fee_history()
@@ -161,7 +163,10 @@ class Pipeline:
             fees.suggest(base, rewards, self.cfg.min_tip_wei), self.cfg.fee_ceiling_wei
         )
         able = [t for t in todo if t.intent_id not in waiting]
-        self.txs.fail(self._unaffordable(able, failures, fee.max_fee_per_gas), to=I.REJECTED)
+        poor = self._unaffordable(able, failures, fee.max_fee_per_gas)
+        for intent_id, why in poor.items():
+            log.warning("intent %s rejected: %s", intent_id, why, extra={"intent_id": intent_id})
+        self.txs.fail(poor, to=I.REJECTED)
         usable = {t.signer_address for t in todo if t.intent_id not in failures}
         missing = self.txs.missing_signers(usable)
         self.txs.init_signers(

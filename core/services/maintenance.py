@@ -200,7 +200,11 @@ class Maintenance:
     def _cancel(self, n: Newest, market: Fees, reason: str) -> int:
         new = feemath.replacement(n.fees, market, self.cfg.fee_ceiling_wei)
         if new is None:
-            log.warning("intent %s: a no-op cannot out-bid within the ceiling", n.intent_id)
+            log.warning(
+                "intent %s: a no-op cannot out-bid within the ceiling",
+                n.intent_id,
+                extra={"intent_id": n.intent_id},
+            )
             return 0
         return int(self._replace(n, "cancel", new, I.CANCELLING, reason))
 
@@ -240,7 +244,13 @@ class Maintenance:
             with self.mode.broadcast_window() as opened:
                 (out,) = self.chain.send_raw([signed.raw])
         except UnsafeToSend as exc:
-            log.warning("intent %s: %s attempt written, not sent: %s", n.intent_id, kind, exc)
+            log.warning(
+                "intent %s: %s attempt written, not sent: %s",
+                n.intent_id,
+                kind,
+                exc,
+                extra={"intent_id": n.intent_id},
+            )
             return True
         metrics.broadcast_outcomes("cancel" if kind == "cancel" else "replacement", [out])
         if out.accepted:

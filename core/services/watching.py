@@ -172,6 +172,17 @@ class Watcher:
         for (intent_id, h), out in zip(newest.items(), outcomes, strict=True):
             if out.accepted:
                 result.rebroadcast += 1
-                log.warning("intent %s: node lost %s; same bytes sent again", intent_id, h)
+                log.warning(
+                    "intent %s: node lost %s; same bytes sent again",
+                    intent_id,
+                    h,
+                    extra={"intent_id": intent_id},
+                )
             else:
-                log.warning("intent %s: re-broadcast of %s refused: %s", intent_id, h, out.message)
+                log.warning(
+                    "intent %s: re-broadcast of %s refused: %s",
+                    intent_id,
+                    h,
+                    out.message,
+                    extra={"intent_id": intent_id},
+                )
