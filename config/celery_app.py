@@ -142,12 +142,6 @@ def _task_retried(sender: object = None, **_: object) -> None:
     metrics.task_retried(getattr(sender, "name", "unknown"))
 
 
-# Per-signal chain steps: their one argument is the signal's pk (logs carry its id).
-SIGNAL_TASKS = frozenset(
-    f"copytrade.{s}" for s in ("validate", "size", "check_mode", "build_tx", "send")
-)
-
-
 @after_setup_logger.connect
 @after_setup_task_logger.connect
 def _json_logs(logger: Any = None, **_: object) -> None:
@@ -161,7 +155,7 @@ def _json_logs(logger: Any = None, **_: object) -> None:
 def _bind_log_context(
     task_id: str | None = None, task: Any = None, args: Any = None, **_: object
 ) -> None:
-    from core.logs import bind
+    from core.logs import SIGNAL_TASKS, bind
 
     name = getattr(task, "name", None)
     ctx: dict[str, Any] = {"task_id": task_id, "task": name}

@@ -14,14 +14,34 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+# Per-signal chain steps: their one argument is the signal's pk.
+SIGNAL_TASKS = frozenset(
+    f"copytrade.{s}" for s in ("validate", "size", "check_mode", "build_tx", "send")
+)
+_PK_ARGS = re.compile(r"\A[(\[](\d+),?[)\]]\Z")  # Celery's argsrepr: "(42,)" / "[42]"
+_SIGNAL_ID_ARG = re.compile(r"'signal_id': '([A-Za-z0-9._:-]{1,128})'")
+
 _context: ContextVar[dict[str, Any] | None] = ContextVar("copytrade_log_context", default=None)
 FIELDS = ("signal_id", "signal_pk", "intent_id", "task_id", "task")
+
+
+def from_args(task: str | None, argsrepr: str) -> dict[str, Any]:
+    """The signal a task message is about, read from its argsrepr: what the worker's main
+    process knows when it logs `received` (it runs no task and queries nothing)."""
+    if task in SIGNAL_TASKS:
+        m = _PK_ARGS.match(argsrepr)
+        return {"signal_pk": int(m.group(1))} if m else {}
+    if task == "copytrade.submit_signal":
+        m = _SIGNAL_ID_ARG.search(argsrepr)
+        return {"signal_id": m.group(1)} if m else {}
+    return {}
 
 
 def bind(**values: Any) -> None:
@@ -59,6 +79,8 @@ class JsonFormatter(logging.Formatter):
         if isinstance(data, dict) and "id" in data:
             out.setdefault("task_id", data["id"])
             out.setdefault("task", data.get("name"))
+            if "signal_pk" not in out and "signal_id" not in out:
+                out.update(from_args(data.get("name"), str(data.get("args") or "")))
         for k in FIELDS:
             v = record.__dict__.get(k)
             if v is not None:

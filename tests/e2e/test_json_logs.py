@@ -43,9 +43,14 @@ def test_every_line_of_a_signal_carries_its_id(stack: Any) -> None:
     names = {r["task"] for r in of_chain}
     assert set(STEPS) | {"copytrade.submit_signal"} <= names
     for r in of_chain:
-        assert r["signal_id"] == p["signal_id"], r
-        if r["task"] != "copytrade.submit_signal":
+        if r["task"] == "copytrade.submit_signal":
+            assert r["signal_id"] == p["signal_id"], r
+        else:
             assert r["signal_pk"] == pk, r
+        if r["process"] != "MainProcess":  # while the task runs: both ids
+            assert r["signal_id"] == p["signal_id"], r
+    received = [r for r in of_chain if r["msg"].endswith(" received")]
+    assert {r["task"] for r in received} >= set(STEPS)
     succeeded = [r for r in of_chain if " succeeded in " in r["msg"]]
     assert {r["task"] for r in succeeded} >= set(STEPS)
     # A line about one intent names it too.
