@@ -1,0 +1,227 @@
+"""B1 fan-out: one leader signal -> N followers (each its own funded wallet, keys cached),
+submit -> all N accepted by the node, and -> all mined; against a floor measured in the
+same run: a plain script signing the same N transactions (eth-account on coincurve) and
+sending them (a) one by one as raw JSON-RPC posts on one keep-alive session, (b) as
+JSON-RPC batches. anvil: --block-time 1 --gas-limit 1e9 --order fifo (every run).
+
+    .venv/bin/python scripts/bench_fanout.py [--followers 1000] [--broker redis|amqp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_support import GWEI, ROOT, BenchStack, Rpc, cpu_seconds, wait_for  # noqa: E402
+
+from core.adapters.venue import OrderCall, encode_order  # noqa: E402
+from core.domain.types import Action  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def counts(s: Any, pk: int) -> tuple[int, int]:
+    """(intents accepted by the node, intents the system knows mined or confirmed)."""
+    from sqlalchemy import text
+
+    with s.db.tx() as conn:
+        row = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE sent_at IS NOT NULL),"
+                " count(*) FILTER (WHERE state IN ('mined', 'confirmed'))"
+                " FROM intents WHERE signal_pk = :pk"
+            ),
+            {"pk": pk},
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def hashes(s: Any, pk: int) -> list[str]:
+    from sqlalchemy import text
+
+    with s.db.tx() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tx_hash FROM intents WHERE signal_pk = :pk AND tx_hash IS NOT NULL"),
+                {"pk": pk},
+            )
+        ]
+
+
+def all_receipts(rpc: Rpc, txs: list[str]) -> bool:
+    for i in range(0, len(txs), 500):
+        got = rpc.batch([("eth_getTransactionReceipt", [h]) for h in txs[i : i + 500]])
+        if any(not isinstance(r, dict) or "blockNumber" not in r for r in got):
+            return False
+    return True
+
+
+def run_signal(b: BenchStack, leader: str, n: int, action: str) -> dict[str, float]:
+    s = b.s
+    p = {
+        "schema": 1,
+        "signal_id": f"bench-{secrets.token_hex(8)}",
+        "leader": leader,
+        "action": action,
+        "asset": "BTC",
+        "side": "long",
+        "collateral_usd_1e6": 10 * 10**6,
+        "leverage_x": 2,
+        "price_usd_1e6": 100_000 * 10**6,
+    }
+    cpu0 = cpu_seconds(b.worker_pids())
+    t0 = time.perf_counter()
+    answer = s.intake.submit(p, source="bench")
+    assert answer.status == "accepted", answer
+    pk = answer.signal_pk
+    accepted = wait_for(lambda: counts(s, pk)[0] >= n, 300, "all accepted by the node")
+    cpu = cpu_seconds(b.worker_pids()) - cpu0
+    rpc = Rpc(b.env["COPYTRADE_RPC_URL"])
+    txs = hashes(s, pk)
+    mined_chain = wait_for(lambda: all_receipts(rpc, txs), 120, "all mined", 0.02)
+    mined_chain += accepted
+    known = wait_for(lambda: counts(s, pk)[1] >= n, 120, "all known mined") + accepted
+    known = max(known, time.perf_counter() - t0)
+    return {
+        "accepted_s": accepted,
+        "mined_s": mined_chain,
+        "known_mined_s": known,
+        "cpu_s_per_intent": cpu / n,
+    }
+
+
+def floor(b: BenchStack, followers: list[tuple[int, str, str]], batched: bool) -> dict[str, float]:
+    """Sign N placeOrder transactions (one per follower wallet) and send them."""
+    from eth_account import Account
+
+    rpc = Rpc(b.env["COPYTRADE_RPC_URL"])
+    venue = b.env["COPYTRADE_VENUE_ADDRESS"]
+    nonces = rpc.batch([("eth_getTransactionCount", [addr, "pending"]) for _, addr, _ in followers])
+    accounts = [Account.from_key(key) for _, _, key in followers]  # keys cached
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    raws = []
+    for acct, nonce in zip(accounts, nonces, strict=True):
+        data = encode_order(
+            OrderCall(
+                Action.INCREASE,
+                "BTC",
+                True,
+                10 * 10**6,
+                2,
+                101_000 * 10**6,
+                secrets.token_bytes(32),
+            )
+        )
+        signed = acct.sign_transaction(
+            {
+                "type": 2,
+                "chainId": 31337,
+                "nonce": int(nonce, 16),
+                "to": venue,
+                "value": 0,
+                "data": data,
+                "gas": 200_000,
+                "maxFeePerGas": 100 * GWEI,
+                "maxPriorityFeePerGas": GWEI,
+            }
+        )
+        raws.append("0x" + signed.raw_transaction.hex().removeprefix("0x"))
+    txs = []
+    if batched:
+        for i in range(0, len(raws), 200):
+            got = rpc.batch([("eth_sendRawTransaction", [r]) for r in raws[i : i + 200]])
+            assert all(isinstance(h, str) for h in got), got[:3]
+            txs += got
+    else:
+        txs = [rpc.call("eth_sendRawTransaction", r) for r in raws]
+    accepted = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    mined = accepted + wait_for(lambda: all_receipts(rpc, txs), 120, "floor mined", 0.02)
+    return {"accepted_s": accepted, "mined_s": mined, "cpu_s_per_intent": cpu / len(raws)}
+
+
+def bench(n: int, broker: str) -> dict[str, Any]:
+    b = BenchStack(broker=broker)
+    try:
+        b.start()
+        b.start_processes()
+        leader = "0x" + secrets.token_hex(20)
+        from eth_utils import to_checksum_address
+
+        leader = to_checksum_address(leader)
+        b.s.registry.add_leader(leader, "bench")
+        fs = b.followers(n, leader)
+        print(f"[{broker}] {n} followers funded; warm-up signal (keys cached, paths warm)")
+        run_signal(b, leader, n, "open")
+        ours = run_signal(b, leader, n, "increase")
+        one = floor(b, fs, batched=False)
+        batch = floor(b, fs, batched=True)
+    finally:
+        b.stop()
+    best = min((one, batch), key=lambda f: f["accepted_s"])
+    best_mined = min(one["mined_s"], batch["mined_s"])
+    return {
+        "broker": broker,
+        "followers": n,
+        "anvil": "--block-time 1 --gas-limit 1000000000 --order fifo",
+        "ours": ours,
+        "floor_sequential": one,
+        "floor_batched": batch,
+        "accepted": {
+            "value_s": ours["accepted_s"],
+            "floor_s": best["accepted_s"],
+            "ratio": ours["accepted_s"] / best["accepted_s"],
+        },
+        "mined": {
+            "value_s": ours["mined_s"],
+            "floor_s": best_mined,
+            "ratio": ours["mined_s"] / best_mined,
+        },
+        "cpu_s_per_intent": {"ours": ours["cpu_s_per_intent"], "floor": best["cpu_s_per_intent"]},
+    }
+
+
+def show(r: dict[str, Any]) -> None:
+    a, m = r["accepted"], r["mined"]
+    print(
+        f"B1 fan-out [{r['broker']}] {r['followers']} followers: "
+        f"accepted {a['value_s']:.2f} s (floor {a['floor_s']:.2f} s, {a['ratio']:.2f}x) | "
+        f"mined {m['value_s']:.2f} s (floor {m['floor_s']:.2f} s, {m['ratio']:.2f}x) | "
+        f"known mined {r['ours']['known_mined_s']:.2f} s | CPU/intent "
+        f"{r['cpu_s_per_intent']['ours'] * 1000:.2f} ms (floor "
+        f"{r['cpu_s_per_intent']['floor'] * 1000:.2f} ms) | floor one-by-one "
+        f"{r['floor_sequential']['accepted_s']:.2f} s, batched "
+        f"{r['floor_batched']['accepted_s']:.2f} s"
+    )
+
+
+def save(key: str, value: Any) -> None:
+    RESULTS.parent.mkdir(exist_ok=True)
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    data[key] = value
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--followers", type=int, default=1000)
+    ap.add_argument("--broker", choices=("redis", "amqp", "both"), default="both")
+    args = ap.parse_args()
+    for broker in ("redis", "amqp") if args.broker == "both" else (args.broker,):
+        r = bench(args.followers, broker)
+        show(r)
+        save(f"B1_fanout_{broker}", r)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
