@@ -126,6 +126,10 @@ def _worker_started(**_: object) -> None:
 
     s = get_settings()
     metrics.start_worker_exporter(s.metrics_port, s.metrics_dir)
+    if s.preload_signers:
+        from core.bootstrap import preload_signers
+
+        preload_signers()
 
 
 @task_failure.connect

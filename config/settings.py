@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     flower_password: str = ""
     # Prometheus: the worker's exporter (0 = off; one port per worker instance on a host),
     # its multiprocess directory (empty: a fresh temporary one), the heartbeat's exporter.
+    # Decrypt followers' keystore/env keys in the worker's main process before it forks, so
+    # children (and recycled children) start with them (docs/benchmarks.md, B4).
+    preload_signers: bool = True
     metrics_port: int = Field(0, ge=0, le=65535)
     metrics_dir: str = ""
     heartbeat_metrics_port: int = Field(0, ge=0, le=65535)

@@ -183,3 +183,21 @@ def services() -> Services:
 def reset() -> None:
     global _services
     _services = None
+
+
+def preload_signers() -> int:
+    """Decrypt every follower's local key in this process (the worker's main process,
+    before forking; see factory.preload), then drop this process's connections so that
+    no socket is shared with the children."""
+    from core.adapters.signers.factory import preload
+
+    s = services()
+    try:
+        refs = [f.signer_ref for f in s.registry.list_followers()]
+    except Exception as exc:  # noqa: BLE001 - an optimisation: never stops a worker starting
+        log.warning("signers not preloaded (%s): each process resolves them on first use", exc)
+        refs = []
+    n = preload(refs)
+    s.db.dispose()
+    reset()
+    return n

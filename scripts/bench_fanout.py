@@ -64,6 +64,13 @@ def all_receipts(rpc: Rpc, txs: list[str]) -> bool:
     return True
 
 
+def after_next_block(rpc: Rpc) -> None:
+    """Start just after a block is mined, so that every run has the same time to the next
+    block (with --block-time 1 the phase alone would swing 'mined' by up to a second)."""
+    first = rpc.call("eth_blockNumber")
+    wait_for(lambda: rpc.call("eth_blockNumber") != first, 5, "a new block", 0.002)
+
+
 def run_signal(b: BenchStack, leader: str, n: int, action: str) -> dict[str, float]:
     s = b.s
     p = {
@@ -77,6 +84,7 @@ def run_signal(b: BenchStack, leader: str, n: int, action: str) -> dict[str, flo
         "leverage_x": 2,
         "price_usd_1e6": 100_000 * 10**6,
     }
+    after_next_block(Rpc(b.env["COPYTRADE_RPC_URL"]))
     cpu0 = cpu_seconds(b.worker_pids())
     t0 = time.perf_counter()
     answer = s.intake.submit(p, source="bench")
@@ -106,6 +114,7 @@ def floor(b: BenchStack, followers: list[tuple[int, str, str]], batched: bool) -
     venue = b.env["COPYTRADE_VENUE_ADDRESS"]
     nonces = rpc.batch([("eth_getTransactionCount", [addr, "pending"]) for _, addr, _ in followers])
     accounts = [Account.from_key(key) for _, _, key in followers]  # keys cached
+    after_next_block(rpc)
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     raws = []
@@ -153,13 +162,12 @@ def bench(n: int, broker: str) -> dict[str, Any]:
     b = BenchStack(broker=broker)
     try:
         b.start()
-        b.start_processes()
-        leader = "0x" + secrets.token_hex(20)
         from eth_utils import to_checksum_address
 
-        leader = to_checksum_address(leader)
+        leader = to_checksum_address("0x" + secrets.token_hex(20))
         b.s.registry.add_leader(leader, "bench")
         fs = b.followers(n, leader)
+        b.start_processes()  # after the followers: the workers preload their keys
         print(f"[{broker}] {n} followers funded; warm-up signal (keys cached, paths warm)")
         run_signal(b, leader, n, "open")
         ours = run_signal(b, leader, n, "increase")

@@ -182,7 +182,7 @@ class BenchStack:
                 "-Q",
                 "intake,execution,watch",
                 "-l",
-                "WARNING",
+                os.environ.get("BENCH_LOG", "WARNING"),
                 env=child,
             )
             self.worker_names.append(name)
@@ -239,6 +239,8 @@ class BenchStack:
         from sqlalchemy import create_engine, text
 
         self.emb.stop()
+        if os.environ.get("BENCH_KEEP_LOGS"):
+            print(f"logs in {self.emb.logs}")
         self.s.db.dispose()
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:

@@ -169,9 +169,8 @@ class Pipeline:
         self.txs.fail(poor, to=I.REJECTED)
         usable = {t.signer_address for t in todo if t.intent_id not in failures}
         missing = self.txs.missing_signers(usable)
-        self.txs.init_signers(
-            {a: self.chain.nonce(a, "latest") for a in missing}, self.cfg.chain_id
-        )
+        if missing:
+            self.txs.init_signers(self.chain.nonces(missing, "latest"), self.cfg.chain_id)
 
         def sign(t: ToSign, nonce: int) -> Signed:
             data = encode_order(order_call(t))

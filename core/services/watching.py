@@ -13,7 +13,7 @@ from core import metrics
 from core.adapters.chain import Chain, Receipt
 from core.adapters.postgres.attempt_store import AttemptStore
 from core.adapters.postgres.pipeline_store import PipelineStore
-from core.adapters.postgres.tx_store import InFlight, TxStore
+from core.adapters.postgres.tx_store import InFlight, Mined, TxStore
 from core.domain.errors import UnsafeToSend
 from core.domain.states import IntentState
 from core.services.mode import ModeService
@@ -63,78 +63,82 @@ class Watcher:
             result.block = self.chain.block_number()
             receipts = self.chain.receipts([h for f in flights for h in f.hashes])
             silent: list[InFlight] = []
+            orders: list[tuple[InFlight, Receipt]] = []
             for f in flights:
                 mined = [
                     (receipts[h], k)
                     for h, k in zip(f.hashes, f.kinds, strict=True)
                     if h in receipts
                 ]
-                if mined:
-                    self._apply(f, mined[0][0], mined[0][1], result)
+                if mined and mined[0][1] != "cancel":
+                    orders.append((f, mined[0][0]))
+                elif mined:
+                    self._apply_cancel(f, mined[0][0], result)
                 elif f.state is I.MINED:
                     self._reorged(f, I.SENT, result)
                 elif f.state is I.CANCELLING and f.block_number is not None:
                     self.attempts.set_block(f.intent_id, f.state, None, None)
                 else:
                     silent.append(f)
+            self._apply_orders(orders, result)
             self._rebroadcast_unknown(silent, result)
         result.signals_done = self.store.finish_signals()
         return result
 
-    def _apply(self, f: InFlight, r: Receipt, kind: str, result: WatchResult) -> None:
-        state = f.state
-        deep = result.block - r.block_number + 1 >= self.confirmations
-        if kind == "cancel":
-            if state is not I.CANCELLING:
-                return
-            if f.block_number != r.block_number:
-                self.attempts.set_block(f.intent_id, state, r.block_number, r.block_hash)
-            if deep and self.txs.transition(
-                f.intent_id,
-                I.CANCELLING,
-                I.CANCELLED,
-                tx_hash=r.tx_hash,
-                block_number=r.block_number,
-                block_hash=r.block_hash,
-            ):
-                self._mark_attempts(f, r.tx_hash)
-                result.cancelled += 1
-            return
-        if state in PENDING_STATES:
-            if not self.txs.transition(
-                f.intent_id,
-                state,
-                I.MINED,
-                tx_hash=r.tx_hash,
-                block_number=r.block_number,
-                block_hash=r.block_hash,
-            ):
-                return
-            self._mark_attempts(f, r.tx_hash)
-            result.mined += 1
-        if not deep:
-            return
-        if r.status == 1:
-            final, reason = I.CONFIRMED, None
-        else:
-            why = self.chain.revert_reason(f.signer_address, self.venue, f.calldata, r.block_number)
-            final, reason = I.REVERTED, f"reverted: {why}"
+    def _apply_orders(self, orders: list[tuple[InFlight, Receipt]], result: WatchResult) -> None:
+        """Orders with a receipt, in bulk: -> mined (one statement per source state), then
+        those N blocks deep with status 1 -> confirmed (one statement); a reverted one is
+        applied on its own (its reason costs an eth_call)."""
+
+        def row(f: InFlight, r: Receipt) -> Mined:
+            return Mined(f.intent_id, f.state, r.tx_hash, r.block_number, r.block_hash, f.hashes)
+
+        won = self.txs.mark_mined([row(f, r) for f, r in orders if f.state in PENDING_STATES])
+        result.mined += len(won)
+        deep = [
+            (f, r)
+            for f, r in orders
+            if (f.state is I.MINED or f.intent_id in won)
+            and result.block - r.block_number + 1 >= self.confirmations
+        ]
+        now = datetime.now(UTC)
+        for _, sent_at in self.txs.confirm([row(f, r) for f, r in deep if r.status == 1]):
+            result.confirmed += 1
+            if sent_at is not None:
+                metrics.observe_broadcast_to_confirmed((now - sent_at).total_seconds())
+        for f, r in deep:
+            if r.status != 1:
+                self._revert(f, r, result)
+
+    def _revert(self, f: InFlight, r: Receipt, result: WatchResult) -> None:
+        why = self.chain.revert_reason(f.signer_address, self.venue, f.calldata, r.block_number)
         if self.txs.transition(
             f.intent_id,
             I.MINED,
-            final,
+            I.REVERTED,
             block_number=r.block_number,
             block_hash=r.block_hash,
-            reason=reason,
+            reason=f"reverted: {why}",
         ):
-            if final is I.CONFIRMED:
-                result.confirmed += 1
-                if f.sent_at is not None:
-                    metrics.observe_broadcast_to_confirmed(
-                        (datetime.now(UTC) - f.sent_at).total_seconds()
-                    )
-            else:
-                result.reverted += 1
+            result.reverted += 1
+
+    def _apply_cancel(self, f: InFlight, r: Receipt, result: WatchResult) -> None:
+        """The no-op cancel was mined: cancelling -> cancelled once N blocks deep."""
+        if f.state is not I.CANCELLING:
+            return
+        if f.block_number != r.block_number:
+            self.attempts.set_block(f.intent_id, f.state, r.block_number, r.block_hash)
+        deep = result.block - r.block_number + 1 >= self.confirmations
+        if deep and self.txs.transition(
+            f.intent_id,
+            I.CANCELLING,
+            I.CANCELLED,
+            tx_hash=r.tx_hash,
+            block_number=r.block_number,
+            block_hash=r.block_hash,
+        ):
+            self._mark_attempts(f, r.tx_hash)
+            result.cancelled += 1
 
     def _mark_attempts(self, f: InFlight, winner: str) -> None:
         self.txs.mark_mined_attempt(f.hashes, winner)

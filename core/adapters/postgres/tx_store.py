@@ -13,9 +13,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    Connection,
+    Table,
+    Update,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql.elements import BindParameter
 
 from core import metrics
 from core.adapters.postgres.db import Database, after_commit
@@ -76,6 +90,26 @@ class InFlight:
     sent_at: datetime | None = None  # first accepted broadcast of the intent
 
 
+@dataclass(frozen=True)
+class Mined:
+    """An order's receipt applied to its intent (watching)."""
+
+    intent_id: int
+    state: IntentState  # the intent's state when read
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    hashes: tuple[str, ...]  # every attempt of the intent
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "b_id": self.intent_id,
+            "b_hash": self.tx_hash,
+            "b_block": self.block_number,
+            "b_bhash": self.block_hash,
+        }
+
+
 _TO_SIGN_COLS = (
     intents.c.id,
     intents.c.follower_id,
@@ -92,6 +126,29 @@ _TO_SIGN_COLS = (
 )
 
 
+def bulk_update(
+    table: Table,
+    key: Column[Any],
+    key_param: str,
+    rows: Sequence[dict[str, Any]],
+    *where: Any,
+    **values: Any,
+) -> Update:
+    """One `UPDATE table SET … FROM unnest(<arrays>) AS v(…) WHERE key = v.<key_param> …`
+    for all `rows` (an executemany is a round trip per row). A value given as
+    `bindparam("b_x")` reads each row's `b_x`; typed from the column it sets."""
+    params = {k: v.key for k, v in values.items() if isinstance(v, BindParameter)}
+    names = [key_param, *params.values()]
+    types = [key.type, *(table.c[k].type for k in params)]
+    arrays = [
+        cast(bindparam(None, [r.get(n) for r in rows], type_=ARRAY(t)), ARRAY(t))
+        for n, t in zip(names, types, strict=True)
+    ]
+    v = func.unnest(*arrays).table_valued(*names).render_derived()
+    sets = {k: (v.c[params[k]] if k in params else val) for k, val in values.items()}
+    return update(table).where(key == v.c[key_param], *where).values(**sets)
+
+
 def cas_many(
     conn: Connection,
     current: IntentState,
@@ -100,28 +157,32 @@ def cas_many(
     *where: Any,
     **values: Any,
 ) -> int:
-    """Compare-and-set many intents in one executemany: `UPDATE … WHERE id = :b_id AND
-    state = :current`. Each row carries `b_id` and the bind parameters `values` name. Rows
-    carrying a `b_reason` go in one executemany per reason code, so that what is counted
-    (`count_moved`) is exact."""
+    """Compare-and-set many intents: `UPDATE … WHERE id = v.b_id AND state = :current` in
+    one statement (`bulk_update`). Each row carries `b_id` and the bind parameters `values`
+    name. Rows carrying a `b_reason` go in one statement per reason code, so that what is
+    counted (`count_moved`) is exact."""
     check_intent(current, new)
     if not rows:
         return 0
-    stmt = (
-        update(intents)
-        .where(intents.c.id == bindparam("b_id"), intents.c.state == current.value, *where)
-        .values(state=new.value, updated_at=func.clock_timestamp(), **values)
-    )
     fixed = values.get("reason")
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        code = reason_code(
-            r["b_reason"] if "b_reason" in r else fixed if isinstance(fixed, str) else None
-        )
-        groups.setdefault(code, []).append(r)
+        why = r["b_reason"] if "b_reason" in r else fixed if isinstance(fixed, str) else None
+        groups.setdefault(reason_code(why), []).append(r)
     total = 0
     for code, group in groups.items():
-        n = int(conn.execute(stmt, group).rowcount)
+        stmt = bulk_update(
+            intents,
+            intents.c.id,
+            "b_id",
+            group,
+            intents.c.state == current.value,
+            *where,
+            state=new.value,
+            updated_at=func.clock_timestamp(),
+            **values,
+        )
+        n = int(conn.execute(stmt).rowcount)
         count_moved(conn, current, new, n, code)
         total += n
     return total
@@ -282,10 +343,14 @@ class TxStore:
             )
             conn.execute(insert(attempts), attempt_rows)
             conn.execute(
-                update(signers)
-                .where(signers.c.address == bindparam("b_addr"))
-                .values(next_nonce=bindparam("b_next"), updated_at=func.now()),
-                [{"b_addr": a, "b_next": n} for a, n in next_nonce.items()],
+                bulk_update(
+                    signers,
+                    signers.c.address,
+                    "b_addr",
+                    [{"b_addr": a, "b_next": n} for a, n in next_nonce.items()],
+                    next_nonce=bindparam("b_next"),
+                    updated_at=func.now(),
+                )
             )
             pause("build.before_commit")
             return len(intent_rows), len(todo) - len(intent_rows)
@@ -352,15 +417,14 @@ class TxStore:
                 return 0
             conn.execute(
                 update(attempts)
-                .where(attempts.c.id == bindparam("b_id"))
+                .where(attempts.c.id.in_([s.attempt_id for s in sent]))
                 .values(
                     broadcast_at=func.coalesce(attempts.c.broadcast_at, at),
                     sent_by=func.coalesce(attempts.c.sent_by, sent_by or None),
                     broadcast_block=func.coalesce(attempts.c.broadcast_block, block or None),
                     outcome="pending",
                     error=None,
-                ),
-                [{"b_id": s.attempt_id} for s in sent],
+                )
             )
             rows = [{"b_id": s.intent_id} for s in sent]
             n = cas_many(conn, I.SIGNED, I.SENT, rows, sent_at=func.clock_timestamp())
@@ -409,6 +473,65 @@ class TxStore:
         """Compare-and-set one intent; True when this caller won."""
         with self.db.tx() as conn:
             return cas_one(conn, intent_id, current, new, **values)
+
+    def mark_mined(self, rows: Sequence[Mined]) -> set[int]:
+        """-> mined for many intents (from sent, held or cancelling), one statement per
+        source state; their attempts marked mined / replaced. Returns the ids this caller
+        moved (a compare-and-set another watcher won is not included)."""
+        won: set[int] = set()
+        with self.db.tx() as conn:
+            for st in {r.state for r in rows}:
+                check_intent(st, I.MINED)
+                group = [r.params() for r in rows if r.state is st]
+                stmt = bulk_update(
+                    intents,
+                    intents.c.id,
+                    "b_id",
+                    group,
+                    intents.c.state == st.value,
+                    state=I.MINED.value,
+                    updated_at=func.clock_timestamp(),
+                    tx_hash=bindparam("b_hash"),
+                    block_number=bindparam("b_block"),
+                    block_hash=bindparam("b_bhash"),
+                ).returning(intents.c.id)
+                ids = set(conn.execute(stmt).scalars())
+                count_moved(conn, st, I.MINED, len(ids))
+                won |= ids
+            moved = [r for r in rows if r.intent_id in won]
+            if moved:
+                conn.execute(
+                    update(attempts)
+                    .where(attempts.c.tx_hash.in_([h for r in moved for h in r.hashes]))
+                    .values(
+                        outcome=case(
+                            (attempts.c.tx_hash.in_([r.tx_hash for r in moved]), "mined"),
+                            else_="replaced",
+                        )
+                    )
+                )
+        return won
+
+    def confirm(self, rows: Sequence[Mined]) -> list[tuple[int, datetime | None]]:
+        """mined -> confirmed for many intents (receipt status 1, N blocks deep) in one
+        statement; returns (id, sent_at) of those this caller moved."""
+        if not rows:
+            return []
+        with self.db.tx() as conn:
+            stmt = bulk_update(
+                intents,
+                intents.c.id,
+                "b_id",
+                [r.params() for r in rows],
+                intents.c.state == I.MINED.value,
+                state=I.CONFIRMED.value,
+                updated_at=func.clock_timestamp(),
+                block_number=bindparam("b_block"),
+                block_hash=bindparam("b_bhash"),
+            ).returning(intents.c.id, intents.c.sent_at)
+            out = [(int(i), at) for i, at in conn.execute(stmt)]
+            count_moved(conn, I.MINED, I.CONFIRMED, len(out))
+        return out
 
     def mark_mined_attempt(self, hashes: Sequence[str], winner: str) -> None:
         """One statement: the mined attempt `mined`, every other attempt `replaced`."""
