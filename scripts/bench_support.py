@@ -168,6 +168,9 @@ class BenchStack:
     def start_processes(self) -> None:
         child = foreign_env(self.env)
         self.emb.spawn("heartbeat", [sys.executable, "-m", "core.cli", "heartbeat"], env=child)
+        # The production topology (docker-compose.yml): the hot path (intake, execution)
+        # on its own workers, receipts and maintenance (watch) on another.
+        level = os.environ.get("BENCH_LOG", "WARNING")
         for i in range(self.workers):
             name = f"worker{i}"
             self.emb.celery(
@@ -180,12 +183,28 @@ class BenchStack:
                 "-n",
                 f"b{i}@%h",
                 "-Q",
-                "intake,execution,watch",
+                "intake,execution",
                 "-l",
-                os.environ.get("BENCH_LOG", "WARNING"),
+                level,
                 env=child,
             )
             self.worker_names.append(name)
+        self.emb.celery(
+            "watcher",
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            "1",
+            "-n",
+            "bw@%h",
+            "-Q",
+            "watch",
+            "-l",
+            level,
+            env=child,
+        )
+        self.worker_names.append("watcher")
         self.emb.celery(
             "beat", "beat", "-s", str(self.dir / "beat-schedule"), "-l", "WARNING", env=child
         )
@@ -195,7 +214,7 @@ class BenchStack:
     def _workers_up(self) -> bool:
         app = self.s.intake.dispatcher.app
         replies = app.control.ping(timeout=0.5)
-        return len(replies) >= self.workers
+        return len(replies) >= len(self.worker_names)
 
     def worker_pids(self) -> list[int]:
         return [self.emb.procs[n].pid for n in self.worker_names]

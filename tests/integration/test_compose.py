@@ -29,7 +29,7 @@ from tests.support.databases import fresh_database
 COMPOSE = ROOT / "docker-compose.yml"
 BIN = Path(sys.executable).parent
 PROMETHEUS = ROOT / ".tools" / "pkg" / "usr" / "bin" / "prometheus"
-APP = ("migrate", "worker", "heartbeat", "beat", "flower")
+APP = ("migrate", "worker", "watcher", "heartbeat", "beat", "flower")
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,14 @@ def test_the_deployment_has_every_part(compose: dict[str, Any]) -> None:
     assert cmd[cmd.index("--appendonly") + 1] == "yes"
     assert cmd[cmd.index("--maxmemory-policy") + 1] == "noeviction"
     assert s["migrate"]["restart"] == "no"
-    for name in ("worker", "heartbeat", "beat", "flower"):
+    for name in ("worker", "watcher", "heartbeat", "beat", "flower"):
         assert s[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    queues = {
+        q
+        for n in ("worker", "watcher")
+        for q in s[n]["command"][s[n]["command"].index("-Q") + 1].split(",")
+    }
+    assert queues == {"intake", "execution", "watch"}  # every queue has a consumer
     assert "-E" in s["worker"]["command"]  # task events for Flower
     assert "COPYTRADE_FLOWER_PASSWORD" in s["flower"]["environment"]
     for name in ("prometheus", "grafana"):
@@ -169,7 +175,7 @@ def test_each_app_service_command_starts(
             **stack.env,
             "COPYTRADE_DATABASE_URL": url,
             "COPYTRADE_BROKER_URL": broker,
-            "COPYTRADE_METRICS_PORT": str(procs.free_port()),
+            "COPYTRADE_METRICS_PORT": "0",  # the worker's own port is set below
             "COPYTRADE_HEARTBEAT_METRICS_PORT": str(procs.free_port()),
             "COPYTRADE_FLOWER_USER": "ops",
             "COPYTRADE_FLOWER_PASSWORD": "compose-test",
@@ -182,6 +188,7 @@ def test_each_app_service_command_starts(
         flower_port = procs.free_port()
         ready = {
             "worker": lambda p: "ready." in p.text(),
+            "watcher": lambda p: "ready." in p.text(),
             "heartbeat": lambda p: (
                 get(f"http://127.0.0.1:{env['COPYTRADE_HEARTBEAT_METRICS_PORT']}/metrics")[1].count(
                     b"copytrade_mode_requested_live"
@@ -194,15 +201,20 @@ def test_each_app_service_command_starts(
             ),
         }
         started: list[procs.Proc] = []
+        ports: dict[str, int] = {}
         try:
             for name, is_ready in ready.items():
                 argv = local(s[name]["command"], [], tmp_path)
                 if name == "flower":
                     argv = [a if a != "--port=5555" else f"--port={flower_port}" for a in argv]
-                p = procs.Proc(argv, tmp_path / f"{name}.log", env=env)
+                extra = {}
+                if name in ("worker", "watcher"):
+                    extra["COPYTRADE_METRICS_PORT"] = str(ports.setdefault(name, procs.free_port()))
+                p = procs.Proc(argv, tmp_path / f"{name}.log", env={**env, **extra})
                 started.append(p)
                 procs.wait_until(lambda p=p, r=is_ready: r(p), 60, name)  # type: ignore[misc]
-            assert get(f"http://127.0.0.1:{env['COPYTRADE_METRICS_PORT']}/metrics")[0] == 200
+            for port in ports.values():
+                assert get(f"http://127.0.0.1:{port}/metrics")[0] == 200
             assert get(f"http://127.0.0.1:{flower_port}/")[0] == 401
         finally:
             for p in started:
