@@ -97,6 +97,20 @@ class _Endpoint:
 _IDENTITY = [("eth_chainId", []), ("eth_getBlockByNumber", ["0x0", False])]
 
 
+def _session(url: str) -> requests.Session:
+    """A keep-alive session that reads the environment's proxy settings once, here, instead
+    of on every request (requests' trust_env costs ~70 µs a call)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    return session
+
+
+def _fees(h: dict[str, Any]) -> tuple[int, list[int]]:
+    next_base = int(h["baseFeePerGas"][-1], 16)
+    return next_base, [int(r[0], 16) for r in h.get("reward") or [] if r]
+
+
 class Chain:
     """A thin RPC wrapper over one or more endpoints (the first preferred). Methods return
     plain ints, bytes and dataclasses.
@@ -124,7 +138,10 @@ class Chain:
             _Endpoint(
                 u,
                 HTTPProvider(
-                    u, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None
+                    u,
+                    request_kwargs={"timeout": timeout_s},
+                    exception_retry_configuration=None,
+                    session=_session(u),
                 ),
             )
             for u in urls
@@ -234,9 +251,30 @@ class Chain:
     def fee_history(self, blocks: int = 5, percentile: int = 50) -> tuple[int, list[int]]:
         """(next block's base fee, the blocks' rewards at `percentile`)."""
         h = self._request("eth_feeHistory", [hex(blocks), "latest", [percentile]])
-        next_base = int(h["baseFeePerGas"][-1], 16)
-        rewards = [int(r[0], 16) for r in h.get("reward") or [] if r]
-        return next_base, rewards
+        return _fees(h)
+
+    def fees_and_balances(
+        self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50
+    ) -> tuple[int, list[int], dict[str, int]]:
+        """`fee_history` and `balances` in one round trip (up to 499 addresses; more go
+        in further batches)."""
+        first = list(addresses[:499])
+        replies = self._batch(
+            [
+                ("eth_feeHistory", [hex(blocks), "latest", [percentile]]),
+                *[("eth_getBalance", [a, "latest"]) for a in first],
+            ]
+        )
+        if "error" in replies[0]:
+            raise TransientError(f"eth_feeHistory: {replies[0]['error']}")
+        base, rewards = _fees(replies[0]["result"])
+        wei: dict[str, int] = {}
+        for a, reply in zip(first, replies[1:], strict=True):
+            if "error" in reply:
+                raise TransientError(f"eth_getBalance {a}: {reply['error']}")
+            wei[a] = int(reply["result"], 16)
+        wei.update(self.balances(list(addresses[499:])) if len(addresses) > 499 else {})
+        return base, rewards, wei
 
     def call(self, to: str, data: bytes, sender: str | None = None) -> bytes:
         tx: dict[str, str] = {"to": to, "data": "0x" + data.hex()}

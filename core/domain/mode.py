@@ -28,6 +28,7 @@ class ModeVerdict:
     reason: str | None  # why not LIVE (None when LIVE)
     streak: int | None = None
     heartbeat_age_s: float | None = None
+    requested: Mode | None = None  # None: the requested mode could not be read
 
     @property
     def live(self) -> bool:
@@ -48,7 +49,7 @@ def evaluate(
         age = max(0, heartbeat.now_us - heartbeat.last_beat_us) / 1_000_000
 
     def dry(reason: str) -> ModeVerdict:
-        return ModeVerdict(Mode.DRY, reason, streak, age)
+        return ModeVerdict(Mode.DRY, reason, streak, age, requested)
 
     if stopped:
         return dry("emergency_stop")
@@ -62,4 +63,4 @@ def evaluate(
         return dry("heartbeat_stale")
     if heartbeat.streak < threshold:
         return dry(f"streak_below_{threshold}")
-    return ModeVerdict(Mode.LIVE, None, streak, age)
+    return ModeVerdict(Mode.LIVE, None, streak, age, requested)

@@ -111,10 +111,15 @@ class Pipeline:
         intents are simulated and recorded as dry_run with the exact calldata LIVE would
         send. Forced DRY (LIVE requested, unsafe): the rest wait — UnsafeToSend, retried —
         or, past the signal's max age, end rejected(stale). Returns how many were dry-run."""
+        return self._check(pk)[0]
+
+    def _check(self, pk: int) -> tuple[int, list[ToSign]]:
+        """check_mode; also returns the created intents left to sign."""
         todo = self.txs.created(pk)
         if not todo:
-            return 0
-        requested_dry = self.mode.requested() is Mode.DRY
+            return 0, []
+        verdict = self.mode.verdict()  # one read of the controls and the heartbeat
+        requested_dry = verdict.requested is Mode.DRY
         canary = self.cfg.profile == "canary"
         dry = [t for t in todo if requested_dry or (canary and not t.in_cohort)]
         results: dict[int, tuple[bytes, str | None]] = {}
@@ -127,20 +132,17 @@ class Pipeline:
                 results[t.intent_id] = (data, f"simulation: {exc}"[:300])
         n = self.txs.record_dry_run(results)
         live = [t for t in todo if t.intent_id not in results]
-        if live:
-            verdict = self.mode.verdict()
-            if not verdict.live:
-                if self.store.signal(pk).age_s > self.cfg.max_signal_age_s:
-                    self.txs.fail({t.intent_id: "stale" for t in live}, to=I.REJECTED)
-                    return n
-                raise UnsafeToSend(f"effective mode is DRY: {verdict.reason}")
-        return n
+        if live and not verdict.live:
+            if self.store.signal(pk).age_s > self.cfg.max_signal_age_s:
+                self.txs.fail({t.intent_id: "stale" for t in live}, to=I.REJECTED)
+                return n, []
+            raise UnsafeToSend(f"effective mode is DRY: {verdict.reason}")
+        return n, live
 
     def build(self, pk: int) -> int:
         """created -> signed: nonce from the signer row, bytes written ahead. Runs
         check_mode again first, so a mode change since then is honoured."""
-        self.check_mode(pk)
-        todo = self.txs.created(pk)
+        _, todo = self._check(pk)
         if not todo:
             return 0
         failures: dict[int, str] = {}
@@ -158,12 +160,13 @@ class Pipeline:
                 )
                 waiting.add(t.intent_id)
         self.txs.fail(failures)
-        base, rewards = self.chain.fee_history()
+        able = [t for t in todo if t.intent_id not in waiting]
+        signers = sorted({t.signer_address for t in able if t.intent_id not in failures})
+        base, rewards, wei = self.chain.fees_and_balances(signers)
         fee = fees.capped(
             fees.suggest(base, rewards, self.cfg.min_tip_wei), self.cfg.fee_ceiling_wei
         )
-        able = [t for t in todo if t.intent_id not in waiting]
-        poor = self._unaffordable(able, failures, fee.max_fee_per_gas)
+        poor = self._unaffordable(able, failures, fee.max_fee_per_gas, wei)
         for intent_id, why in poor.items():
             log.warning("intent %s rejected: %s", intent_id, why, extra={"intent_id": intent_id})
         self.txs.fail(poor, to=I.REJECTED)
@@ -204,14 +207,13 @@ class Pipeline:
         return n
 
     def _unaffordable(
-        self, todo: list[ToSign], failures: dict[int, str], max_fee: int
+        self, todo: list[ToSign], failures: dict[int, str], max_fee: int, wei: dict[str, int]
     ) -> dict[int, str]:
         """Intents whose signer cannot pay the worst-case gas (max fee x gas limit, for
         each of its orders in this batch): rejected `insufficient_funds` before a nonce is
         taken, so the follower's other orders and the other followers go on."""
         need_each = max_fee * self.cfg.gas_limit
         mine = [t for t in todo if t.intent_id not in failures]
-        wei = self.chain.balances(sorted({t.signer_address for t in mine}))
         poor: dict[int, str] = {}
         spent: dict[str, int] = {}
         for t in mine:
@@ -251,9 +253,11 @@ class Pipeline:
                 ok.append(t)
             else:
                 errors[t.attempt_id] = f"{out.kind}: {out.message}"
-        n = self.txs.mark_sent(ok, errors, opened, sent_by=who(), block=self.chain.block_number())
+        n, age_s = self.txs.mark_sent(
+            ok, errors, opened, sent_by=who(), block=self.chain.block_number(), signal_pk=pk
+        )
         if n:
-            metrics.observe_signal_to_broadcast(self.store.signal(pk).age_s, n)
+            metrics.observe_signal_to_broadcast(age_s, n)
         if errors:
             raise TransientError(f"{len(errors)} broadcast(s) of signal {pk} refused; will retry")
         return n

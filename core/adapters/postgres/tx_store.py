@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from core import metrics
 from core.adapters.postgres.db import Database, after_commit
-from core.adapters.postgres.tables import attempts, followers, intents, signers
+from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
 from core.domain.errors import TransientError
 from core.domain.states import INTENT_TERMINAL, IntentState, check_intent, reason_code
 from core.faults import pause
@@ -126,6 +126,9 @@ _TO_SIGN_COLS = (
 )
 
 
+FEW = 4  # rows up to which an executemany is cheaper than one unnest statement
+
+
 def bulk_update(
     table: Table,
     key: Column[Any],
@@ -171,18 +174,19 @@ def cas_many(
         groups.setdefault(reason_code(why), []).append(r)
     total = 0
     for code, group in groups.items():
-        stmt = bulk_update(
-            intents,
-            intents.c.id,
-            "b_id",
-            group,
-            intents.c.state == current.value,
-            *where,
-            state=new.value,
-            updated_at=func.clock_timestamp(),
-            **values,
-        )
-        n = int(conn.execute(stmt).rowcount)
+        sets = {"state": new.value, "updated_at": func.clock_timestamp(), **values}
+        if len(group) <= FEW:  # building the unnest costs more than a round trip or two
+            stmt: Update = (
+                update(intents)
+                .where(intents.c.id == bindparam("b_id"), intents.c.state == current.value)
+                .where(*where)
+                .values(**sets)
+            )
+            n = int(conn.execute(stmt, group).rowcount)
+        else:
+            same = intents.c.state == current.value
+            stmt = bulk_update(intents, intents.c.id, "b_id", group, same, *where, **sets)
+            n = int(conn.execute(stmt).rowcount)
         count_moved(conn, current, new, n, code)
         total += n
     return total
@@ -357,6 +361,8 @@ class TxStore:
 
     def record_dry_run(self, results: dict[int, tuple[bytes, str | None]]) -> int:
         """created -> dry_run with the calldata LIVE would have sent (no nonce, no signature)."""
+        if not results:
+            return 0
         rows = [{"b_id": k, "b_data": d, "b_reason": r} for k, (d, r) in results.items()]
         with self.db.tx() as conn:
             return cas_many(
@@ -376,6 +382,8 @@ class TxStore:
         to: IntentState = I.FAILED,
     ) -> None:
         """-> failed (or rejected) with a reason; only legal before a nonce is assigned."""
+        if not failures:
+            return
         rows = [{"b_id": k, "b_reason": v} for k, v in failures.items()]
         with self.db.tx() as conn:
             cas_many(
@@ -402,9 +410,11 @@ class TxStore:
         at: datetime,
         sent_by: str = "",
         block: int = 0,
-    ) -> int:
+        signal_pk: int | None = None,
+    ) -> tuple[int, float]:
         """signed -> sent for the accepted broadcasts (`at`: when their broadcast window
-        opened); errors recorded on their attempts."""
+        opened); errors recorded on their attempts. Returns (how many moved, seconds since
+        the signal was accepted — 0 without `signal_pk`)."""
         with self.db.tx() as conn:
             if errors:
                 conn.execute(
@@ -414,7 +424,7 @@ class TxStore:
                     [{"b_id": k, "b_err": v[:500]} for k, v in errors.items()],
                 )
             if not sent:
-                return 0
+                return 0, 0.0
             conn.execute(
                 update(attempts)
                 .where(attempts.c.id.in_([s.attempt_id for s in sent]))
@@ -428,8 +438,14 @@ class TxStore:
             )
             rows = [{"b_id": s.intent_id} for s in sent]
             n = cas_many(conn, I.SIGNED, I.SENT, rows, sent_at=func.clock_timestamp())
+            age = 0.0
+            if signal_pk is not None:
+                since = func.extract("epoch", func.clock_timestamp() - signals.c.created_at)
+                age = float(
+                    conn.execute(select(since).where(signals.c.id == signal_pk)).scalar_one()
+                )
             pause("send.before_commit")
-            return n
+            return n, age
 
     # -- watch -----------------------------------------------------------------------------
     def in_flight(self) -> list[InFlight]:
