@@ -57,6 +57,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--followers", type=int, default=100)
     ap.add_argument("--rate", type=float, help="intents/s offered (default: 0.5x B1 floor)")
+    ap.add_argument("--drain", type=float, default=120, help="seconds to wait for the rest")
     args = ap.parse_args()
     measured_floor = floor_rate()
     rate = args.rate or (0.5 * measured_floor if measured_floor else 300.0)
@@ -79,7 +80,7 @@ def main() -> int:
         def sample(t: float) -> None:
             unsent, sent = backlog(b.s)
             samples.append(
-                {
+                x := {
                     "t_s": round(t, 2),
                     "queued": {q: int(broker.llen(q)) for q in ("execution", "watch", "intake")},
                     "unsent_intents": unsent,
@@ -87,6 +88,7 @@ def main() -> int:
                     "rss_mb": [round(rss_mb(p), 1) for p in workers],
                 }
             )
+            print(f"  t={x['t_s']:.0f}s {x['queued']} unsent {unsent} sent {sent}", flush=True)
 
         t0 = time.perf_counter()
         submitted = 0
@@ -113,7 +115,18 @@ def main() -> int:
             time.sleep(0.001)
         sample(time.perf_counter() - t0)
         total = submitted * args.followers
-        drained = wait_for(lambda: backlog(b.s)[1] >= total, 300, "drain", 0.1)
+        drained: float | None
+        try:
+            drained = wait_for(lambda: backlog(b.s)[1] >= total, args.drain, "drain", 0.1)
+        except TimeoutError:
+            drained = None
+            from collections import Counter
+
+            kinds = Counter(
+                (json.loads(m)["headers"]["task"], json.loads(m)["headers"].get("eta") is not None)
+                for m in broker.lrange("execution", 0, -1)
+            )
+            print(f"  still queued (task, has eta): {dict(kinds)}")
         sample(time.perf_counter() - t0)
     finally:
         b.stop()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.db import Database
@@ -191,6 +191,9 @@ class PipelineStore:
         """
         with self.db.tx() as conn:
             sig = conn.execute(select(signals).where(signals.c.id == pk)).one()
+            waiting = self._gated_without_locks(conn, pk, sig.leader_id)
+            if waiting:
+                return 0, waiting  # nothing can be sized yet: take no lock
             fids = (
                 conn.execute(
                     select(followers.c.id)
@@ -282,6 +285,64 @@ class PipelineStore:
                 )
             n = sum(len(r) for r in sized.values())
             return n, len(pending) - n
+
+    @staticmethod
+    def _gated_without_locks(conn: Connection, pk: int, leader_id: int) -> int:
+        """How many pending intents wait, when every one of them is gated (an earlier
+        signal of the leader still open, or each follower's earlier intent not past send);
+        else 0. Read without locks: a fast "not yet" for queued signals, so that they do
+        not take the follower locks the signal ahead of them needs (size_pending checks
+        again under the locks)."""
+        pending = (
+            conn.execute(
+                select(intents.c.follower_id).where(
+                    intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not pending:
+            return 0
+        earlier_open = conn.execute(
+            select(signals.c.id)
+            .where(
+                signals.c.leader_id == leader_id,
+                signals.c.id < pk,
+                signals.c.state.in_([S.RECEIVED.value, S.ACCEPTED.value]),
+            )
+            .limit(1)
+        ).first()
+        if earlier_open is not None:
+            return len(pending)
+        blocked = set(
+            conn.execute(
+                select(intents.c.follower_id)
+                .distinct()
+                .where(
+                    intents.c.follower_id.in_(pending),
+                    intents.c.seq < pk,
+                    intents.c.state.in_([s.value for s in INTENT_BEFORE_SEND]),
+                )
+            ).scalars()
+        )
+        return len(pending) if blocked >= set(pending) else 0
+
+    def next_waiting(self, pk: int) -> int | None:
+        """The leader's next signal after `pk` with intents still pending (gated behind
+        this one): the signal to wake once this one's intents are past send."""
+        with self.db.tx() as conn:
+            leader = select(signals.c.leader_id).where(signals.c.id == pk).scalar_subquery()
+            nxt = conn.execute(
+                select(func.min(intents.c.signal_pk))
+                .select_from(intents.join(signals, signals.c.id == intents.c.signal_pk))
+                .where(
+                    intents.c.state == I.PENDING.value,
+                    intents.c.signal_pk > pk,
+                    signals.c.leader_id == leader,
+                )
+            ).scalar()
+        return None if nxt is None else int(nxt)
 
     # -- bookkeeping -----------------------------------------------------------------------
     def finish_signals(self) -> int:
