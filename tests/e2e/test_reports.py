@@ -73,13 +73,15 @@ def scene(flow: Flow) -> Scene:
     key = "0x" + secrets.token_hex(32)
     leader = LocalSigner.from_key(key)
     flow.s.chain.rpc("anvil_setBalance", leader.address, hex(10**18))
+    # The leader's own trade (20 USD long BTC) is mined before it is added, so the leader
+    # watcher (which follows from the next block) does not copy it a second time.
+    trade(flow, leader, "BTC", 10, 2)
     flow.s.registry.add_leader(leader.address, "pytest")
     ok1 = flow.follower(leader.address)
     half = flow.follower(leader.address, sizing="ratio:0.5")
     lev_capped = flow.follower(leader.address, max_leverage=1)  # rejected: missing
     pos_capped = flow.follower(leader.address, max_position_usd_1e6=15 * E6)  # rejected
     outside = flow.follower(leader.address)
-    trade(flow, leader, "BTC", 10, 2)  # the leader: 20 USD long BTC
     p = flow.payload(leader.address, collateral_usd="10", leverage=2)
     assert flow.submit(p)["status"] == "accepted"
     flow.wait_done(p["signal_id"], timeout=90)

@@ -30,10 +30,10 @@ class Database:
                 self.url,
                 pool_size=self._pool_size,
                 max_overflow=5,
-                # No ping per checkout (a round trip per transaction on the hot path): a
-                # dead connection fails its transaction as TransientError (the task
-                # retries) and SQLAlchemy then invalidates the whole pool.
-                pool_pre_ping=False,
+                # A ping per checkout costs a round trip per transaction, but without it
+                # every reader that does not retry (the CLI during an outage, status)
+                # fails once per stale pooled connection after PostgreSQL restarts.
+                pool_pre_ping=True,
                 connect_args={"connect_timeout": 5, "application_name": "copytrade"},
             )
             self._pid = os.getpid()
