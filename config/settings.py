@@ -54,10 +54,6 @@ class Settings(BaseSettings):
     # Test-only: a directory where named pause points wait for a release file
     # (core/faults.py). Unset in production: the points are then no-ops.
     test_pause_dir: str = ""
-    # A signal gated behind an earlier one of the same follower/leader is woken when that
-    # one is sent; this retry is only the fallback (a wake-up lost to a crash, an intent that
-    # left `created` other than through send). Short values flood the queue under load.
-    gate_retry_s: float = Field(5.0, gt=0)
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")  # json: one object per line
     # dev: conveniences for a laptop (Flower may run without credentials); anything that

@@ -163,10 +163,8 @@ def main() -> int:
             f"  {x['t_s']:5.1f}  {q['execution']:6d}/{q['watch']:3d}/{q['intake']:3d}"
             f"           {x['unsent_intents']:6d} {x['sent_intents']:6d}   {x['rss_mb']}"
         )
-    print(
-        f"  backlog growth over the second half: {growth:+.1f} intents/s; "
-        f"drained {drained:.1f} s after the load stopped"
-    )
+    done = "NOT drained" if drained is None else f"drained {drained:.1f} s after the load stopped"
+    print(f"  backlog growth over the second half: {growth:+.1f} intents/s; {done}")
     for i, m in enumerate(per_worker):
         print(
             f"B4 memory worker process {i}: {m['mb_per_10k']:+.2f} MB per 10k intents "

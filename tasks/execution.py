@@ -15,10 +15,10 @@ def validate(signal_pk: int) -> str:
 def size(signal_pk: int) -> list[int] | Halt:
     s = services()
     sized, gated = s.pipeline.size(signal_pk)
-    if gated:
-        # Followers whose earlier intents are not yet past send: the signal ahead wakes
-        # this one when it is sent (`send` below); the retry is the fallback.
-        s.intake.dispatcher.dispatch(signal_pk, start="size", countdown=s.settings.gate_retry_s)
+    # Gated intents (an earlier intent of the follower not yet past send) are woken by the
+    # `send` of the signal ahead; a lost wake-up (a crash in between) is the reconciler's:
+    # it re-enqueues the head of each follower's line once idle. No polling: under load,
+    # one retry per waiting signal filled the queue ahead of the signal at the head.
     if not sized:
         return Halt([sized, gated])  # gated, or another chain sized them: stop here
     return [sized, gated]
@@ -38,8 +38,7 @@ def build_tx(signal_pk: int) -> int:
 def send(signal_pk: int) -> int:
     s = services()
     n = s.pipeline.send(signal_pk)
-    # This signal's intents are past send: wake the leader's next signal now instead of
-    # leaving it to its gate retry (COPYTRADE_GATE_RETRY_S, the fallback).
+    # This signal's intents are past send: wake the leader's next waiting signal.
     nxt = s.store.next_waiting(signal_pk)
     if nxt is not None:
         s.intake.dispatcher.dispatch(nxt, start="size")

@@ -106,6 +106,13 @@ def _session(url: str) -> requests.Session:
     return session
 
 
+def _outcome(reply: dict[str, Any]) -> SendOutcome:
+    if "error" in reply:
+        msg = str(reply["error"].get("message", reply["error"]))
+        return SendOutcome(classify_send_error(msg), None, msg)
+    return SendOutcome("ok", str(reply["result"]))
+
+
 def _fees(h: dict[str, Any]) -> tuple[int, list[int]]:
     next_base = int(h["baseFeePerGas"][-1], 16)
     return next_base, [int(r[0], 16) for r in h.get("reward") or [] if r]
@@ -377,6 +384,18 @@ class Chain:
         return str(err.get("message", "unknown"))[:200]
 
     # -- writes ------------------------------------------------------------------------
+    def broadcast(self, raws: Sequence[bytes]) -> tuple[list[SendOutcome], int]:
+        """`send_raw`, and the block number read in the last batch (no extra round trip)."""
+        outcomes = self.send_raw(raws[:-1]) if len(raws) > 1 else []
+        replies = self._batch(
+            [("eth_sendRawTransaction", ["0x" + raws[-1].hex()]), ("eth_blockNumber", [])],
+            broadcast=True,
+        )
+        outcomes.append(_outcome(replies[0]))
+        if "error" in replies[1]:
+            raise TransientError(f"eth_blockNumber: {replies[1]['error']}")
+        return outcomes, int(replies[1]["result"], 16)
+
     def send_raw(self, raws: Sequence[bytes]) -> list[SendOutcome]:
         """Broadcast signed transactions in JSON-RPC batches; one outcome per input. The
         node's chain identity is checked again right before each batch (a node restarted
@@ -386,12 +405,7 @@ class Chain:
             chunk = raws[start : start + 200]
             calls = [("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk]
             replies = self._batch(calls, broadcast=True)
-            for reply in replies:
-                if "error" in reply:
-                    msg = str(reply["error"].get("message", reply["error"]))
-                    outcomes.append(SendOutcome(classify_send_error(msg), None, msg))
-                else:
-                    outcomes.append(SendOutcome("ok", str(reply["result"])))
+            outcomes += [_outcome(reply) for reply in replies]
         return outcomes
 
     def rpc(self, method: str, *params: Any) -> Any:

@@ -104,7 +104,7 @@ class Pipeline:
             price = acceptable_price(reference, order.side, order.action, policy.max_slippage_bps)
             return decision, price
 
-        return self.store.size_pending(pk, sizer)
+        return self.store.size_pending(pk, sizer, sig.leader_id, order.asset)
 
     def check_mode(self, pk: int) -> int:
         """Requested DRY (globally, or for a follower outside the canary cohort): the created
@@ -236,7 +236,7 @@ class Pipeline:
         try:
             with self.mode.broadcast_window() as opened:
                 pause("send.in_window")
-                outcomes = self.chain.send_raw([t.raw for t in todo])
+                outcomes, block = self.chain.broadcast([t.raw for t in todo])
         except UnsafeToSend:
             if self.store.signal(pk).age_s > self.cfg.max_signal_age_s:
                 # Signed past max age: the nonce is ours and must be consumed; the no-op
@@ -253,9 +253,7 @@ class Pipeline:
                 ok.append(t)
             else:
                 errors[t.attempt_id] = f"{out.kind}: {out.message}"
-        n, age_s = self.txs.mark_sent(
-            ok, errors, opened, sent_by=who(), block=self.chain.block_number(), signal_pk=pk
-        )
+        n, age_s = self.txs.mark_sent(ok, errors, opened, sent_by=who(), block=block, signal_pk=pk)
         if n:
             metrics.observe_signal_to_broadcast(age_s, n)
         if errors:

@@ -181,7 +181,11 @@ class PipelineStore:
 
     # -- size: under the followers' row locks ----------------------------------------------
     def size_pending(
-        self, pk: int, sizer: Callable[[SizingInput], SizingOutcome]
+        self,
+        pk: int,
+        sizer: Callable[[SizingInput], SizingOutcome],
+        leader_id: int,
+        asset: str,
     ) -> tuple[int, int]:
         """Size the signal's pending intents whose followers' earlier intents are past send.
 
@@ -190,8 +194,7 @@ class PipelineStore:
         exposure each sees includes the other's in-flight order.
         """
         with self.db.tx() as conn:
-            sig = conn.execute(select(signals).where(signals.c.id == pk)).one()
-            waiting = self._gated_without_locks(conn, pk, sig.leader_id)
+            waiting = self._gated_without_locks(conn, pk, leader_id)
             if waiting:
                 return 0, waiting  # nothing can be sized yet: take no lock
             fids = (
@@ -220,7 +223,7 @@ class PipelineStore:
             earlier_signal_open = conn.execute(
                 select(signals.c.id)
                 .where(
-                    signals.c.leader_id == sig.leader_id,
+                    signals.c.leader_id == leader_id,
                     signals.c.id < pk,
                     signals.c.state.in_([S.RECEIVED.value, S.ACCEPTED.value]),
                 )
@@ -244,7 +247,7 @@ class PipelineStore:
                 select(intents.c.follower_id, intents.c.action, intents.c.notional_usd_1e6)
                 .where(
                     intents.c.follower_id.in_(fids),
-                    intents.c.asset == sig.asset,
+                    intents.c.asset == asset,
                     intents.c.state.not_in([s.value for s in INTENT_NOT_COUNTED]),
                 )
                 .order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
