@@ -291,22 +291,10 @@ class PipelineStore:
 
     @staticmethod
     def _gated_without_locks(conn: Connection, pk: int, leader_id: int) -> int:
-        """How many pending intents wait, when every one of them is gated (an earlier
-        signal of the leader still open, or each follower's earlier intent not past send);
-        else 0. Read without locks: a fast "not yet" for queued signals, so that they do
-        not take the follower locks the signal ahead of them needs (size_pending checks
-        again under the locks)."""
-        pending = (
-            conn.execute(
-                select(intents.c.follower_id).where(
-                    intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if not pending:
-            return 0
+        """How many pending intents wait when an earlier signal of the leader is still
+        unexpanded (then none can be sized), else 0. One cheap read without locks, so a
+        signal queued behind one still being validated does not take the follower locks;
+        the per-follower gate is checked under the locks in size_pending."""
         earlier_open = conn.execute(
             select(signals.c.id)
             .where(
@@ -316,20 +304,15 @@ class PipelineStore:
             )
             .limit(1)
         ).first()
-        if earlier_open is not None:
-            return len(pending)
-        blocked = set(
+        if earlier_open is None:
+            return 0
+        return int(
             conn.execute(
-                select(intents.c.follower_id)
-                .distinct()
-                .where(
-                    intents.c.follower_id.in_(pending),
-                    intents.c.seq < pk,
-                    intents.c.state.in_([s.value for s in INTENT_BEFORE_SEND]),
+                select(func.count()).where(
+                    intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
                 )
-            ).scalars()
+            ).scalar_one()
         )
-        return len(pending) if blocked >= set(pending) else 0
 
     def next_waiting(self, pk: int) -> int | None:
         """The leader's next signal after `pk` with intents still pending (gated behind
