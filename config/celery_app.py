@@ -159,19 +159,9 @@ def _json_logs(logger: Any = None, **_: object) -> None:
 def _bind_log_context(
     task_id: str | None = None, task: Any = None, args: Any = None, **_: object
 ) -> None:
-    from core.logs import SIGNAL_TASKS, bind
+    from core.logs import bind_task
 
-    name = getattr(task, "name", None)
-    ctx: dict[str, Any] = {"task_id": task_id, "task": name}
-    if name in SIGNAL_TASKS and args:
-        ctx["signal_pk"] = args[0]
-        ctx["signal_id"] = _signal_id(args[0])
-    elif name == "copytrade.submit_signal" and args and isinstance(args[0], dict):
-        from core.domain.signals import SIGNAL_ID_RE
-
-        sid = args[0].get("signal_id")
-        ctx["signal_id"] = sid if isinstance(sid, str) and SIGNAL_ID_RE.match(sid) else None
-    bind(**ctx)
+    bind_task(task_id, getattr(task, "name", None), args, get_settings().log_format == "json")
 
 
 @task_postrun.connect
@@ -179,23 +169,3 @@ def _clear_log_context(**_: object) -> None:
     from core.logs import clear
 
     clear()
-
-
-def _signal_id(pk: Any) -> str | None:
-    """The signal's external id, once per signal per process (logging never fails a task)."""
-    if get_settings().log_format != "json" or not isinstance(pk, int):
-        return None
-    from core.bootstrap import services
-
-    cache = _SIGNAL_IDS
-    if pk not in cache:
-        try:
-            cache[pk] = services().store.signal(pk).signal_id
-        except Exception:  # noqa: BLE001 - the step itself will meet the same fault
-            return None
-        if len(cache) > 10_000:
-            cache.pop(next(iter(cache)))
-    return cache[pk]
-
-
-_SIGNAL_IDS: dict[int, str] = {}

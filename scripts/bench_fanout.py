@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_support import GWEI, ROOT, BenchStack, Rpc, cpu_seconds, wait_for  # noqa: E402
+from bench_support import GWEI, ROOT, BenchStack, Rpc, cpu_seconds, signal_payload, wait_for  # noqa: E402
 
 from core.adapters.venue import OrderCall, encode_order  # noqa: E402
 from core.domain.types import Action  # noqa: E402
@@ -73,17 +73,7 @@ def after_next_block(rpc: Rpc) -> None:
 
 def run_signal(b: BenchStack, leader: str, n: int, action: str) -> dict[str, float]:
     s = b.s
-    p = {
-        "schema": 1,
-        "signal_id": f"bench-{secrets.token_hex(8)}",
-        "leader": leader,
-        "action": action,
-        "asset": "BTC",
-        "side": "long",
-        "collateral_usd_1e6": 10 * 10**6,
-        "leverage_x": 2,
-        "price_usd_1e6": 100_000 * 10**6,
-    }
+    p = signal_payload(leader, action, 10 * 10**6)
     after_next_block(Rpc(b.env["COPYTRADE_RPC_URL"]))
     cpu0 = cpu_seconds(b.worker_pids())
     t0 = time.perf_counter()

@@ -18,7 +18,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_fanout import save  # noqa: E402
-from bench_support import GWEI, BenchStack, Rpc, wait_for  # noqa: E402
+from bench_support import GWEI, BenchStack, Rpc, signal_payload, wait_for  # noqa: E402
 
 from config.settings import foreign_env  # noqa: E402
 from core.adapters.venue import OrderCall, encode_order  # noqa: E402
@@ -138,17 +138,7 @@ def main() -> int:
         b.followers(1, leader)
         lat: list[float] = []
         for i in range(args.signals + 5):
-            p = {
-                "schema": 1,
-                "signal_id": f"lat-{secrets.token_hex(8)}",
-                "leader": leader,
-                "action": "open" if i == 0 else "increase",
-                "asset": "BTC",
-                "side": "long",
-                "collateral_usd_1e6": 10**6,
-                "leverage_x": 2,
-                "price_usd_1e6": 100_000 * 10**6,
-            }
+            p = signal_payload(leader, "open" if i == 0 else "increase", 10**6)
             pk = b.s.intake.submit(p, source="bench").signal_pk
             wait_for(lambda pk=pk: sent_latency(b.s, pk) is not None, 30, "broadcast", 0.001)
             if i >= 5:  # warm-up: caches, connections

@@ -292,3 +292,18 @@ def post_json(url: str, body: Any) -> Any:
         url, json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
     return json.loads(urllib.request.urlopen(req, timeout=30).read())
+
+
+def signal_payload(leader: str, action: str, collateral_usd_1e6: int) -> dict[str, Any]:
+    """A BTC long signal at 2x and a 100,000 USD reference price, with a fresh id."""
+    return {
+        "schema": 1,
+        "signal_id": f"bench-{secrets.token_hex(8)}",
+        "leader": leader,
+        "action": action,
+        "asset": "BTC",
+        "side": "long",
+        "collateral_usd_1e6": collateral_usd_1e6,
+        "leverage_x": 2,
+        "price_usd_1e6": 100_000 * 10**6,
+    }

@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_fanout import RESULTS, save  # noqa: E402
-from bench_support import BenchStack, children, rss_mb, wait_for  # noqa: E402
+from bench_support import BenchStack, children, rss_mb, signal_payload, wait_for  # noqa: E402
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -96,17 +96,7 @@ def main() -> int:
         while (now := time.perf_counter() - t0) < args.seconds:
             due = int(now * per_s) + 1
             while submitted < due:
-                p = {
-                    "schema": 1,
-                    "signal_id": f"sus-{secrets.token_hex(8)}",
-                    "leader": leader,
-                    "action": "open" if submitted == 0 else "increase",
-                    "asset": "BTC",
-                    "side": "long",
-                    "collateral_usd_1e6": 10**6,
-                    "leverage_x": 2,
-                    "price_usd_1e6": 100_000 * 10**6,
-                }
+                p = signal_payload(leader, "open" if submitted == 0 else "increase", 10**6)
                 assert b.s.intake.submit(p, source="bench").status == "accepted"
                 submitted += 1
             if now >= next_sample:

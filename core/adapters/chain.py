@@ -113,6 +113,16 @@ def _outcome(reply: dict[str, Any]) -> SendOutcome:
     return SendOutcome("ok", str(reply["result"]))
 
 
+def _ints(method: str, keys: Sequence[str], replies: list[dict[str, Any]]) -> dict[str, int]:
+    """One hex quantity per key, or TransientError naming the first that failed."""
+    out: dict[str, int] = {}
+    for k, reply in zip(keys, replies, strict=True):
+        if "error" in reply:
+            raise TransientError(f"{method} {k}: {reply['error']}")
+        out[k] = int(reply["result"], 16)
+    return out
+
+
 def _fees(h: dict[str, Any]) -> tuple[int, list[int]]:
     next_base = int(h["baseFeePerGas"][-1], 16)
     return next_base, [int(r[0], 16) for r in h.get("reward") or [] if r]
@@ -249,10 +259,7 @@ class Chain:
         for start in range(0, len(addresses), 500):
             chunk = addresses[start : start + 500]
             replies = self._batch([(method, [a, block]) for a in chunk])
-            for a, reply in zip(chunk, replies, strict=True):
-                if "error" in reply:
-                    raise TransientError(f"{method} {a}: {reply['error']}")
-                out[a] = int(reply["result"], 16)
+            out.update(_ints(method, chunk, replies))
         return out
 
     def fee_history(self, blocks: int = 5, percentile: int = 50) -> tuple[int, list[int]]:
@@ -275,12 +282,8 @@ class Chain:
         if "error" in replies[0]:
             raise TransientError(f"eth_feeHistory: {replies[0]['error']}")
         base, rewards = _fees(replies[0]["result"])
-        wei: dict[str, int] = {}
-        for a, reply in zip(first, replies[1:], strict=True):
-            if "error" in reply:
-                raise TransientError(f"eth_getBalance {a}: {reply['error']}")
-            wei[a] = int(reply["result"], 16)
-        wei.update(self.balances(list(addresses[499:])) if len(addresses) > 499 else {})
+        wei = _ints("eth_getBalance", first, replies[1:])
+        wei.update(self.balances(addresses[499:]))
         return base, rewards, wei
 
     def call(self, to: str, data: bytes, sender: str | None = None) -> bytes:
@@ -386,27 +389,29 @@ class Chain:
     # -- writes ------------------------------------------------------------------------
     def broadcast(self, raws: Sequence[bytes]) -> tuple[list[SendOutcome], int]:
         """`send_raw`, and the block number read in the last batch (no extra round trip)."""
-        outcomes = self.send_raw(raws[:-1]) if len(raws) > 1 else []
-        replies = self._batch(
-            [("eth_sendRawTransaction", ["0x" + raws[-1].hex()]), ("eth_blockNumber", [])],
-            broadcast=True,
-        )
-        outcomes.append(_outcome(replies[0]))
-        if "error" in replies[1]:
-            raise TransientError(f"eth_blockNumber: {replies[1]['error']}")
-        return outcomes, int(replies[1]["result"], 16)
+        return self._send(raws, read_block=True)
 
     def send_raw(self, raws: Sequence[bytes]) -> list[SendOutcome]:
         """Broadcast signed transactions in JSON-RPC batches; one outcome per input. The
         node's chain identity is checked again right before each batch (a node restarted
         fresh behind the same URL is caught even on a kept-alive connection)."""
+        return self._send(raws, read_block=False)[0]
+
+    def _send(self, raws: Sequence[bytes], read_block: bool) -> tuple[list[SendOutcome], int]:
         outcomes: list[SendOutcome] = []
+        block = 0
         for start in range(0, len(raws), 200):
             chunk = raws[start : start + 200]
             calls = [("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk]
+            last = start + 200 >= len(raws)
+            if read_block and last:
+                calls.append(("eth_blockNumber", []))
             replies = self._batch(calls, broadcast=True)
+            if read_block and last:
+                block = _ints("eth_blockNumber", ["head"], replies[-1:])["head"]
+                replies = replies[:-1]
             outcomes += [_outcome(reply) for reply in replies]
-        return outcomes
+        return outcomes, block
 
     def rpc(self, method: str, *params: Any) -> Any:
         """Escape hatch for dev-chain methods (anvil_*, evm_*) used by tools and tests."""

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import urllib.error
-import urllib.request
-from base64 import b64encode
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,20 +13,10 @@ import pytest
 
 from tests.support import procs
 from tests.support.flow import Flow
+from tests.support.procs import http_get
 
 AUTH = ("ops", "flower-test-password")
 INTERNAL_ARGS = re.compile(r"\A(\(\d+,\)|\[\d+\]|\(\)|\[\])\Z")  # (42,) [42] () []
-
-
-def get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:
-    req = urllib.request.Request(url)
-    if auth:
-        req.add_header("Authorization", "Basic " + b64encode(":".join(auth).encode()).decode())
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
 
 
 def start_flower(stack: Any, **env: str) -> tuple[procs.Proc, int]:
@@ -47,7 +34,9 @@ def start_flower(stack: Any, **env: str) -> tuple[procs.Proc, int]:
 def flower(stack: Any) -> Iterator[int]:
     p, port = start_flower(stack, COPYTRADE_FLOWER_USER=AUTH[0], COPYTRADE_FLOWER_PASSWORD=AUTH[1])
     try:
-        procs.wait_until(lambda: get(f"http://127.0.0.1:{port}/", AUTH)[0] == 200, 30, "flower")
+        procs.wait_until(
+            lambda: http_get(f"http://127.0.0.1:{port}/", AUTH)[0] == 200, 30, "flower"
+        )
         yield port
     finally:
         p.stop()
@@ -55,9 +44,9 @@ def flower(stack: Any) -> Iterator[int]:
 
 def test_flower_needs_credentials_and_lists_our_tasks_by_id(flower: int, flow: Flow) -> None:
     base = f"http://127.0.0.1:{flower}"
-    assert get(base + "/")[0] == 401
-    assert get(base + "/api/tasks")[0] == 401
-    assert get(base + "/", ("ops", "wrong"))[0] == 401
+    assert http_get(base + "/")[0] == 401
+    assert http_get(base + "/api/tasks")[0] == 401
+    assert http_get(base + "/", ("ops", "wrong"))[0] == 401
     leader = flow.leader()
     flow.follower(leader)
     p = flow.payload(leader, collateral_usd="5", leverage=2)
@@ -67,7 +56,7 @@ def test_flower_needs_credentials_and_lists_our_tasks_by_id(flower: int, flow: F
     steps |= {"copytrade.build_tx", "copytrade.send"}
 
     def seen() -> dict[str, Any]:
-        _, body = get(base + "/api/tasks?limit=5000", AUTH)
+        _, body = http_get(base + "/api/tasks?limit=5000", AUTH)
         tasks: dict[str, Any] = json.loads(body)
         return tasks
 
@@ -102,6 +91,6 @@ def test_flower_refuses_to_start_without_credentials(stack: Any) -> None:
 def test_flower_runs_open_only_in_dev(stack: Any) -> None:
     p, port = start_flower(stack, COPYTRADE_DEPLOYMENT="dev")
     try:
-        procs.wait_until(lambda: get(f"http://127.0.0.1:{port}/")[0] == 200, 30, "open flower")
+        procs.wait_until(lambda: http_get(f"http://127.0.0.1:{port}/")[0] == 200, 30, "open flower")
     finally:
         p.stop()

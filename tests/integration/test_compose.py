@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import urllib.request
-from base64 import b64encode
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import yaml
 from config.settings import ROOT
 from tests.support import procs
 from tests.support.databases import fresh_database
+from tests.support.procs import http_get
 
 COMPOSE = ROOT / "docker-compose.yml"
 BIN = Path(sys.executable).parent
@@ -57,17 +57,6 @@ def local(argv: list[str], volumes: list[str], tmp: Path) -> list[str]:
         out.append(f"{key}={here(value)}" if a.startswith("--") and eq else here(a))
     exe = BIN / out[0]
     return [str(exe) if exe.exists() else out[0], *out[1:]]
-
-
-def get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:
-    req = urllib.request.Request(url)
-    if auth:
-        req.add_header("Authorization", "Basic " + b64encode(":".join(auth).encode()).decode())
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
 
 
 def test_the_file_is_valid_against_the_compose_spec() -> None:
@@ -155,8 +144,10 @@ def test_prometheus_loads_the_config_and_every_rule(
     argv.append(f"--web.listen-address=127.0.0.1:{port}")
     p = procs.Proc(argv, tmp_path / "prometheus.log")
     try:
-        procs.wait_until(lambda: get(f"http://127.0.0.1:{port}/-/ready")[0] == 200, 30, "ready")
-        _, body = get(f"http://127.0.0.1:{port}/api/v1/rules")
+        procs.wait_until(
+            lambda: http_get(f"http://127.0.0.1:{port}/-/ready")[0] == 200, 30, "ready"
+        )
+        _, body = http_get(f"http://127.0.0.1:{port}/api/v1/rules")
         rules = [r["name"] for g in json.loads(body)["data"]["groups"] for r in g["rules"]]
         assert len(rules) == 13
         assert "CopytradeForcedDry" in rules
@@ -190,14 +181,14 @@ def test_each_app_service_command_starts(
             "worker": lambda p: "ready." in p.text(),
             "watcher": lambda p: "ready." in p.text(),
             "heartbeat": lambda p: (
-                get(f"http://127.0.0.1:{env['COPYTRADE_HEARTBEAT_METRICS_PORT']}/metrics")[1].count(
-                    b"copytrade_mode_requested_live"
-                )
+                http_get(f"http://127.0.0.1:{env['COPYTRADE_HEARTBEAT_METRICS_PORT']}/metrics")[
+                    1
+                ].count(b"copytrade_mode_requested_live")
                 > 0
             ),
             "beat": lambda p: "beat: Starting" in p.text(),
             "flower": lambda p: (
-                get(f"http://127.0.0.1:{flower_port}/", ("ops", "compose-test"))[0] == 200
+                http_get(f"http://127.0.0.1:{flower_port}/", ("ops", "compose-test"))[0] == 200
             ),
         }
         started: list[procs.Proc] = []
@@ -214,8 +205,8 @@ def test_each_app_service_command_starts(
                 started.append(p)
                 procs.wait_until(lambda p=p, r=is_ready: r(p), 60, name)  # type: ignore[misc]
             for port in ports.values():
-                assert get(f"http://127.0.0.1:{port}/metrics")[0] == 200
-            assert get(f"http://127.0.0.1:{flower_port}/")[0] == 401
+                assert http_get(f"http://127.0.0.1:{port}/metrics")[0] == 200
+            assert http_get(f"http://127.0.0.1:{flower_port}/")[0] == 401
         finally:
             for p in started:
                 p.stop()

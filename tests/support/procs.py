@@ -9,6 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
 from collections.abc import Callable
 from pathlib import Path
 
@@ -186,3 +189,15 @@ def start_heartbeat(tmp: Path, env: dict[str, str], name: str) -> Proc:
     p = Proc(copytrade_cmd("heartbeat"), tmp / f"heartbeat-{name}.log", env=env)
     wait_until(lambda: "heartbeat every" in p.text(), 20, "heartbeat")
     return p
+
+
+def http_get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:
+    """(status, body) of a GET, with basic auth when given; an HTTP error is a status."""
+    req = urllib.request.Request(url)
+    if auth:
+        req.add_header("Authorization", "Basic " + b64encode(":".join(auth).encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""

@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.adapters.postgres.cas import cas_one
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import AGE_S
 from core.adapters.postgres.registry import write_audit
 from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
-from core.adapters.postgres.tx_store import cas_one
 from core.domain.fees import Fees
 from core.domain.states import IntentState, check_intent
 from core.domain.types import Wei

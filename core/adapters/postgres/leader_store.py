@@ -16,9 +16,9 @@ from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import OperationalError
 
+from core.adapters.postgres.cas import count_moved
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, leader_txs, leaders, signals, watched_blocks
-from core.adapters.postgres.tx_store import count_moved
 from core.domain.errors import TransientError
 from core.domain.states import IntentState, SignalState, check_intent, reason_code
 

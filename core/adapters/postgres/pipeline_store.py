@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.registry import FollowerRow, follower_from_row, follower_query
 from core.adapters.postgres.tables import followers, intents, signals
-from core.adapters.postgres.tx_store import cas_many
 from core.domain.risk import Decision, LeaderOrder
 from core.domain.signals import SignalSpec, idempotency_key
 from core.domain.states import (
@@ -194,9 +194,15 @@ class PipelineStore:
         exposure each sees includes the other's in-flight order.
         """
         with self.db.tx() as conn:
-            waiting = self._gated_without_locks(conn, pk, leader_id)
-            if waiting:
-                return 0, waiting  # nothing can be sized yet: take no lock
+            if _earlier_open(conn, pk, leader_id):
+                # Nothing can be sized yet: answer without taking the follower locks.
+                return 0, int(
+                    conn.execute(
+                        select(func.count()).where(
+                            intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                        )
+                    ).scalar_one()
+                )
             fids = (
                 conn.execute(
                     select(followers.c.id)
@@ -220,16 +226,7 @@ class PipelineStore:
                     intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
                 )
             ).all()
-            earlier_signal_open = conn.execute(
-                select(signals.c.id)
-                .where(
-                    signals.c.leader_id == leader_id,
-                    signals.c.id < pk,
-                    signals.c.state.in_([S.RECEIVED.value, S.ACCEPTED.value]),
-                )
-                .limit(1)
-            ).first()
-            if earlier_signal_open is not None:
+            if _earlier_open(conn, pk, leader_id):  # again: one may have committed meanwhile
                 return 0, len(pending)
             blocked = set(
                 conn.execute(
@@ -289,31 +286,6 @@ class PipelineStore:
             n = sum(len(r) for r in sized.values())
             return n, len(pending) - n
 
-    @staticmethod
-    def _gated_without_locks(conn: Connection, pk: int, leader_id: int) -> int:
-        """How many pending intents wait when an earlier signal of the leader is still
-        unexpanded (then none can be sized), else 0. One cheap read without locks, so a
-        signal queued behind one still being validated does not take the follower locks;
-        the per-follower gate is checked under the locks in size_pending."""
-        earlier_open = conn.execute(
-            select(signals.c.id)
-            .where(
-                signals.c.leader_id == leader_id,
-                signals.c.id < pk,
-                signals.c.state.in_([S.RECEIVED.value, S.ACCEPTED.value]),
-            )
-            .limit(1)
-        ).first()
-        if earlier_open is None:
-            return 0
-        return int(
-            conn.execute(
-                select(func.count()).where(
-                    intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
-                )
-            ).scalar_one()
-        )
-
     def next_waiting(self, pk: int) -> int | None:
         """The leader's next signal after `pk` with intents still pending (gated behind
         this one): the signal to wake once this one's intents are past send."""
@@ -349,3 +321,20 @@ class PipelineStore:
                     .values(state=S.DONE.value, updated_at=func.now())
                 ).rowcount
             )
+
+
+def _earlier_open(conn: Connection, pk: int, leader_id: int) -> bool:
+    """An earlier signal of the leader is not yet expanded: none of this one's intents may
+    be sized before it (the sequence gate)."""
+    return (
+        conn.execute(
+            select(signals.c.id)
+            .where(
+                signals.c.leader_id == leader_id,
+                signals.c.id < pk,
+                signals.c.state.in_([S.RECEIVED.value, S.ACCEPTED.value]),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, func, or_, select, text, update
 
+from core.adapters.postgres.cas import count_moved
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, signals
-from core.adapters.postgres.tx_store import count_moved
 from core.domain.states import INTENT_BEFORE_SEND, IntentState, SignalState, check_intent
 
 I = IntentState

@@ -13,29 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    Column,
-    Connection,
-    Table,
-    Update,
-    bindparam,
-    case,
-    cast,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.sql.elements import BindParameter
 
-from core import metrics
-from core.adapters.postgres.db import Database, after_commit
+from core.adapters.postgres.cas import bulk_update, cas_many, cas_one, count_moved
+from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
 from core.domain.errors import TransientError
-from core.domain.states import INTENT_TERMINAL, IntentState, check_intent, reason_code
+from core.domain.states import IntentState, check_intent
 from core.faults import pause
 
 I = IntentState
@@ -124,97 +110,6 @@ _TO_SIGN_COLS = (
     intents.c.acceptable_price_usd_1e6,
     followers.c.in_cohort,
 )
-
-
-FEW = 4  # rows up to which an executemany is cheaper than one unnest statement
-
-
-def bulk_update(
-    table: Table,
-    key: Column[Any],
-    key_param: str,
-    rows: Sequence[dict[str, Any]],
-    *where: Any,
-    **values: Any,
-) -> Update:
-    """One `UPDATE table SET … FROM unnest(<arrays>) AS v(…) WHERE key = v.<key_param> …`
-    for all `rows` (an executemany is a round trip per row). A value given as
-    `bindparam("b_x")` reads each row's `b_x`; typed from the column it sets."""
-    params = {k: v.key for k, v in values.items() if isinstance(v, BindParameter)}
-    names = [key_param, *params.values()]
-    types = [key.type, *(table.c[k].type for k in params)]
-    arrays = [
-        cast(bindparam(None, [r.get(n) for r in rows], type_=ARRAY(t)), ARRAY(t))
-        for n, t in zip(names, types, strict=True)
-    ]
-    v = func.unnest(*arrays).table_valued(*names).render_derived()
-    sets = {k: (v.c[params[k]] if k in params else val) for k, val in values.items()}
-    return update(table).where(key == v.c[key_param], *where).values(**sets)
-
-
-def cas_many(
-    conn: Connection,
-    current: IntentState,
-    new: IntentState,
-    rows: list[dict[str, Any]],
-    *where: Any,
-    **values: Any,
-) -> int:
-    """Compare-and-set many intents: `UPDATE … WHERE id = v.b_id AND state = :current` in
-    one statement (`bulk_update`). Each row carries `b_id` and the bind parameters `values`
-    name. Rows carrying a `b_reason` go in one statement per reason code, so that what is
-    counted (`count_moved`) is exact."""
-    check_intent(current, new)
-    if not rows:
-        return 0
-    fixed = values.get("reason")
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        why = r["b_reason"] if "b_reason" in r else fixed if isinstance(fixed, str) else None
-        groups.setdefault(reason_code(why), []).append(r)
-    total = 0
-    for code, group in groups.items():
-        sets = {"state": new.value, "updated_at": func.clock_timestamp(), **values}
-        if len(group) <= FEW:  # building the unnest costs more than a round trip or two
-            stmt: Update = (
-                update(intents)
-                .where(intents.c.id == bindparam("b_id"), intents.c.state == current.value)
-                .where(*where)
-                .values(**sets)
-            )
-            n = int(conn.execute(stmt, group).rowcount)
-        else:
-            same = intents.c.state == current.value
-            stmt = bulk_update(intents, intents.c.id, "b_id", group, same, *where, **sets)
-            n = int(conn.execute(stmt).rowcount)
-        count_moved(conn, current, new, n, code)
-        total += n
-    return total
-
-
-def count_moved(
-    conn: Connection, current: IntentState, new: IntentState, n: int, code: str = ""
-) -> None:
-    """Count `n` intents current -> new in the metrics once this transaction commits."""
-    if n > 0:
-        after_commit(
-            conn,
-            lambda: metrics.intents_moved(
-                current.value, new.value, n, new in INTENT_TERMINAL, code
-            ),
-        )
-
-
-def cas_one(
-    conn: Connection,
-    intent_id: int,
-    current: IntentState,
-    new: IntentState,
-    *where: Any,
-    **values: Any,
-) -> bool:
-    """Compare-and-set one intent; True when this caller won."""
-    return cas_many(conn, current, new, [{"b_id": intent_id}], *where, **values) == 1
 
 
 class TxStore:
@@ -495,6 +390,8 @@ class TxStore:
         source state; their attempts marked mined / replaced. Returns the ids this caller
         moved (a compare-and-set another watcher won is not included)."""
         won: set[int] = set()
+        if not rows:
+            return won
         with self.db.tx() as conn:
             for st in {r.state for r in rows}:
                 check_intent(st, I.MINED)
@@ -516,16 +413,8 @@ class TxStore:
                 won |= ids
             moved = [r for r in rows if r.intent_id in won]
             if moved:
-                conn.execute(
-                    update(attempts)
-                    .where(attempts.c.tx_hash.in_([h for r in moved for h in r.hashes]))
-                    .values(
-                        outcome=case(
-                            (attempts.c.tx_hash.in_([r.tx_hash for r in moved]), "mined"),
-                            else_="replaced",
-                        )
-                    )
-                )
+                hashes = [h for r in moved for h in r.hashes]
+                _attempt_outcomes(conn, hashes, [r.tx_hash for r in moved])
         return won
 
     def confirm(self, rows: Sequence[Mined]) -> list[tuple[int, datetime | None]]:
@@ -552,8 +441,13 @@ class TxStore:
     def mark_mined_attempt(self, hashes: Sequence[str], winner: str) -> None:
         """One statement: the mined attempt `mined`, every other attempt `replaced`."""
         with self.db.tx() as conn:
-            conn.execute(
-                update(attempts)
-                .where(attempts.c.tx_hash.in_(list(hashes)))
-                .values(outcome=case((attempts.c.tx_hash == winner, "mined"), else_="replaced"))
-            )
+            _attempt_outcomes(conn, hashes, [winner])
+
+
+def _attempt_outcomes(conn: Connection, hashes: Sequence[str], winners: Sequence[str]) -> None:
+    """The attempts in `hashes`: `mined` if among `winners`, else `replaced`."""
+    conn.execute(
+        update(attempts)
+        .where(attempts.c.tx_hash.in_(list(hashes)))
+        .values(outcome=case((attempts.c.tx_hash.in_(list(winners)), "mined"), else_="replaced"))
+    )
