@@ -2,7 +2,8 @@
 
 With COPYTRADE_TEST_PAUSE_DIR set and a file `<dir>/<name>.armed` present, a process that
 reaches `pause("<name>")` writes `<name>.reached` (with its pid) and waits until
-`<name>.release` exists. Without the setting the call returns at once.
+`<name>.release` exists, then writes `<name>.passed` so the test knows the process went on
+(it clears the files only after that). Without the setting the call returns at once.
 """
 
 from __future__ import annotations
@@ -38,3 +39,4 @@ def pause(name: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not (base / f"{name}.release").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
+    (base / f"{name}.passed").write_text(str(os.getpid()))

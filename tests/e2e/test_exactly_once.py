@@ -84,3 +84,21 @@ def test_send_redelivered_after_broadcast_changes_nothing(flow: Flow) -> None:
     assert orders_by_client_id(s.chain, flow.stack.venue)[intent["idempotency_key"]] == 1
     assert flow.position(address).size_usd_1e6 == 20 * 10**6
     assert fid == intent["follower_id"]
+
+
+def test_two_followers_sharing_a_signer_get_nonces_n_and_n_plus_1_both_mined(flow: Flow) -> None:
+    """One build signs two intents of one signer address: each takes its own nonce."""
+    leader = flow.leader()
+    fid, address = flow.follower(leader)
+    ref = flow.s.registry.follower(fid).signer_ref
+    twin, _ = flow.follower(leader, signer=(ref, address))
+    p = flow.payload(leader, collateral_usd="10", leverage=1)
+    flow.submit(p)
+    flow.wait_done(p["signal_id"])
+    by_follower = flow.intents(p["signal_id"])
+    assert sorted(i["nonce"] for i in by_follower.values()) == [0, 1]
+    assert [by_follower[f]["state"] for f in (fid, twin)] == ["confirmed", "confirmed"]
+    assert flow.s.chain.nonce(address) == 2
+    on_chain = orders_by_client_id(flow.s.chain, flow.stack.venue)
+    assert [on_chain.get(i["idempotency_key"]) for i in by_follower.values()] == [1, 1]
+    assert flow.position(address).size_usd_1e6 == 20 * 10**6

@@ -7,107 +7,28 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from core.adapters.chain import Chain
-from core.adapters.signers.local import LocalSigner
-from core.domain.types import Mode
-from core.services.venue import deploy
 from tests.support import procs
-from tests.support.chain import ANVIL_KEY0
-from tests.support.databases import fresh_database
-from tests.support.flow import Flow
-from tests.support.stacks import WorkerSet, settings_with, start_worker_set
-
-GWEI = 10**9
-STUCK_AFTER = 1.5
-SCAN = 0.5
-
-
-@dataclass
-class Rig:
-    stack: Any
-    env: dict[str, str]
-    chain: Chain
-    ws: WorkerSet
-
-    def restart(self, **overrides: str) -> None:
-        self.ws.stop()
-        self.env.update(overrides)
-        self.ws = start_worker_set(self.stack, "stuck", broker_db=7, **self._overrides())
-
-    def _overrides(self) -> dict[str, str]:
-        return {k: v for k, v in self.env.items() if k.startswith("COPYTRADE_")}
-
-    def flow(self) -> Flow:
-        return Flow(self.stack, self.ws.workers, services=self.ws.services)
-
-    def mine(self, n: int = 1) -> None:
-        for _ in range(n):
-            self.chain.rpc("evm_mine")
+from tests.support.nomining import (
+    GWEI,
+    STUCK_AFTER,
+    Rig,
+    attempts_of,
+    no_mining_rig,
+    node_fees,
+    sent_intent,
+)
+from tests.support.stacks import start_worker_set
 
 
 @pytest.fixture(scope="module")
 def rig(stack: Any, session_dir: Any) -> Iterator[Rig]:
-    anvil, url = procs.start_anvil(session_dir, "--no-mining")
-    try:
-        chain = Chain(url)
-        chain.rpc("anvil_setAutomine", True)
-        venue = deploy(
-            chain,
-            LocalSigner.from_key(ANVIL_KEY0),
-            31337,
-            {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6},
-        )
-        chain.rpc("anvil_setAutomine", False)
-        with fresh_database("ct_stuck") as db_url:
-            env = {
-                "COPYTRADE_DATABASE_URL": db_url,
-                "COPYTRADE_RPC_URL": url,
-                "COPYTRADE_VENUE_ADDRESS": venue,
-                "COPYTRADE_STUCK_AFTER_S": str(STUCK_AFTER),
-                "COPYTRADE_STUCK_AFTER_BLOCKS": "1000",
-                "COPYTRADE_STUCK_SCAN_PERIOD_S": str(SCAN),
-                "COPYTRADE_FEE_CEILING_WEI": str(500 * GWEI),
-                "COPYTRADE_CONFIRMATIONS": "2",
-            }
-            from core.bootstrap import Services
-
-            Services(settings_with({**stack.env, **env})).mode.request(Mode.LIVE, "pytest", "rig")
-            r = Rig(stack, env, chain, start_worker_set(stack, "stuck", broker_db=7, **env))
-            try:
-                yield r
-            finally:
-                r.ws.stop()
-    finally:
-        anvil.stop()
-
-
-def node_fees(chain: Chain, tx_hash: str) -> tuple[int, int, int, str]:
-    tx = chain.rpc("eth_getTransactionByHash", tx_hash)
-    return (
-        int(tx["maxFeePerGas"], 16),
-        int(tx["maxPriorityFeePerGas"], 16),
-        int(tx["nonce"], 16),
-        tx["input"],
-    )
-
-
-def attempts_of(flow: Flow, intent_id: int) -> list[dict[str, Any]]:
-    return flow.q.intent(intent_id)["attempts"]
-
-
-def sent_intent(flow: Flow, leader: str) -> dict[str, Any]:
-    p = flow.payload(leader, collateral_usd="10", leverage=1)
-    flow.submit(p)
-    procs.wait_until(
-        lambda: flow.q.intents(signal_id=p["signal_id"])[0]["state"] == "sent", 30, "sent"
-    )
-    return flow.q.intents(signal_id=p["signal_id"])[0]
+    with no_mining_rig(stack, session_dir, "stuck", broker_db=7) as r:
+        yield r
 
 
 def test_stuck_transaction_is_replaced_same_nonce_same_calldata_fees_up_an_eighth(
@@ -251,7 +172,7 @@ def test_cancel_lands_the_no_op_and_the_next_intent_takes_the_next_nonce(rig: Ri
 
 def test_two_beats_replace_each_stuck_intent_once_per_round(rig: Rig) -> None:
     rig.ws.stop()
-    rig.ws = start_worker_set(rig.stack, "stuck", broker_db=7, beats=2, **rig._overrides())
+    rig.ws = start_worker_set(rig.stack, "stuck", 7, beats=2, **rig._overrides())
     try:
         flow = rig.flow()
         leader = flow.leader()

@@ -39,8 +39,11 @@ class Flow:
         circuit_breaker: bool = False,
         slippage_bps: int = 50,
         eth: int = 10,
+        signer: tuple[str, str] | None = None,
     ) -> tuple[int, str]:
-        ref, address = new_keystore(self.stack.dir, self.s.chain, eth)
+        """A follower of `leader` with its own new key, or with `signer` (ref, address) of
+        another follower: two followers sharing a wallet."""
+        ref, address = signer or new_keystore(self.stack.dir, self.s.chain, eth)
         policy = Policy(
             max_leverage,
             max_position_usd_1e6,

@@ -1,0 +1,109 @@
+"""A worker set on an anvil that mines only when told (`--no-mining`, `evm_mine`), with a
+fast stuck scan: the rig of the stuck-transaction and broadcast-window tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from core.adapters.chain import Chain
+from core.adapters.signers.local import LocalSigner
+from core.domain.types import Mode
+from core.services.venue import deploy
+from tests.support import procs
+from tests.support.chain import ANVIL_KEY0
+from tests.support.databases import fresh_database
+from tests.support.flow import Flow
+from tests.support.stacks import WorkerSet, settings_with, start_worker_set
+
+GWEI = 10**9
+STUCK_AFTER = 1.5
+SCAN = 0.5
+
+
+@dataclass
+class Rig:
+    stack: Any
+    env: dict[str, str]
+    chain: Chain
+    ws: WorkerSet
+    name: str
+    broker_db: int
+
+    def restart(self, **overrides: str) -> None:
+        self.ws.stop()
+        self.env.update(overrides)
+        self.ws = start_worker_set(self.stack, self.name, self.broker_db, **self._overrides())
+
+    def _overrides(self) -> dict[str, str]:
+        return {k: v for k, v in self.env.items() if k.startswith("COPYTRADE_")}
+
+    def flow(self) -> Flow:
+        return Flow(self.stack, self.ws.workers, services=self.ws.services)
+
+    def mine(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.chain.rpc("evm_mine")
+
+
+@contextmanager
+def no_mining_rig(stack: Any, session_dir: Any, name: str, broker_db: int) -> Iterator[Rig]:
+    """Its own anvil (mining on `evm_mine`), database and worker set; stopped on the way out."""
+    anvil, url = procs.start_anvil(session_dir, "--no-mining")
+    try:
+        chain = Chain(url)
+        chain.rpc("anvil_setAutomine", True)
+        venue = deploy(
+            chain,
+            LocalSigner.from_key(ANVIL_KEY0),
+            31337,
+            {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6},
+        )
+        chain.rpc("anvil_setAutomine", False)
+        with fresh_database(f"ct_{name}") as db_url:
+            env = {
+                "COPYTRADE_DATABASE_URL": db_url,
+                "COPYTRADE_RPC_URL": url,
+                "COPYTRADE_VENUE_ADDRESS": venue,
+                "COPYTRADE_STUCK_AFTER_S": str(STUCK_AFTER),
+                "COPYTRADE_STUCK_AFTER_BLOCKS": "1000",
+                "COPYTRADE_STUCK_SCAN_PERIOD_S": str(SCAN),
+                "COPYTRADE_FEE_CEILING_WEI": str(500 * GWEI),
+                "COPYTRADE_CONFIRMATIONS": "2",
+            }
+            from core.bootstrap import Services
+
+            Services(settings_with({**stack.env, **env})).mode.request(Mode.LIVE, "pytest", "rig")
+            ws = start_worker_set(stack, name, broker_db, **env)
+            r = Rig(stack, env, chain, ws, name, broker_db)
+            try:
+                yield r
+            finally:
+                r.ws.stop()
+    finally:
+        anvil.stop()
+
+
+def node_fees(chain: Chain, tx_hash: str) -> tuple[int, int, int, str]:
+    tx = chain.rpc("eth_getTransactionByHash", tx_hash)
+    return (
+        int(tx["maxFeePerGas"], 16),
+        int(tx["maxPriorityFeePerGas"], 16),
+        int(tx["nonce"], 16),
+        tx["input"],
+    )
+
+
+def attempts_of(flow: Flow, intent_id: int) -> list[dict[str, Any]]:
+    return flow.q.intent(intent_id)["attempts"]
+
+
+def sent_intent(flow: Flow, leader: str) -> dict[str, Any]:
+    p = flow.payload(leader, collateral_usd="10", leverage=1)
+    flow.submit(p)
+    procs.wait_until(
+        lambda: flow.q.intents(signal_id=p["signal_id"])[0]["state"] == "sent", 30, "sent"
+    )
+    return flow.q.intents(signal_id=p["signal_id"])[0]
