@@ -15,6 +15,7 @@ from pathlib import Path
 from config.settings import get_settings
 
 POINTS = (
+    "build.after_check",  # check_mode's checks done, nothing signed yet
     "send.before_window",
     "send.in_window",
     # Crash points: a test SIGKILLs the process that reached one.

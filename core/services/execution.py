@@ -145,6 +145,7 @@ class Pipeline:
         _, todo = self._check(pk)
         if not todo:
             return 0
+        pause("build.after_check")
         failures: dict[int, str] = {}
         waiting: set[int] = set()  # a signer whose service is down (KMS throttled): later
         for t in todo:
@@ -198,7 +199,8 @@ class Pipeline:
                 self.cfg.gas_limit,
             )
 
-        n, later = self.txs.sign_created(pk, sign, waiting)
+        checked = [t.intent_id for t in todo if t.intent_id not in failures]
+        n, later = self.txs.sign_created(pk, sign, checked, waiting)
         pause("build.after_commit")
         if later:
             # Left `created`: the other followers go on to `send`; the reconciler brings

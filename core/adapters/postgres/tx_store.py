@@ -7,7 +7,7 @@ rolls back, the nonce was never taken: no gap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
@@ -151,17 +151,27 @@ class TxStore:
             )
 
     def sign_created(
-        self, pk: int, sign: Callable[[ToSign, int], Signed], skip: AbstractSet[int] = frozenset()
+        self,
+        pk: int,
+        sign: Callable[[ToSign, int], Signed],
+        checked: Collection[int],
+        skip: AbstractSet[int] = frozenset(),
     ) -> tuple[int, int]:
-        """created -> signed for the signal's intents: nonce, raw bytes and hash written
-        ahead. An intent in `skip`, or whose signing raises TransientError (a throttled
-        KMS), stays `created` with its signer's later intents; the others are signed.
+        """created -> signed for the signal's intents in `checked` — exactly the ones whose
+        checks (mode, cohort, signer, gas) the caller ran and passed; an intent sized since
+        then is left for its own check. Nonce, raw bytes and hash are written ahead. An
+        intent in `skip`, or whose signing raises TransientError (a throttled KMS), stays
+        `created` with its signer's later intents; the others are signed.
         Returns (signed, left created)."""
         with self.db.tx() as conn:
             locked_ids = (
                 conn.execute(
                     select(intents.c.id)
-                    .where(intents.c.signal_pk == pk, intents.c.state == I.CREATED.value)
+                    .where(
+                        intents.c.signal_pk == pk,
+                        intents.c.state == I.CREATED.value,
+                        intents.c.id.in_(list(checked)),
+                    )
                     .order_by(intents.c.id)
                     .with_for_update(skip_locked=True)
                 )
