@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     reconcile_idle_after_s: float = Field(10.0, gt=0)  # untouched this long = stopped short
     reconcile_max_tries: int = Field(10, ge=1)  # then pending/created intents end failed
     health_period_s: float = Field(2.0, gt=0)
+    # A broadcast window never stays open longer (its guard refuses the next chunk, and
+    # PostgreSQL ends its session): a `stop` waits at most this long for the open ones.
+    broadcast_window_s: float = Field(15.0, gt=0)
+    broadcast_chunk: int = Field(200, ge=1, le=1000)  # raw transactions per JSON-RPC batch
     mode_read_timeout_s: float = Field(0.25, gt=0, le=2)
     # Test-only: a directory where named pause points wait for a release file
     # (core/faults.py). Unset in production: the points are then no-ops.

@@ -45,7 +45,13 @@ class Services:
     def chain(self) -> Chain:
         s = self.settings
         urls = [s.rpc_url, *[u.strip() for u in s.rpc_fallback_urls.split(",") if u.strip()]]
-        return Chain(urls, s.rpc_timeout_s, self.check_chain_identity, s.rpc_retry_primary_after_s)
+        return Chain(
+            urls,
+            s.rpc_timeout_s,
+            self.check_chain_identity,
+            s.rpc_retry_primary_after_s,
+            chunk=s.broadcast_chunk,
+        )
 
     def check_chain_identity(self, chain_id: int, genesis: str) -> None:
         """The chain recorded at first start (chain id + genesis hash) must be this one.
@@ -87,7 +93,10 @@ class Services:
 
     @cached_property
     def mode(self) -> ModeService:
-        return ModeService(self.controls, self.heartbeat_store, self.settings.health_period_s)
+        s = self.settings
+        return ModeService(
+            self.controls, self.heartbeat_store, s.health_period_s, s.broadcast_window_s
+        )
 
     @cached_property
     def pipeline(self) -> Pipeline:

@@ -18,6 +18,7 @@ POINTS = (
     "build.after_check",  # check_mode's checks done, nothing signed yet
     "send.before_window",
     "send.in_window",
+    "window.after_guard",  # a chunk's guard said go; the chunk is about to be sent
     # Crash points: a test SIGKILLs the process that reached one.
     "build.before_commit",  # signed in memory, nonce and bytes not yet committed
     "build.after_commit",  # nonce and signed bytes written ahead, nothing broadcast

@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
 from web3 import HTTPProvider
 
-from core.domain.errors import ChainError, TransientError, WrongChain
+from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
 
 # Node replies meaning "this exact transaction is already in the pool": success for us.
 ALREADY_KNOWN = ("already known", "transaction already imported", "known transaction")
@@ -25,11 +26,14 @@ INSUFFICIENT = ("insufficient funds",)
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """`kind`: ok | known | nonce_too_low | underpriced | insufficient_funds | error."""
+    """`kind`: ok | known | nonce_too_low | underpriced | insufficient_funds | error, or
+    unsent (the window's guard refused its chunk: not sent at all). `at`: what the guard
+    returned right before its chunk went out (the database time), when there was one."""
 
     kind: str
     tx_hash: str | None = None
     message: str = ""
+    at: datetime | None = None
 
     @property
     def accepted(self) -> bool:
@@ -82,6 +86,9 @@ class Log:
 
 
 IdentityCheck = Callable[[int, str], None]
+# Called right before each chunk of a broadcast goes out (and before each endpoint is
+# tried): raises UnsafeToSend to stop the broadcast there; returns the chunk's send time.
+Guard = Callable[[], datetime]
 _TRANSPORT = (requests.RequestException, OSError, ValueError)
 
 
@@ -106,11 +113,11 @@ def _session(url: str) -> requests.Session:
     return session
 
 
-def _outcome(reply: dict[str, Any]) -> SendOutcome:
+def _outcome(reply: dict[str, Any], at: datetime | None = None) -> SendOutcome:
     if "error" in reply:
         msg = str(reply["error"].get("message", reply["error"]))
-        return SendOutcome(classify_send_error(msg), None, msg)
-    return SendOutcome("ok", str(reply["result"]))
+        return SendOutcome(classify_send_error(msg), None, msg, at)
+    return SendOutcome("ok", str(reply["result"]), "", at)
 
 
 def _ints(method: str, keys: Sequence[str], replies: list[dict[str, Any]]) -> dict[str, int]:
@@ -149,7 +156,9 @@ class Chain:
         timeout_s: float = 10.0,
         identity_check: IdentityCheck | None = None,
         retry_primary_after_s: float = 30.0,
+        chunk: int = 200,
     ) -> None:
+        self.chunk = chunk
         urls = [rpc_url] if isinstance(rpc_url, str) else [u for u in rpc_url if u]
         self.endpoints = [
             _Endpoint(
@@ -205,9 +214,14 @@ class Chain:
         self.identity_check(int(cid["result"], 16), str(genesis["result"]["hash"]))
 
     def _batch(
-        self, calls: Sequence[tuple[str, Sequence[Any]]], broadcast: bool = False
+        self,
+        calls: Sequence[tuple[str, Sequence[Any]]],
+        broadcast: bool = False,
+        guard: Guard | None = None,
     ) -> list[dict[str, Any]]:
-        """Replies to `calls`, in order, from one endpoint (identity checked with them)."""
+        """Replies to `calls`, in order, from one endpoint (identity checked with them).
+        With `guard`, it is called right before the calls go to each endpoint tried (after
+        that endpoint's identity check) and may refuse."""
         if not calls:
             return []
         head = _IDENTITY if self.identity_check is not None else []
@@ -215,6 +229,8 @@ class Chain:
         def run(p: HTTPProvider) -> list[dict[str, Any]]:
             if head and broadcast:
                 self._check(p.make_batch_request(head))  # type: ignore[arg-type]
+            if guard is not None:
+                guard()
             batch: Any = [*head, *((m, list(a)) for m, a in calls)]
             replies = p.make_batch_request(batch)
             if not isinstance(replies, list) or len(replies) != len(head) + len(calls):
@@ -387,30 +403,52 @@ class Chain:
         return str(err.get("message", "unknown"))[:200]
 
     # -- writes ------------------------------------------------------------------------
-    def broadcast(self, raws: Sequence[bytes]) -> tuple[list[SendOutcome], int]:
+    def broadcast(
+        self, raws: Sequence[bytes], guard: Guard | None = None
+    ) -> tuple[list[SendOutcome], int]:
         """`send_raw`, and the block number read in the last batch (no extra round trip)."""
-        return self._send(raws, read_block=True)
+        return self._send(raws, read_block=True, guard=guard)
 
-    def send_raw(self, raws: Sequence[bytes]) -> list[SendOutcome]:
-        """Broadcast signed transactions in JSON-RPC batches; one outcome per input. The
-        node's chain identity is checked again right before each batch (a node restarted
-        fresh behind the same URL is caught even on a kept-alive connection)."""
-        return self._send(raws, read_block=False)[0]
+    def send_raw(self, raws: Sequence[bytes], guard: Guard | None = None) -> list[SendOutcome]:
+        """Broadcast signed transactions in JSON-RPC batches of `chunk`; one outcome per
+        input. The node's chain identity is checked again right before each batch (a node
+        restarted fresh behind the same URL is caught even on a kept-alive connection), then
+        `guard` is asked. A guard that refuses the first batch raises UnsafeToSend (nothing
+        went out); one that refuses a later batch ends the broadcast there, and that batch
+        and the rest are `unsent`."""
+        return self._send(raws, read_block=False, guard=guard)[0]
 
-    def _send(self, raws: Sequence[bytes], read_block: bool) -> tuple[list[SendOutcome], int]:
+    def _send(
+        self, raws: Sequence[bytes], read_block: bool, guard: Guard | None
+    ) -> tuple[list[SendOutcome], int]:
         outcomes: list[SendOutcome] = []
         block = 0
-        for start in range(0, len(raws), 200):
-            chunk = raws[start : start + 200]
+        size = self.chunk
+        for start in range(0, len(raws), size):
+            chunk = raws[start : start + size]
             calls = [("eth_sendRawTransaction", ["0x" + r.hex()]) for r in chunk]
-            last = start + 200 >= len(raws)
+            last = start + size >= len(raws)
             if read_block and last:
                 calls.append(("eth_blockNumber", []))
-            replies = self._batch(calls, broadcast=True)
+            times: list[datetime] = []  # the guard's answers, the last for the endpoint used
+
+            def stamped(times: list[datetime] = times) -> datetime:
+                assert guard is not None
+                times.append(guard())
+                return times[-1]
+
+            try:
+                replies = self._batch(calls, True, stamped if guard is not None else None)
+            except UnsafeToSend as exc:
+                if not outcomes or isinstance(exc, WrongChain):
+                    raise
+                outcomes += [SendOutcome("unsent", None, str(exc)) for _ in raws[start:]]
+                break
             if read_block and last:
                 block = _ints("eth_blockNumber", ["head"], replies[-1:])["head"]
                 replies = replies[:-1]
-            outcomes += [_outcome(reply) for reply in replies]
+            at = times[-1] if times else None
+            outcomes += [_outcome(reply, at) for reply in replies]
         return outcomes, block
 
     def rpc(self, method: str, *params: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from core.adapters.postgres.controls import OpenWindow
 from core.cli.common import console, emit_json, table
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -154,8 +155,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command("stop")
     def stop(reason: NeedReason) -> None:
-        """Emergency stop: returns once no broadcast is in flight; none starts after."""
-        _svc().mode.stop(_actor(), reason)
+        """Emergency stop: the flag is set at once (no new broadcast window opens), then it
+        returns once the windows already open have closed; none starts after."""
+        said: set[int] = set()
+
+        def waiting(windows: list[OpenWindow]) -> None:
+            if {w.pid for w in windows} <= said:
+                return
+            said.update(w.pid for w in windows)
+            console.print(
+                f"stop flag set; waiting for {len(windows)} open broadcast window(s): "
+                + "; ".join(str(w) for w in windows)
+            )
+
+        _svc().mode.stop(_actor(), reason, on_wait=waiting)
         console.print("STOPPED: no broadcast will start until `copytrade resume`")
 
     @app.command("resume")

@@ -230,15 +230,15 @@ class Pipeline:
 
     def send(self, pk: int) -> int:
         """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try),
-        inside the broadcast window (stop flag share-locked, effective mode checked)."""
+        inside the broadcast window (the verdict read again before every chunk)."""
         todo = self.txs.signed(pk)
         if not todo:
             return 0
         pause("send.before_window")
         try:
-            with self.mode.broadcast_window() as opened:
+            with self.mode.broadcast_window() as window:
                 pause("send.in_window")
-                outcomes, block = self.chain.broadcast([t.raw for t in todo])
+                outcomes, block = self.chain.broadcast([t.raw for t in todo], window.guard)
         except UnsafeToSend:
             if self.store.signal(pk).age_s > self.cfg.max_signal_age_s:
                 # Signed past max age: the nonce is ours and must be consumed; the no-op
@@ -255,7 +255,8 @@ class Pipeline:
                 ok.append(t)
             else:
                 errors[t.attempt_id] = f"{out.kind}: {out.message}"
-        n, age_s = self.txs.mark_sent(ok, errors, opened, sent_by=who(), block=block, signal_pk=pk)
+        at = {t.attempt_id: out.at or window.opened for t, out in zip(todo, outcomes, strict=True)}
+        n, age_s = self.txs.mark_sent(ok, errors, at, sent_by=who(), block=block, signal_pk=pk)
         if n:
             metrics.observe_signal_to_broadcast(age_s, n)
         if errors:

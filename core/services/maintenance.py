@@ -3,7 +3,7 @@ no-op cancel (a 0-value self-send at the same nonce) that gives a nonce back.
 
 Every new attempt is claimed by compare-and-set on its attempt number and written ahead
 with its signed bytes before the broadcast; every broadcast happens inside the mode
-service's broadcast window (stop flag share-locked, effective mode checked)."""
+service's broadcast window (the verdict read again right before the send)."""
 
 from __future__ import annotations
 
@@ -171,27 +171,32 @@ class Maintenance:
         fresh = self.store.newest((I.SIGNED,), n.intent_id)
         if fresh:
             try:
-                with self.mode.broadcast_window() as opened:
-                    (out,) = self.chain.send_raw([fresh[0].raw])
+                with self.mode.broadcast_window() as window:
+                    (out,) = self.chain.send_raw([fresh[0].raw], window.guard)
             except UnsafeToSend:
                 return 1  # written ahead; `send` / the reconciler sends it when safe
             metrics.broadcast_outcomes("resign", [out])
             if out.accepted:
                 self.store.sent_after_resign(
-                    n.intent_id, attempt_id, self.chain.block_number(), who(), opened
+                    n.intent_id,
+                    attempt_id,
+                    self.chain.block_number(),
+                    who(),
+                    out.at or window.opened,
                 )
         return 1
 
     def rebroadcast(self, n: Newest) -> int:
         """Send an attempt's written-ahead bytes again (same hash)."""
         try:
-            with self.mode.broadcast_window() as opened:
-                (out,) = self.chain.send_raw([n.raw])
+            with self.mode.broadcast_window() as window:
+                (out,) = self.chain.send_raw([n.raw], window.guard)
         except UnsafeToSend:
             return 0
         metrics.broadcast_outcomes("rebroadcast", [out])
         if out.accepted:
-            self.store.mark_broadcast(n.attempt_id, self.chain.block_number(), who(), opened)
+            at = out.at or window.opened
+            self.store.mark_broadcast(n.attempt_id, self.chain.block_number(), who(), at)
             return 1
         self.store.record_error(n.attempt_id, f"{out.kind}: {out.message}")
         return 0
@@ -241,8 +246,8 @@ class Maintenance:
             return False  # another scanner claimed this round
         pause("replace.after_claim")
         try:
-            with self.mode.broadcast_window() as opened:
-                (out,) = self.chain.send_raw([signed.raw])
+            with self.mode.broadcast_window() as window:
+                (out,) = self.chain.send_raw([signed.raw], window.guard)
         except UnsafeToSend as exc:
             log.warning(
                 "intent %s: %s attempt written, not sent: %s",
@@ -254,7 +259,8 @@ class Maintenance:
             return True
         metrics.broadcast_outcomes("cancel" if kind == "cancel" else "replacement", [out])
         if out.accepted:
-            self.store.mark_broadcast(attempt_id, self.chain.block_number(), who(), opened)
+            at = out.at or window.opened
+            self.store.mark_broadcast(attempt_id, self.chain.block_number(), who(), at)
         else:
             self.store.record_error(attempt_id, f"{out.kind}: {out.message}")
         return True

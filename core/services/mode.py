@@ -4,24 +4,60 @@ the emergency stop, and the window every broadcast happens in."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from core.adapters.postgres.controls import EMERGENCY_STOP, REQUESTED_MODE, ControlStore
+from core.adapters.postgres.controls import (
+    EMERGENCY_STOP,
+    REQUESTED_MODE,
+    ControlStore,
+    OpenWindow,
+)
 from core.adapters.redis_mode import RedisModeStore
 from core.domain.errors import TransientError, UnsafeToSend
 from core.domain.mode import ModeVerdict, evaluate
 from core.domain.types import Mode
+from core.faults import pause
 
 log = logging.getLogger(__name__)
 
 
+class Window:
+    """An open broadcast window. `guard()` is called right before each chunk is sent and
+    before each endpoint is tried: it reads the verdict again (stop flag, requested mode,
+    heartbeat) and the window's bound, raises UnsafeToSend when sending is no longer safe,
+    and returns the database time of that read — when the chunk went out."""
+
+    def __init__(self, mode: ModeService, opened: datetime, bound_s: float) -> None:
+        self.mode = mode
+        self.opened = opened
+        self.deadline = time.monotonic() + bound_s
+        self.bound_s = bound_s
+
+    def guard(self) -> datetime:
+        v, at = self.mode.verdict_at()
+        if not v.live:
+            raise UnsafeToSend(f"effective mode is DRY: {v.reason}")
+        if time.monotonic() > self.deadline:
+            raise UnsafeToSend(f"broadcast window open longer than its {self.bound_s:g} s bound")
+        pause("window.after_guard")
+        return at or self.opened
+
+
 class ModeService:
-    def __init__(self, controls: ControlStore, heartbeat: RedisModeStore, period_s: float) -> None:
+    def __init__(
+        self,
+        controls: ControlStore,
+        heartbeat: RedisModeStore,
+        period_s: float,
+        window_s: float = 15.0,
+    ) -> None:
         self.controls = controls
         self.heartbeat = heartbeat
         self.period_s = period_s
+        self.window_s = window_s
 
     def requested(self) -> Mode:
         return Mode.LIVE if self.controls.get(REQUESTED_MODE) == Mode.LIVE.value else Mode.DRY
@@ -31,17 +67,22 @@ class ModeService:
 
     def verdict(self, stopped: bool | None = None) -> ModeVerdict:
         """Read everything now; any failure to read means DRY with the reason."""
+        return self.verdict_at(stopped)[0]
+
+    def verdict_at(self, stopped: bool | None = None) -> tuple[ModeVerdict, datetime | None]:
+        """The verdict and the database time the controls were read (None: unreadable)."""
         try:
-            requested_value, flag = self.controls.snapshot()
+            requested_value, flag, at = self.controls.snapshot_at()
         except TransientError:
-            return ModeVerdict(Mode.DRY, "controls_unreadable")
+            return ModeVerdict(Mode.DRY, "controls_unreadable"), None
         requested = Mode.LIVE if requested_value == Mode.LIVE.value else Mode.DRY
-        return evaluate(
+        v = evaluate(
             requested,
             flag if stopped is None else stopped,
             self.heartbeat.read(),
             self.period_s,
         )
+        return v, at
 
     def effective(self) -> Mode:
         return self.verdict().mode
@@ -52,20 +93,30 @@ class ModeService:
             raise UnsafeToSend(f"effective mode is DRY: {v.reason}")
 
     @contextmanager
-    def broadcast_window(self) -> Iterator[datetime]:
-        """Every broadcast happens inside: the stop flag held under a shared lock (so
-        `stop` waits for it), the effective mode checked immediately before. Yields the
-        database time the window opened: recorded as the attempt's `broadcast_at`, so no
-        broadcast recorded after a `stop` returned can have been allowed before it."""
-        with self.controls.broadcast_window() as (stopped, opened):
+    def broadcast_window(self) -> Iterator[Window]:
+        """Every broadcast happens inside: the window lock held shared (a `stop` waits for
+        the open windows), the stop flag read under it and the effective mode checked
+        immediately before; the window's `guard` checks again before each chunk. A window is
+        bounded (COPYTRADE_BROADCAST_WINDOW_S): its guard refuses past the bound and
+        PostgreSQL ends its session soon after, so no stop waits longer than that."""
+        with self.controls.broadcast_window(self.window_s) as (stopped, opened):
             v = self.verdict(stopped=stopped)
             if not v.live:
                 raise UnsafeToSend(f"effective mode is DRY: {v.reason}")
-            yield opened
+            yield Window(self, opened, self.window_s)
 
-    def stop(self, actor: str, reason: str) -> None:
-        """Returns once no broadcast is in flight; none starts afterwards."""
+    def stop(
+        self,
+        actor: str,
+        reason: str,
+        on_wait: Callable[[list[OpenWindow]], None] | None = None,
+    ) -> None:
+        """Set the flag (committed at once: every window opening from now on refuses, and
+        `status` shows it), then return once the windows already open have closed — none
+        of them sends another chunk (their guards read the flag), and none starts after.
+        `on_wait` hears what the stop is waiting for."""
         self.controls.set(EMERGENCY_STOP, "on", actor, reason)
+        self.controls.wait_for_windows(on_wait)
 
     def resume(self, actor: str, reason: str) -> None:
         self.controls.set(EMERGENCY_STOP, "off", actor, reason)

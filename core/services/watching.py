@@ -168,8 +168,8 @@ class Watcher:
         }
         raws = self.attempts.raws(list(newest.values()))
         try:
-            with self.mode.broadcast_window():
-                outcomes = self.chain.send_raw([raws[h] for h in newest.values()])
+            with self.mode.broadcast_window() as window:
+                outcomes = self.chain.send_raw([raws[h] for h in newest.values()], window.guard)
         except UnsafeToSend:
             return
         metrics.broadcast_outcomes("rebroadcast", outcomes)

@@ -85,6 +85,8 @@ def test_emergency_stop_under_load(separate: Ctx) -> None:
     assert f["broadcasts_after"] > 0
     assert f["held_then_sent_with_same_bytes"] == f["signed_and_held"]
     assert f["signed_and_held"] + f["waiting_unsigned"] > 0  # the stop held real work
+    assert f["windows_held"] >= 4  # overlapping windows were open all through the stop
+    assert f["flag_seen_while_waiting"] is True
 
 
 def test_stuck_tx_is_replaced_and_the_replacement_mined(separate: Ctx) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import procs
 from tests.support.flow import Flow
 from tests.support.pauses import paused
 from tests.support.procs import copytrade_cmd
@@ -62,9 +63,11 @@ def test_stop_between_check_mode_and_send_blocks_the_broadcast_until_resume(
     assert fid == done["follower_id"]
 
 
-def test_stop_waits_for_a_broadcast_in_flight_and_none_starts_after(
+def test_stop_waits_for_an_open_window_whose_guard_then_refuses_and_none_starts_after(
     flow: Flow, resumed: None
 ) -> None:
+    """The stop flag is set at once; a window already open sends no further chunk (its
+    guard reads the flag right before the send), and the stop returns once it closed."""
     leader = flow.leader()
     _, first_addr = flow.follower(leader)
     p = flow.payload(leader, collateral_usd="10", leverage=1)
@@ -82,16 +85,45 @@ def test_stop_waits_for_a_broadcast_in_flight_and_none_starts_after(
         point.release()
         stopper.join(10)
     assert returned.is_set()
-    # The broadcast that started before stop returned reached the node ...
-    assert flow.s.chain.rpc("eth_getTransactionByHash", signed["tx_hash"]) is not None
-    # ... and a signal after the stop does not.
+    # The open window's chunk had not gone out when the flag was set: it never did ...
+    assert flow.s.chain.rpc("eth_getTransactionByHash", signed["tx_hash"]) is None
+    assert flow.q.intents(signal_id=p["signal_id"])[0]["state"] == "signed"
+    # ... and a signal after the stop does not go out either.
     later = flow.payload(leader, collateral_usd="10", leverage=1)
     flow.submit(later)
     time.sleep(4 * PERIOD)
     (waiting,) = flow.q.intents(signal_id=later["signal_id"])
     assert waiting["state"] in ("pending", "created")
-    assert flow.s.chain.nonce(first_addr, "pending") == 1
+    assert flow.s.chain.nonce(first_addr, "pending") == 0
     flow.s.mode.resume("pytest", "drill over")
     for sid in (p["signal_id"], later["signal_id"]):
         flow.wait_done(sid)
     assert flow.position(first_addr).size_usd_1e6 == 20 * 10**6
+
+
+def test_stop_waits_for_a_chunk_its_guard_let_go_and_nothing_goes_out_after(
+    flow: Flow, resumed: None
+) -> None:
+    """A window whose guard has said go (the chunk is about to be sent) holds the stop
+    until it has closed: the chunk reaches the node before `stop` returns."""
+    leader = flow.leader()
+    _, address = flow.follower(leader)
+    p = flow.payload(leader, collateral_usd="10", leverage=1)
+    returned = threading.Event()
+    with paused(flow.stack.dir / "pause", "window.after_guard") as point:
+        flow.submit(p)
+        point.wait_reached()
+        (signed,) = flow.q.intents(signal_id=p["signal_id"])
+        stopper = threading.Thread(
+            target=lambda: (flow.s.mode.stop("pytest", "drill"), returned.set())
+        )
+        stopper.start()
+        procs.wait_until(flow.s.mode.stopped, 5, "the flag set at once")
+        time.sleep(0.5)
+        assert not returned.is_set()  # the stop waits for the window that is sending
+        point.release()
+        stopper.join(10)
+    assert returned.is_set()
+    assert flow.s.chain.rpc("eth_getTransactionByHash", signed["tx_hash"]) is not None
+    flow.wait_done(p["signal_id"])
+    assert flow.position(address).size_usd_1e6 == 10 * 10**6

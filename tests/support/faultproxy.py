@@ -1,6 +1,8 @@
 """A small TCP fault proxy for chaos tests: clients connect to `proxy.url`-style
 127.0.0.1:<port>, bytes go to an upstream TCP address or unix socket, and the test can
 refuse new connections, cut the open ones, delay or corrupt replies, or swap the upstream.
+It also notes when each request carrying a watched JSON-RPC method passed through (`seen`),
+so a test can ask the wire, not our rows, whether anything was sent after a moment.
 
 Threads, not asyncio: the proxy lives inside the pytest process, and every mode change is
 one attribute write seen by the pump threads on their next chunk.
@@ -40,6 +42,9 @@ class FaultProxy:
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        # (time.monotonic(), how many) per request chunk that carried a watched method
+        self.seen: list[tuple[float, int]] = []
+        self.watch = b'"eth_sendRawTransaction"'
         self.accept()
 
     @property
@@ -83,6 +88,13 @@ class FaultProxy:
     def close(self) -> None:
         self.refuse()
 
+    def sent_after(self, t: float) -> int:
+        """How many watched calls (eth_sendRawTransaction) passed through after monotonic `t`."""
+        return sum(n for at, n in list(self.seen) if at > t)
+
+    def sent_total(self) -> int:
+        return sum(n for _, n in list(self.seen))
+
     # -- pumping ---------------------------------------------------------------------
     def _connect_upstream(self) -> socket.socket:
         up = self.upstream
@@ -110,11 +122,18 @@ class FaultProxy:
             threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, reply: bool) -> None:
+        tail = b""  # a method name may straddle two chunks of one request
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if not reply:
+                    window = tail + data
+                    n = window.count(self.watch)
+                    if n:
+                        self.seen.append((time.monotonic(), n))
+                    tail = window[-(len(self.watch) - 1) :]  # too short to hold a whole one
                 if reply:
                     f = self.faults
                     if f.delay_s:

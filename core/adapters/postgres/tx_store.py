@@ -7,7 +7,7 @@ rolls back, the nonce was never taken: no gap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
@@ -312,14 +312,15 @@ class TxStore:
         self,
         sent: list[ToSend],
         errors: dict[int, str],
-        at: datetime,
+        at: Mapping[int, datetime],
         sent_by: str = "",
         block: int = 0,
         signal_pk: int | None = None,
     ) -> tuple[int, float]:
-        """signed -> sent for the accepted broadcasts (`at`: when their broadcast window
-        opened); errors recorded on their attempts. Returns (how many moved, seconds since
-        the signal was accepted — 0 without `signal_pk`)."""
+        """signed -> sent for the accepted broadcasts (`at`: per attempt id, when its chunk
+        went out — the database time its window's guard read right before it); errors
+        recorded on their attempts. Returns (how many moved, seconds since the signal was
+        accepted — 0 without `signal_pk`)."""
         with self.db.tx() as conn:
             if errors:
                 conn.execute(
@@ -330,17 +331,21 @@ class TxStore:
                 )
             if not sent:
                 return 0, 0.0
-            conn.execute(
-                update(attempts)
-                .where(attempts.c.id.in_([s.attempt_id for s in sent]))
-                .values(
-                    broadcast_at=func.coalesce(attempts.c.broadcast_at, at),
-                    sent_by=func.coalesce(attempts.c.sent_by, sent_by or None),
-                    broadcast_block=func.coalesce(attempts.c.broadcast_block, block or None),
-                    outcome="pending",
-                    error=None,
+            by_time: dict[datetime, list[int]] = {}
+            for s in sent:
+                by_time.setdefault(at[s.attempt_id], []).append(s.attempt_id)
+            for when, ids in by_time.items():  # one statement per chunk
+                conn.execute(
+                    update(attempts)
+                    .where(attempts.c.id.in_(ids))
+                    .values(
+                        broadcast_at=func.coalesce(attempts.c.broadcast_at, when),
+                        sent_by=func.coalesce(attempts.c.sent_by, sent_by or None),
+                        broadcast_block=func.coalesce(attempts.c.broadcast_block, block or None),
+                        outcome="pending",
+                        error=None,
+                    )
                 )
-            )
             rows = [{"b_id": s.intent_id} for s in sent]
             n = cas_many(conn, I.SIGNED, I.SENT, rows, sent_at=func.clock_timestamp())
             age = 0.0
