@@ -72,13 +72,16 @@ class Maintenance:
         for n in todo:
             if n.state is I.SIGNED:
                 continue  # its first broadcast belongs to `send` (resume, reconciler)
+            if n.state is I.SENT and n.sent_age_s >= self.cfg.sent_expiry_s:
+                # Expiry first, counted from the intent's first accepted broadcast: a bump
+                # the node refuses for ever (unaffordable in a fee spike) must not keep the
+                # no-op from being tried, nor reset the clock each time one is made.
+                result.cancelled += self._cancel(n, market, "expired")
+                continue
             if not n.broadcast:
                 # A replacement or no-op written ahead but never accepted (a crash, a stop,
                 # a refusal): the same bytes again.
                 result.rebroadcast += self.rebroadcast(n)
-                continue
-            if n.state is I.SENT and n.age_s >= self.cfg.sent_expiry_s:
-                result.cancelled += self._cancel(n, market, "expired")
                 continue
             stuck = n.state is I.HELD or feemath.is_stuck(
                 age_s=n.age_s,

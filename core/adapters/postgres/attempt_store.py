@@ -44,6 +44,7 @@ class Newest:
     age_s: float  # since that broadcast (0 when never broadcast)
     broadcast_block: int | None
     signal_age_s: float
+    sent_age_s: float = 0.0  # since the intent's first accepted broadcast (0: never sent)
 
 
 class AttemptStore:
@@ -71,6 +72,7 @@ class AttemptStore:
                 func.coalesce(func.extract("epoch", func.now() - attempts.c.broadcast_at), 0),
                 attempts.c.broadcast_block,
                 AGE_S,
+                func.coalesce(func.extract("epoch", func.now() - intents.c.sent_at), 0),
             )
             .select_from(
                 intents.join(followers)
@@ -104,6 +106,7 @@ class AttemptStore:
                 float(r[15]),
                 r[16],
                 float(r[17]),
+                float(r[18]),
             )
             for r in rows
         ]
