@@ -141,6 +141,7 @@ class Services:
             s.stuck_after_blocks,
             s.sent_expiry_s,
             s.max_signal_age_s,
+            s.confirmations,
         )
         return Maintenance(self.attempts, self.chain, self.mode, cfg)
 

@@ -24,6 +24,7 @@ POINTS = (
     "build.after_commit",  # nonce and signed bytes written ahead, nothing broadcast
     "send.after_broadcast",  # the node has the transaction, our rows still say signed
     "send.before_commit",  # the signed -> sent update is inside its uncommitted transaction
+    "nonces.after_count",  # the nonce scan has the latest counts, has decided nothing yet
     "replace.after_claim",  # a replacement written ahead (claimed), not yet broadcast
     "leaders.after_record",  # a leader's block recorded (outbox written), not yet submitted
 )

@@ -89,6 +89,8 @@ IdentityCheck = Callable[[int, str], None]
 # Called right before each chunk of a broadcast goes out (and before each endpoint is
 # tried): raises UnsafeToSend to stop the broadcast there; returns the chunk's send time.
 Guard = Callable[[], datetime]
+# One JSON-RPC batch on the endpoint `on_one_endpoint` pinned: replies in call order.
+Batch = Callable[[Sequence[tuple[str, Sequence[Any]]]], list[dict[str, Any]]]
 _TRANSPORT = (requests.RequestException, OSError, ValueError)
 
 
@@ -224,22 +226,35 @@ class Chain:
         that endpoint's identity check) and may refuse."""
         if not calls:
             return []
-        head = _IDENTITY if self.identity_check is not None else []
 
-        def run(p: HTTPProvider) -> list[dict[str, Any]]:
-            if head and broadcast:
-                self._check(p.make_batch_request(head))  # type: ignore[arg-type]
+        def run(batch: Batch, p: HTTPProvider) -> list[dict[str, Any]]:
+            if self.identity_check is not None and broadcast:
+                self._check(p.make_batch_request(_IDENTITY))  # type: ignore[arg-type]
             if guard is not None:
                 guard()
-            batch: Any = [*head, *((m, list(a)) for m, a in calls)]
-            replies = p.make_batch_request(batch)
-            if not isinstance(replies, list) or len(replies) != len(head) + len(calls):
-                raise ValueError("malformed batch reply")
-            if head:
-                self._check(replies[: len(head)])
-            return [dict(r) for r in replies[len(head) :]]
+            return batch(calls)
 
-        return list(self._use(run, calls[0][0] if len(calls) == 1 else "batch"))
+        return list(self.on_one_endpoint(run, calls[0][0] if len(calls) == 1 else "batch"))
+
+    def on_one_endpoint(self, fn: Callable[[Batch, HTTPProvider], Any], what: str) -> Any:
+        """Run `fn` with a batch function bound to one endpoint: every round trip it makes
+        goes to the same node (identity checked in each), so the answers are one node's
+        view. A transport failure anywhere in it moves the whole of `fn` to the next
+        endpoint."""
+        head = _IDENTITY if self.identity_check is not None else []
+
+        def run(p: HTTPProvider) -> Any:
+            def batch(calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+                replies = p.make_batch_request([*head, *((m, list(a)) for m, a in calls)])  # type: ignore[list-item]
+                if not isinstance(replies, list) or len(replies) != len(head) + len(calls):
+                    raise ValueError("malformed batch reply")
+                if head:
+                    self._check(replies[: len(head)])
+                return [dict(r) for r in replies[len(head) :]]
+
+            return fn(batch, p)
+
+        return self._use(run, what)
 
     def _request(self, method: str, params: Sequence[Any]) -> Any:
         (response,) = self._batch([(method, params)])

@@ -83,7 +83,7 @@ def _show_status(d: dict[str, Any]) -> None:
     low = d["low_balance_signers"]
     for line in low if isinstance(low, list) else [low]:
         console.print(f"[yellow]low balance[/] {line}")
-    for key in ("chain_alarm", "leader_reorg_alarm"):
+    for key in ("chain_alarm", "leader_reorg_alarm", "nonce_alarm"):
         if d[key]:
             console.print(f"[red]{key}[/] {d[key]}")
 

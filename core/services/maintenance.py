@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from core import metrics
 from core.adapters.chain import Chain
+from core.adapters.nonce_audit import OUTSIDE, UNKNOWN, NonceAudit, audit_nonce
 from core.adapters.postgres.attempt_store import AttemptStore, Newest
 from core.adapters.signers.factory import resolve
 from core.domain import fees as feemath
@@ -25,6 +26,7 @@ from core.services.mode import ModeService
 log = logging.getLogger(__name__)
 I = IntentState
 CANCEL_GAS = 21_000
+NONCE_ALARM = "nonce_alarm"  # a nonce consumed by a transaction not found (status shows it)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class MaintenanceConfig:
     stuck_after_blocks: int
     sent_expiry_s: float
     max_signal_age_s: float
+    confirmations: int = 2
 
 
 @dataclass
@@ -124,21 +127,60 @@ class Maintenance:
         return done
 
     def reconcile_nonces(self) -> int:
-        """Detect our nonces consumed on chain by someone else's transaction. An intent whose
-        nonce is below the chain's count, none of whose transactions has a receipt, lost its
-        nonce: it is re-signed at the signer's next free nonce (never a rewind) and sent."""
+        """Detect our nonces consumed on chain by someone else's transaction and re-sign
+        those intents at the signer's next free nonce (never a rewind). A first look at the
+        latest counts picks the candidates; each is then decided from one endpoint at one
+        pinned block (core/adapters/nonce_audit.py): the transaction that took the nonce is
+        found and its hash is none of ours, it is COPYTRADE_CONFIRMATIONS blocks deep, and
+        the previous scan saw the same transaction in the same block. A nonce consumed by a
+        transaction that cannot be found holds the intent as it is and raises the
+        `nonce_alarm`; it is never re-signed on a guess."""
         todo = [n for n in self.store.newest((I.SIGNED, I.SENT, I.HELD)) if n.kind == "order"]
-        latest: dict[str, int] = {}
+        if not todo:
+            return 0
+        latest = self.chain.nonces(sorted({n.signer_address for n in todo}), "latest")
+        pause("nonces.after_count")
         moved = 0
         for n in todo:
-            if n.signer_address not in latest:
-                latest[n.signer_address] = self.chain.nonce(n.signer_address, "latest")
-            if n.nonce >= latest[n.signer_address]:
+            if n.nonce >= latest.get(n.signer_address, 0):
                 continue
-            if self.chain.receipts(self.store.hashes(n.intent_id)):
-                continue  # ours was mined: the watcher records it
+            a = audit_nonce(self.chain, n.signer_address, n.nonce, self.store.hashes(n.intent_id))
+            if a.status == UNKNOWN:
+                self._nonce_alarm(n, a)
+                continue
+            if a.status != OUTSIDE:
+                self.store.forget_suspect(n.intent_id)
+                continue
+            if a.depth < self.cfg.confirmations:
+                continue  # not deep enough yet to count as a sighting
+            assert a.tx_hash is not None
+            assert a.block is not None
+            assert a.block_hash is not None
+            if self.store.suspect(n.intent_id) != (a.tx_hash, a.block_hash):
+                log.warning(
+                    "intent %s: nonce %s of %s taken by %s in block %s (not ours); re-signed "
+                    "if the next scan sees the same",
+                    n.intent_id,
+                    n.nonce,
+                    n.signer_address,
+                    a.tx_hash,
+                    a.block,
+                    extra={"intent_id": n.intent_id},
+                )
+                self.store.suspect_seen(n.intent_id, a.tx_hash, a.block, a.block_hash)
+                continue
             moved += self._resign(n)
+            self.store.forget_suspect(n.intent_id)
         return moved
+
+    def _nonce_alarm(self, n: Newest, a: NonceAudit) -> None:
+        problem = (
+            f"intent {n.intent_id}: nonce {n.nonce} of {n.signer_address} is consumed at "
+            f"block {a.head} but the transaction that took it was not found; held, not "
+            "re-signed: look the signer up on an explorer or an archive node"
+        )
+        log.error(problem, extra={"intent_id": n.intent_id})
+        self.mode.controls.note(NONCE_ALARM, problem)
 
     def _resign(self, n: Newest) -> int:
         signer = resolve(n.signer_ref)

@@ -31,6 +31,7 @@ def gather(s: Any) -> dict[str, Any]:
     """Everything `status` shows; `s` is `core.bootstrap.Services`."""
     from core.bootstrap import CHAIN_ALARM
     from core.services.leader_watch import LEADER_REORG_ALARM
+    from core.services.maintenance import NONCE_ALARM
 
     v = s.mode.verdict()
     q = Queries(s.db)
@@ -57,6 +58,7 @@ def gather(s: Any) -> dict[str, Any]:
         "leader_reorg_alarm": _part(
             lambda: recent_note(s, LEADER_REORG_ALARM, REORG_ALARM_WITHIN_S)
         ),
+        "nonce_alarm": _part(lambda: recent_note(s, NONCE_ALARM, REORG_ALARM_WITHIN_S)),
     }
 
 

@@ -15,6 +15,7 @@ import pytest
 from tests.support import procs
 from tests.support.nomining import (
     GWEI,
+    SCAN,
     STUCK_AFTER,
     Rig,
     attempts_of,
@@ -309,6 +310,9 @@ def test_our_nonce_used_outside_is_detected_and_the_order_re_signed_at_the_next(
     assert out.accepted
     rig.mine()
     assert rig.chain.receipts([outside.tx_hash])
+    time.sleep(4 * SCAN)  # scans see it one block deep: not yet taken as used outside
+    assert flow.q.intent(intent["id"])["nonce"] == intent["nonce"]
+    rig.mine()  # COPYTRADE_CONFIRMATIONS (2) deep: two scans in a row then re-sign it
     procs.wait_until(
         lambda: flow.q.intent(intent["id"])["nonce"] == intent["nonce"] + 1,
         15,

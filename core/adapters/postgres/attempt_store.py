@@ -8,14 +8,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from core.adapters.postgres.cas import cas_one
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import AGE_S
 from core.adapters.postgres.registry import write_audit
-from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
+from core.adapters.postgres.tables import (
+    attempts,
+    followers,
+    intents,
+    nonce_suspects,
+    signals,
+    signers,
+)
 from core.domain.fees import Fees
 from core.domain.states import IntentState, check_intent
 from core.domain.types import Wei
@@ -203,6 +211,33 @@ class AttemptStore:
                     select(attempts.c.tx_hash).where(attempts.c.intent_id == intent_id)
                 ).scalars()
             )
+
+    # -- nonces seen taken by a transaction not ours ---------------------------------------
+    def suspect(self, intent_id: int) -> tuple[str, str] | None:
+        """(tx hash, block hash) the previous scan saw take the intent's nonce, or None."""
+        with self.db.tx() as conn:
+            row = conn.execute(
+                select(nonce_suspects.c.tx_hash, nonce_suspects.c.block_hash).where(
+                    nonce_suspects.c.intent_id == intent_id
+                )
+            ).first()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def suspect_seen(self, intent_id: int, tx_hash: str, block: int, block_hash: str) -> None:
+        values = {"tx_hash": tx_hash, "block_number": block, "block_hash": block_hash}
+        with self.db.tx() as conn:
+            conn.execute(
+                pg_insert(nonce_suspects)
+                .values(intent_id=intent_id, **values)
+                .on_conflict_do_update(
+                    index_elements=[nonce_suspects.c.intent_id],
+                    set_={**values, "seen_at": func.now()},
+                )
+            )
+
+    def forget_suspect(self, intent_id: int) -> None:
+        with self.db.tx() as conn:
+            conn.execute(delete(nonce_suspects).where(nonce_suspects.c.intent_id == intent_id))
 
     def resign(
         self, n: Newest, sign: Callable[[int], tuple[str, bytes]], fees: Fees, outside_nonce: int

@@ -176,6 +176,18 @@ attempts = Table(
     UniqueConstraint("intent_id", "attempt_no", name="uq_attempts_intent_no"),
 )
 
+# An intent whose nonce a node showed taken by a transaction that is not ours (tx_hash,
+# in block_number/block_hash): the next stuck scan re-signs only if it sees the same.
+nonce_suspects = Table(
+    "nonce_suspects",
+    metadata,
+    Column("intent_id", BigInteger, ForeignKey("intents.id"), primary_key=True),
+    Column("tx_hash", String(66), nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", String(66), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 signers = Table(
     "signers",
     metadata,
