@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COPYTRADE_", extra="ignore")
 
     database_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/copytrade"
+    # How this process's sessions are named in pg_stat_activity (e.g. worker / heartbeat).
+    db_application_name: str = Field("copytrade", max_length=63)
     broker_url: str = "redis://127.0.0.1:6379/0"
     mode_redis_url: str = "redis://127.0.0.1:6379/1"
     rpc_url: str = "http://127.0.0.1:8545"

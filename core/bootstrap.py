@@ -39,7 +39,8 @@ class Services:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.settings.database_url)
+        s = self.settings
+        return Database(s.database_url, application_name=s.db_application_name)
 
     @cached_property
     def chain(self) -> Chain:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from core.domain.errors import TransientError
 
@@ -16,8 +17,9 @@ log = logging.getLogger(__name__)
 
 
 class Database:
-    def __init__(self, url: str, pool_size: int = 5) -> None:
+    def __init__(self, url: str, pool_size: int = 5, application_name: str = "copytrade") -> None:
         self.url = url
+        self.application_name = application_name
         self._pool_size = pool_size
         self._engine: Engine | None = None
         self._pid = 0
@@ -34,7 +36,7 @@ class Database:
                 # every reader that does not retry (the CLI during an outage, status)
                 # fails once per stale pooled connection after PostgreSQL restarts.
                 pool_pre_ping=True,
-                connect_args={"connect_timeout": 5, "application_name": "copytrade"},
+                connect_args={"connect_timeout": 5, "application_name": self.application_name},
             )
             self._pid = os.getpid()
         return self._engine
@@ -42,7 +44,10 @@ class Database:
     @contextmanager
     def tx(self) -> Iterator[Connection]:
         """One transaction; connection-level failures become TransientError. Callbacks
-        registered with `after_commit` run once it has committed (never on rollback)."""
+        registered with `after_commit` run once it has committed (never on rollback).
+        On a connection invalidated under the body (a terminated backend) the clean-up of
+        the hook list raises PendingRollbackError: it is suppressed, so the OperationalError
+        that makes the task retry is the one that propagates."""
         done: list[Callable[[], None]] = []
         try:
             with self.engine.begin() as conn:
@@ -50,7 +55,8 @@ class Database:
                 try:
                     yield conn
                 finally:
-                    conn.info.pop("after_commit", None)
+                    with contextlib.suppress(SQLAlchemyError):
+                        conn.info.pop("after_commit", None)
         except OperationalError as exc:
             raise TransientError(f"PostgreSQL: {str(exc.orig).strip()[:200]}") from None
         except DBAPIError as exc:
