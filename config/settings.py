@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     venue_address: str = ""
     confirmations: int = Field(2, ge=1)
     max_signal_age_s: int = Field(120, ge=1)
+    # An issued_at further ahead of this machine's clock is rejected (future_issued_at).
+    max_future_skew_s: int = Field(5, ge=0, le=300)
     profile: str = Field("canary", pattern="^(canary|standard)$")
     gas_limit: int = 200_000
     low_balance_wei: int = Field(10**16, ge=0)  # `status` lists signers under this (0.01 ETH)

@@ -176,7 +176,9 @@ class Services:
         from core.adapters.celery_dispatch import CeleryDispatcher
 
         dispatcher = CeleryDispatcher(app_for(self.settings.broker_url))
-        return Intake(self.registry, self.store, dispatcher)
+        return Intake(
+            self.registry, self.store, dispatcher, self.settings.max_future_skew_s
+        )
 
 
 _services: Services | None = None

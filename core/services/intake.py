@@ -7,6 +7,8 @@ signal is still accepted and the reconciler dispatches it later.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,10 +38,19 @@ class IntakeAnswer:
 
 
 class Intake:
-    def __init__(self, registry: Registry, store: PipelineStore, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        store: PipelineStore,
+        dispatcher: Dispatcher,
+        max_future_skew_s: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.registry = registry
         self.store = store
         self.dispatcher = dispatcher
+        self.max_future_skew_s = max_future_skew_s
+        self.clock = clock
 
     def submit(self, payload: object, source: str = "api") -> IntakeAnswer:
         answer = self._submit(payload, source)
@@ -58,6 +69,15 @@ class Intake:
                 sid if isinstance(sid, str) and SIGNAL_ID_RE.match(sid) else None,
                 reason=exc.reason,
                 detail=exc.detail,
+            )
+        if spec.issued_at is not None and spec.issued_at > self.clock() + self.max_future_skew_s:
+            # A future issued_at would make the signal's age negative and switch every
+            # staleness check off for it.
+            return IntakeAnswer(
+                "rejected",
+                spec.signal_id,
+                reason="future_issued_at",
+                detail=f"issued_at is more than {self.max_future_skew_s} s in the future",
             )
         leader_id = self.registry.leader_id(spec.leader)
         if leader_id is None:

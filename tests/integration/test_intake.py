@@ -8,6 +8,7 @@ import pytest
 from celery import Celery
 
 from core.adapters.celery_dispatch import CeleryDispatcher
+from core.domain.errors import NotFound
 from core.services.intake import Intake
 from tests.support.flow import Flow
 from tests.support.procs import free_port
@@ -70,3 +71,21 @@ def test_broker_down_still_answers_accepted_with_the_row_committed(flow: Flow) -
     answer = intake.submit(p, source="test").as_dict()
     assert (answer["status"], answer["dispatched"]) == ("accepted", False)
     assert flow.q.signal(p["signal_id"])["state"] == "accepted"
+
+
+def test_issued_at_in_the_future_beyond_the_skew_is_rejected_and_within_it_accepted(
+    flow: Flow,
+) -> None:
+    import time
+
+    leader = flow.leader()
+    far = flow.payload(leader) | {"issued_at": 32503680000}  # the year 3000
+    answer = flow.submit(far)
+    assert (answer["status"], answer["reason"]) == ("rejected", "future_issued_at")
+    with pytest.raises(NotFound):  # nothing written
+        flow.q.signal(far["signal_id"])
+    skew = flow.s.settings.max_future_skew_s
+    just = flow.payload(leader) | {"issued_at": int(time.time()) + skew + 3}
+    assert flow.submit(just)["reason"] == "future_issued_at"
+    near = flow.payload(leader) | {"issued_at": int(time.time()) + skew - 2}
+    assert flow.submit(near)["status"] == "accepted"
