@@ -4,7 +4,6 @@ known way (with the reason the validator must give), and arbitrary JSON."""
 from __future__ import annotations
 
 import time
-
 from typing import Any
 
 from eth_account import Account
