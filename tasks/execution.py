@@ -20,6 +20,13 @@ def size(signal_pk: int) -> list[int] | Halt:
     # it re-enqueues the head of each follower's line once idle. No polling: under load,
     # one retry per waiting signal filled the queue ahead of the signal at the head.
     if not sized:
+        if not gated:
+            # Nothing of this signal waits to reach send (all rejected, stale or sized by
+            # another chain): the leader's next signal must not wait for a send that will
+            # never come from here.
+            nxt = s.store.next_waiting(signal_pk)
+            if nxt is not None:
+                s.intake.dispatcher.dispatch(nxt, start="size")
         return Halt([sized, gated])  # gated, or another chain sized them: stop here
     return [sized, gated]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass, replace
 
 from core import metrics
@@ -84,8 +85,13 @@ class Pipeline:
         return decode_uint(self.chain.call(self.cfg.venue_address, encode_prices(asset)))
 
     def size(self, pk: int) -> tuple[int, int]:
-        """Size what the sequence gate releases; returns (sized, still gated)."""
+        """Size what the sequence gate releases; returns (sized, still gated). A signal
+        past its max age (held behind the gate, a backlog, retries) sizes nothing: its
+        pending intents end rejected(stale)."""
         sig = self.store.signal(pk)
+        if sig.age_s > self.cfg.max_signal_age_s:
+            self.store.reject_pending(pk, "stale")
+            return 0, 0
         profile = PROFILES[self.cfg.profile]
         reference = sig.price_usd_1e6
         order = sig.order
@@ -115,7 +121,7 @@ class Pipeline:
 
     def _check(self, pk: int) -> tuple[int, list[ToSign]]:
         """check_mode; also returns the created intents left to sign."""
-        todo = self.txs.created(pk)
+        todo, age_s = self.txs.created_and_age(pk)
         if not todo:
             return 0, []
         verdict = self.mode.verdict()  # one read of the controls and the heartbeat
@@ -132,10 +138,11 @@ class Pipeline:
                 results[t.intent_id] = (data, f"simulation: {exc}"[:300])
         n = self.txs.record_dry_run(results)
         live = [t for t in todo if t.intent_id not in results]
+        if live and age_s > self.cfg.max_signal_age_s:
+            # Too old to be a copy, whatever the mode: never signed (LIVE or forced DRY).
+            self.txs.fail({t.intent_id: "stale" for t in live}, to=I.REJECTED)
+            return n, []
         if live and not verdict.live:
-            if self.store.signal(pk).age_s > self.cfg.max_signal_age_s:
-                self.txs.fail({t.intent_id: "stale" for t in live}, to=I.REJECTED)
-                return n, []
             raise UnsafeToSend(f"effective mode is DRY: {verdict.reason}")
         return n, live
 
@@ -200,7 +207,9 @@ class Pipeline:
             )
 
         checked = [t.intent_id for t in todo if t.intent_id not in failures]
-        n, later = self.txs.sign_created(pk, sign, checked, waiting)
+        n, later = self.txs.sign_created(
+            pk, sign, checked, waiting, max_age_s=self.cfg.max_signal_age_s
+        )
         pause("build.after_commit")
         if later:
             # Left `created`: the other followers go on to `send`; the reconciler brings
@@ -231,16 +240,22 @@ class Pipeline:
     def send(self, pk: int) -> int:
         """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try),
         inside the broadcast window (the verdict read again before every chunk)."""
-        todo = self.txs.signed(pk)
+        todo, age_s = self.txs.signed_and_age(pk)
         if not todo:
             return 0
+        # The signal's age is a hard limit on the broadcast too: past it the window's guard
+        # refuses every chunk, and the no-op cancel (stuck-transactions work) consumes the
+        # nonces instead.
+        expires_at = time.monotonic() + self.cfg.max_signal_age_s - age_s
         pause("send.before_window")
         try:
-            with self.mode.broadcast_window() as window:
+            if time.monotonic() > expires_at:
+                raise UnsafeToSend("the signal is past its max age")
+            with self.mode.broadcast_window(expires_at) as window:
                 pause("send.in_window")
                 outcomes, block = self.chain.broadcast([t.raw for t in todo], window.guard)
         except UnsafeToSend:
-            if self.store.signal(pk).age_s > self.cfg.max_signal_age_s:
+            if time.monotonic() > expires_at:
                 # Signed past max age: the nonce is ours and must be consumed; the no-op
                 # cancel (stuck-transactions work) does that. Reported by `status`.
                 log.warning("signal %s: %d signed intent(s) past max age wait", pk, len(todo))

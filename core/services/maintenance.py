@@ -75,6 +75,11 @@ class Maintenance:
         for n in todo:
             if n.state is I.SIGNED:
                 continue  # its first broadcast belongs to `send` (resume, reconciler)
+            if n.state in (I.SENT, I.HELD) and n.signal_age_s > self.cfg.max_signal_age_s:
+                # Too old to be a copy: no more bumps (nor re-broadcasts of an unaccepted
+                # one); the no-op gives the nonce back.
+                result.cancelled += self._cancel(n, market, "stale")
+                continue
             if n.state is I.SENT and n.sent_age_s >= self.cfg.sent_expiry_s:
                 # Expiry first, counted from the intent's first accepted broadcast: a bump
                 # the node refuses for ever (unaffordable in a fee spike) must not keep the

@@ -30,18 +30,24 @@ class Window:
     heartbeat) and the window's bound, raises UnsafeToSend when sending is no longer safe,
     and returns the database time of that read — when the chunk went out."""
 
-    def __init__(self, mode: ModeService, opened: datetime, bound_s: float) -> None:
+    def __init__(
+        self, mode: ModeService, opened: datetime, bound_s: float, expires_at: float | None
+    ) -> None:
         self.mode = mode
         self.opened = opened
         self.deadline = time.monotonic() + bound_s
         self.bound_s = bound_s
+        self.expires_at = expires_at  # monotonic: the signal's max age, when one applies
 
     def guard(self) -> datetime:
         v, at = self.mode.verdict_at()
         if not v.live:
             raise UnsafeToSend(f"effective mode is DRY: {v.reason}")
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if now > self.deadline:
             raise UnsafeToSend(f"broadcast window open longer than its {self.bound_s:g} s bound")
+        if self.expires_at is not None and now > self.expires_at:
+            raise UnsafeToSend("the signal is past its max age")
         pause("window.after_guard")
         return at or self.opened
 
@@ -93,17 +99,18 @@ class ModeService:
             raise UnsafeToSend(f"effective mode is DRY: {v.reason}")
 
     @contextmanager
-    def broadcast_window(self) -> Iterator[Window]:
+    def broadcast_window(self, expires_at: float | None = None) -> Iterator[Window]:
         """Every broadcast happens inside: the window lock held shared (a `stop` waits for
         the open windows), the stop flag read under it and the effective mode checked
         immediately before; the window's `guard` checks again before each chunk. A window is
         bounded (COPYTRADE_BROADCAST_WINDOW_S): its guard refuses past the bound and
-        PostgreSQL ends its session soon after, so no stop waits longer than that."""
+        PostgreSQL ends its session soon after, so no stop waits longer than that.
+        `expires_at` (time.monotonic()): past it the guard refuses too (the signal's age)."""
         with self.controls.broadcast_window(self.window_s) as (stopped, opened):
             v = self.verdict(stopped=stopped)
             if not v.live:
                 raise UnsafeToSend(f"effective mode is DRY: {v.reason}")
-            yield Window(self, opened, self.window_s)
+            yield Window(self, opened, self.window_s, expires_at)
 
     def stop(
         self,

@@ -55,3 +55,40 @@ def test_a_replacement_refused_for_ever_is_cancelled_by_a_no_op_at_expiry(rig: R
     rig.mine(3)
     procs.wait_until(lambda: flow.q.intent(nxt["id"])["state"] == "confirmed", 20, "confirmed")
     assert flow.position(address).size_usd_1e6 == 10 * 10**6
+
+
+def test_a_pending_order_past_its_signal_age_gets_no_more_bumps_and_is_cancelled(
+    rig: Rig,
+) -> None:
+    from datetime import datetime, timedelta
+
+    max_age = 5
+    rig.restart(COPYTRADE_MAX_SIGNAL_AGE_S=str(max_age), COPYTRADE_SENT_EXPIRY_S="600")
+    try:
+        flow = rig.flow()
+        leader = flow.leader()
+        _, address = flow.follower(leader)
+        intent = sent_intent(flow, leader)  # stuck in the pool: bumped every 1.5 s
+        procs.wait_until(
+            lambda: flow.q.intent(intent["id"])["state"] == "cancelling", 15, "cancelling"
+        )
+        done = flow.q.intent(intent["id"])
+        assert done["reason"] == "stale"
+        tries = done["attempts"]
+        assert tries[-1]["kind"] == "cancel"
+        assert len(tries) >= 3  # it was bumped while the copy was still worth it
+        limit = datetime.fromisoformat(intent["created_at"]) + timedelta(seconds=max_age + 1)
+        assert all(
+            datetime.fromisoformat(a["created_at"]) <= limit
+            for a in tries
+            if a["kind"] == "order"
+        )
+        noop = tries[-1]["tx_hash"]
+        procs.wait_until(lambda: rig.chain.known([noop]) == {noop}, 10, "the no-op in the pool")
+        rig.mine(3)
+        procs.wait_until(
+            lambda: flow.q.intent(intent["id"])["state"] == "cancelled", 20, "cancelled"
+        )
+        assert flow.position(address).size_usd_1e6 == 0
+    finally:
+        rig.restart(COPYTRADE_MAX_SIGNAL_AGE_S="120", COPYTRADE_SENT_EXPIRY_S=str(EXPIRY_S))

@@ -286,6 +286,21 @@ class PipelineStore:
             n = sum(len(r) for r in sized.values())
             return n, len(pending) - n
 
+    def reject_pending(self, pk: int, reason: str) -> int:
+        """pending -> rejected(reason) for the signal's intents (a signal too old to copy:
+        nothing to size, no follower lock needed). Returns how many moved."""
+        with self.db.tx() as conn:
+            ids = (
+                conn.execute(
+                    select(intents.c.id).where(
+                        intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            return cas_many(conn, I.PENDING, I.REJECTED, [{"b_id": i} for i in ids], reason=reason)
+
     def next_waiting(self, pk: int) -> int | None:
         """The leader's next signal after `pk` with intents still pending (gated behind
         this one): the signal to wake once this one's intents are past send."""

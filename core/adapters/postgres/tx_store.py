@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.cas import bulk_update, cas_many, cas_one, count_moved
 from core.adapters.postgres.db import Database
+from core.adapters.postgres.pipeline_store import AGE_S
 from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
 from core.domain.errors import TransientError
 from core.domain.states import IntentState, check_intent
@@ -118,14 +119,19 @@ class TxStore:
 
     def created(self, pk: int) -> list[ToSign]:
         """The signal's intents waiting to be signed (no lock: a preview for the caller)."""
+        return self.created_and_age(pk)[0]
+
+    def created_and_age(self, pk: int) -> tuple[list[ToSign], float]:
+        """`created`, and the signal's age in seconds, read in one transaction."""
         with self.db.tx() as conn:
+            age = _age(conn, pk)
             rows = conn.execute(
                 select(*_TO_SIGN_COLS)
                 .select_from(intents.join(followers))
                 .where(intents.c.signal_pk == pk, intents.c.state == I.CREATED.value)
                 .order_by(intents.c.id)
             ).all()
-        return [ToSign(*r) for r in rows]
+        return [ToSign(*r) for r in rows], age
 
     def missing_signers(self, addresses: Iterable[str]) -> list[str]:
         wanted = set(addresses)
@@ -156,13 +162,15 @@ class TxStore:
         sign: Callable[[ToSign, int], Signed],
         checked: Collection[int],
         skip: AbstractSet[int] = frozenset(),
+        max_age_s: float | None = None,
     ) -> tuple[int, int]:
         """created -> signed for the signal's intents in `checked` — exactly the ones whose
         checks (mode, cohort, signer, gas) the caller ran and passed; an intent sized since
         then is left for its own check. Nonce, raw bytes and hash are written ahead. An
         intent in `skip`, or whose signing raises TransientError (a throttled KMS), stays
-        `created` with its signer's later intents; the others are signed.
-        Returns (signed, left created)."""
+        `created` with its signer's later intents; the others are signed. Past `max_age_s`
+        (the signal's age read in this transaction, under the locks) nothing is signed:
+        the intents end rejected(stale) before a nonce. Returns (signed, left created)."""
         with self.db.tx() as conn:
             locked_ids = (
                 conn.execute(
@@ -179,6 +187,10 @@ class TxStore:
                 .all()
             )
             if not locked_ids:
+                return 0, 0
+            if max_age_s is not None and _age(conn, pk) > max_age_s:
+                rows = [{"b_id": i} for i in locked_ids]
+                cas_many(conn, I.CREATED, I.REJECTED, rows, reason="stale")
                 return 0, 0
             todo = [
                 ToSign(*r)
@@ -298,7 +310,12 @@ class TxStore:
     # -- send ------------------------------------------------------------------------------
     def signed(self, pk: int) -> list[ToSend]:
         """The signal's signed intents with their newest attempt's bytes."""
+        return self.signed_and_age(pk)[0]
+
+    def signed_and_age(self, pk: int) -> tuple[list[ToSend], float]:
+        """`signed`, and the signal's age in seconds, read in one transaction."""
         with self.db.tx() as conn:
+            age = _age(conn, pk)
             rows = conn.execute(
                 select(intents.c.id, attempts.c.id, attempts.c.tx_hash, attempts.c.raw_tx)
                 .select_from(intents.join(attempts, attempts.c.intent_id == intents.c.id))
@@ -306,7 +323,7 @@ class TxStore:
                 .order_by(intents.c.id, attempts.c.attempt_no.desc())
                 .distinct(intents.c.id)
             ).all()
-        return [ToSend(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+        return [ToSend(r[0], r[1], r[2], bytes(r[3])) for r in rows], age
 
     def mark_sent(
         self,
@@ -457,6 +474,11 @@ class TxStore:
         """One statement: the mined attempt `mined`, every other attempt `replaced`."""
         with self.db.tx() as conn:
             _attempt_outcomes(conn, hashes, [winner])
+
+
+def _age(conn: Connection, pk: int) -> float:
+    """The signal's age in seconds (since the producer issued it, or since intake)."""
+    return float(conn.execute(select(AGE_S).where(signals.c.id == pk)).scalar_one())
 
 
 def _attempt_outcomes(conn: Connection, hashes: Sequence[str], winners: Sequence[str]) -> None:
