@@ -24,7 +24,7 @@ from core.adapters.signers.factory import resolve
 from core.adapters.venue import OrderCall, decode_uint, encode_order, encode_prices
 from core.domain import fees
 from core.domain.errors import ChainError, SignerError, TransientError, UnsafeToSend
-from core.domain.risk import PROFILES, acceptable_price, decide, project_exposure
+from core.domain.risk import PROFILES, Decision, acceptable_price, decide, project_exposure
 from core.domain.sizing import FIXED_SIZE
 from core.domain.states import IntentState as I
 from core.domain.states import SignalState
@@ -93,21 +93,34 @@ class Pipeline:
             self.store.reject_pending(pk, "stale")
             return 0, 0
         profile = PROFILES[self.cfg.profile]
-        reference = sig.price_usd_1e6
         order = sig.order
+        known: list[int | None] = [sig.price_usd_1e6] if sig.price_usd_1e6 else []
+
+        def reference() -> int | None:
+            """The signal's price, else the venue's (read once per signal); None: no price
+            (an asset the venue does not price answers 0)."""
+            if not known:
+                try:
+                    known.append(self.venue_price(order.asset) or None)
+                except ChainError:
+                    known.append(None)
+            return known[0]
 
         def sizer(item: SizingInput) -> SizingOutcome:
-            nonlocal reference
             policy = item.follower.policy
-            if policy.sizing.kind == FIXED_SIZE and reference is None:
-                reference = self.venue_price(order.asset)  # units x price = notional
-            priced = replace(order, price_usd_1e6=reference)
+            price_now = reference() if policy.sizing.kind == FIXED_SIZE else None
+            if policy.sizing.kind == FIXED_SIZE and price_now is None:
+                return Decision("no_price"), None  # units x price = notional
+            priced = replace(order, price_usd_1e6=price_now or sig.price_usd_1e6)
             decision = decide(priced, policy, profile, project_exposure(item.exposure_legs))
             if not decision.accepted:
                 return decision, None
-            if reference is None:
-                reference = self.venue_price(order.asset)
-            price = acceptable_price(reference, order.side, order.action, policy.max_slippage_bps)
+            ref = reference()
+            if ref is None:
+                return Decision("no_price"), None  # never an acceptable price of 0
+            price = acceptable_price(ref, order.side, order.action, policy.max_slippage_bps)
+            if price <= 0:
+                return Decision("no_price"), None
             return decision, price
 
         return self.store.size_pending(pk, sizer, sig.leader_id, order.asset)

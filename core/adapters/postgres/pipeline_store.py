@@ -6,6 +6,7 @@ nothing the second time.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.registry import FollowerRow, follower_from_row, follower_query
 from core.adapters.postgres.tables import followers, intents, signals
+from core.domain.errors import TransientError
 from core.domain.risk import Decision, LeaderOrder
 from core.domain.signals import SignalSpec, idempotency_key
 from core.domain.states import (
@@ -31,6 +33,7 @@ from core.domain.states import (
 from core.domain.types import Action, Side
 
 I, S = IntentState, SignalState
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -250,15 +253,25 @@ class PipelineStore:
                 .order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
             ):
                 legs[r.follower_id].append((Action(r.action), int(r.notional_usd_1e6 or 0)))
-            rows = {
-                r.id: follower_from_row(r)
-                for r in conn.execute(follower_query().where(followers.c.id.in_(fids)))
-            }
+            raw = {r.id: r for r in conn.execute(follower_query().where(followers.c.id.in_(fids)))}
             sized: dict[IntentState, list[dict[str, Any]]] = {}
             for intent_id, fid in pending:
                 if fid in blocked:
                     continue
-                decision, price = sizer(SizingInput(intent_id, rows[fid], legs[fid]))
+                try:
+                    follower = follower_from_row(raw[fid])
+                    decision, price = sizer(SizingInput(intent_id, follower, legs[fid]))
+                except TransientError:
+                    raise  # a dependency, not this follower: the whole step retries
+                except Exception as exc:  # noqa: BLE001 - one follower's bad data is its own
+                    log.exception(
+                        "intent %s: sizing failed", intent_id, extra={"intent_id": intent_id}
+                    )
+                    sized.setdefault(I.FAILED, []).append(
+                        {"b_id": intent_id, "b_reason": f"internal: {type(exc).__name__}"}
+                        | dict.fromkeys(("b_collateral", "b_leverage", "b_notional", "b_price"))
+                    )
+                    continue
                 new = I.CREATED if decision.accepted else I.REJECTED
                 sized.setdefault(new, []).append(
                     {
