@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from core.bootstrap import CHAIN_ALARM, Services
 from tests.chaos.conftest import assert_verified, outcome, signed_rows, start_batch
 from tests.support import procs
+from tests.support.chain import spend_outside as spend_nonce
 from tests.support.databases import PG_ADMIN, fresh_database
 from tests.support.faultproxy import FaultProxy, host_port
 from tests.support.flow import Flow
@@ -224,29 +225,14 @@ def test_node_swapped_for_a_fresh_chain_is_refused_and_never_sent_to(
 def test_our_nonce_spent_outside_mid_batch_is_re_signed_once(
     stack: Any, proxied: Proxied, control: Any
 ) -> None:
-    from core.adapters.signers.factory import resolve
 
     flow = proxied.flow
 
     def spend_outside(signed: list[dict[str, Any]]) -> None:
         row = signed[0]
-        signer = resolve(flow.s.registry.follower(row["follower_id"]).signer_ref)
-        outside = signer.sign_transaction(
-            {
-                "type": 2,
-                "chainId": 31337,
-                "nonce": row["nonce"],
-                "to": row["signer_address"],
-                "value": 0,
-                "data": b"",
-                "gas": 21_000,
-                "maxFeePerGas": 200 * GWEI,
-                "maxPriorityFeePerGas": 50 * GWEI,
-            }
-        )
-        (sent,) = flow.s.chain.send_raw([outside.raw])
-        assert sent.accepted
-        procs.wait_until(lambda: flow.s.chain.receipts([outside.tx_hash]), 10, "mined")
+        ref = flow.s.registry.follower(row["follower_id"]).signer_ref
+        outside = spend_nonce(flow.s.chain, ref, row["nonce"])
+        procs.wait_until(lambda: flow.s.chain.receipts([outside]), 10, "mined")
 
     ride_through(
         stack,

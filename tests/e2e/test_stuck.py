@@ -283,33 +283,17 @@ def test_our_nonce_used_outside_is_detected_and_the_order_re_signed_at_the_next(
     rig: Rig,
 ) -> None:
     from core.adapters.postgres.audit_queries import AuditQueries
-    from core.adapters.signers.factory import resolve
     from core.services.verify import verify
-    from tests.support.chain import orders_by_client_id
+    from tests.support.chain import orders_by_client_id, spend_outside
 
     flow = rig.flow()
     leader = flow.leader()
     fid, address = flow.follower(leader)
     intent = sent_intent(flow, leader)
     # Someone holding the same key spends nonce 0 outside the system, out-bidding ours.
-    signer = resolve(flow.s.registry.follower(fid).signer_ref)
-    outside = signer.sign_transaction(
-        {
-            "type": 2,
-            "chainId": 31337,
-            "nonce": intent["nonce"],
-            "to": address,
-            "value": 0,
-            "data": b"",
-            "gas": 21_000,
-            "maxFeePerGas": 200 * GWEI,
-            "maxPriorityFeePerGas": 50 * GWEI,
-        }
-    )
-    (out,) = rig.chain.send_raw([outside.raw])
-    assert out.accepted
+    outside = spend_outside(rig.chain, flow.s.registry.follower(fid).signer_ref, intent["nonce"])
     rig.mine()
-    assert rig.chain.receipts([outside.tx_hash])
+    assert rig.chain.receipts([outside])
     time.sleep(4 * SCAN)  # scans see it one block deep: not yet taken as used outside
     assert flow.q.intent(intent["id"])["nonce"] == intent["nonce"]
     rig.mine()  # COPYTRADE_CONFIRMATIONS (2) deep: two scans in a row then re-sign it

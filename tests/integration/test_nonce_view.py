@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from core.adapters.chain import Chain
-from core.adapters.signers.factory import resolve
 from core.bootstrap import Services
 from core.domain.signals import parse_signal
 from core.domain.types import Mode
 from tests.support import procs
+from tests.support.chain import spend_outside
 from tests.support.databases import fresh_database
 from tests.support.faultproxy import FaultProxy, host_port
 from tests.support.flow import Flow
@@ -116,31 +116,15 @@ def test_our_mined_order_is_never_re_signed_when_the_answers_come_from_a_lagging
         lagging.stop()
 
 
-def spend_outside(rig: Rig, intent: dict[str, Any], address: str) -> str:
-    """Someone holding the follower's key spends the intent's nonce on a self-send."""
-    signer = resolve(rig.flow.s.registry.follower(intent["follower_id"]).signer_ref)
-    outside = signer.sign_transaction(
-        {
-            "type": 2,
-            "chainId": 31337,
-            "nonce": intent["nonce"],
-            "to": address,
-            "value": 0,
-            "data": b"",
-            "gas": 21_000,
-            "maxFeePerGas": 50 * GWEI,
-            "maxPriorityFeePerGas": 2 * GWEI,
-        }
-    )
-    (out,) = rig.main.send_raw([outside.raw])
-    assert out.accepted
-    return outside.tx_hash
+def spend(rig: Rig, intent: dict[str, Any]) -> str:
+    ref = rig.flow.s.registry.follower(intent["follower_id"]).signer_ref
+    return spend_outside(rig.main, ref, intent["nonce"], max_fee_gwei=50)
 
 
 def test_a_nonce_truly_spent_outside_is_re_signed_after_two_scans_agree(rig: Rig) -> None:
     s = rig.flow.s
     _, intent, address = signed_intent(rig)
-    deep(rig, spend_outside(rig, intent, address))
+    deep(rig, spend(rig, intent))
     assert s.maintenance.reconcile_nonces() == 0  # the first sighting is only noted
     assert s.attempts.suspect(intent["id"]) is not None
     assert s.maintenance.reconcile_nonces() == 1  # the same transaction again: re-signed
@@ -173,7 +157,7 @@ def test_a_nonce_taken_by_a_transaction_that_cannot_be_found_is_held_and_alarmed
 ) -> None:
     s = pruned.flow.s
     _, intent, address = signed_intent(pruned)
-    spend_outside(pruned, intent, address)  # mined at once (automine)
+    spend(pruned, intent)  # mined at once (automine)
     pruned.main.rpc("anvil_mine", hex(20))  # its block's state is gone from the node
     assert [s.maintenance.reconcile_nonces() for _ in range(3)] == [0, 0, 0]
     held = pruned.flow.q.intent(intent["id"])

@@ -46,3 +46,27 @@ def orders_by_client_id(chain: Chain, venue: str) -> dict[str, int]:
         coid = log["topics"][3]
         counts[coid] = counts.get(coid, 0) + 1
     return counts
+
+
+def spend_outside(chain: Chain, signer_ref: str, nonce: int, max_fee_gwei: int = 200) -> str:
+    """Someone else holding the follower's key spends `nonce` on a 0-value self-send (out-
+    bidding a pending order of ours at that nonce); returns its hash once the node took it."""
+    from core.adapters.signers.factory import resolve
+
+    signer = resolve(signer_ref)
+    outside = signer.sign_transaction(
+        {
+            "type": 2,
+            "chainId": 31337,
+            "nonce": nonce,
+            "to": signer.address,
+            "value": 0,
+            "data": b"",
+            "gas": 21_000,
+            "maxFeePerGas": max_fee_gwei * 10**9,
+            "maxPriorityFeePerGas": max_fee_gwei * 10**9 // 4,
+        }
+    )
+    (out,) = chain.send_raw([outside.raw])
+    assert out.accepted, out
+    return outside.tx_hash
