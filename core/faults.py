@@ -15,6 +15,7 @@ from pathlib import Path
 from config.settings import get_settings
 
 POINTS = (
+    "intake.before_commit",  # a signal row inserted, its transaction not yet committed
     "build.after_check",  # check_mode's checks done, nothing signed yet
     "send.before_window",
     "send.in_window",

@@ -31,8 +31,10 @@ from core.domain.states import (
     check_signal,
 )
 from core.domain.types import Action, Side
+from core.faults import pause
 
 I, S = IntentState, SignalState
+LEADER_INTAKE_LOCK = 0x6C647273  # advisory lock class for (this, leader id): intake order
 log = logging.getLogger(__name__)
 
 
@@ -86,6 +88,10 @@ class PipelineStore:
         """('accepted' | 'duplicate' | 'conflict', signal pk)."""
         content = spec.content_hash()
         with self.db.tx() as conn:
+            # One writer per leader at a time, until commit: a leader's signal ids are then
+            # allocated in commit order, so the sequence gate (which orders by id) can never
+            # see a later signal of the leader before an earlier one.
+            conn.execute(select(func.pg_advisory_xact_lock(LEADER_INTAKE_LOCK, leader_id)))
             pk = conn.execute(
                 pg_insert(signals)
                 .values(
@@ -106,6 +112,7 @@ class PipelineStore:
                 .returning(signals.c.id)
             ).scalar_one_or_none()
             if pk is not None:
+                pause("intake.before_commit")
                 return "accepted", int(pk)
             row = conn.execute(
                 select(signals.c.id, signals.c.content_hash).where(
