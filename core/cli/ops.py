@@ -83,6 +83,15 @@ def _show_status(d: dict[str, Any]) -> None:
     low = d["low_balance_signers"]
     for line in low if isinstance(low, list) else [low]:
         console.print(f"[yellow]low balance[/] {line}")
+    heads = d["queue_heads"]
+    for h in heads if isinstance(heads, list) else [heads]:
+        if isinstance(h, dict):
+            console.print(
+                f"[yellow]waiting[/] signal {h['signal_id']} of leader {h['leader']} for "
+                f"{h['waiting_s']:.0f} s, behind {h['behind']}"
+            )
+        else:
+            console.print(f"queue heads: {h}")
     for key in ("chain_alarm", "leader_reorg_alarm", "nonce_alarm"):
         if d[key]:
             console.print(f"[red]{key}[/] {d[key]}")

@@ -144,11 +144,19 @@ def register(app: typer.Typer) -> None:
             raise RejectedSignal(
                 "bad_state", f"{state}: one of {', '.join(s.value for s in IntentState)}"
             )
-        rows = _queries().intents(signal, state, follower, limit)
+        q = _queries()
+        rows = q.intents(signal, state, follower, limit)
+        if any(r["state"] == "pending" for r in rows):  # say what a waiting intent waits for
+            heads = {h["signal_id"]: h for h in q.queue_heads()}
+            for r in rows:
+                h = heads.get(r["signal_id"]) if r["state"] == "pending" else None
+                if h is not None:
+                    r["waiting"] = f"{h['waiting_s']:.0f} s behind {h['behind']}"
         if json_:
             emit_json(rows)
         else:
-            table("intents", INTENT_COLUMNS, [[r[c] for c in INTENT_COLUMNS] for r in rows])
+            cols = [*INTENT_COLUMNS, *(["waiting"] if any("waiting" in r for r in rows) else [])]
+            table("intents", cols, [[r.get(c, "") for c in cols] for r in rows])
 
     @intent.command("cancel")
     def intent_cancel(

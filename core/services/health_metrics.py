@@ -106,6 +106,11 @@ class StateCollector:
                 q.stuck(st.stuck_after_s),
             ),
             _gauge(
+                "copytrade_queue_head_age_seconds",
+                "Longest a leader's next signal has waited behind the sequence gate (0: none).",
+                max((h["waiting_s"] for h in q.queue_heads()), default=0),
+            ),
+            _gauge(
                 "copytrade_signed_past_max_age",
                 "Signed intents whose signal is past its max age (a no-op cancel is due).",
                 q.signed_past_age(st.max_signal_age_s),

@@ -49,6 +49,7 @@ def gather(s: Any) -> dict[str, Any]:
         "intents_by_state": by_state,
         "intents_last_hour": _part(lambda: q.intents_by_state(since_s=3600)),
         "stuck": _part(lambda: q.stuck(st.stuck_after_s)),
+        "queue_heads": _part(q.queue_heads),
         "held": by_state.get("held", 0) if isinstance(by_state, dict) else by_state,
         "signed_past_max_age": _part(lambda: q.signed_past_age(st.max_signal_age_s)),
         "nonces_used_outside": _part(lambda: len(AuditQueries(s.db).used_outside())),

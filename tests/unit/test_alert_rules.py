@@ -129,6 +129,11 @@ CASES = [
         labels=(("task", "copytrade.send"),),
     ),
     Case(
+        "CopytradeQueueHeadOld",
+        {series("copytrade_queue_head_age_seconds", **HB): "0+60x30"},  # a head that waits on
+        {series("copytrade_queue_head_age_seconds", **HB): "0 5 0 30 0x26"},  # heads that move
+    ),
+    Case(
         "CopytradeLowBalance",
         {series("copytrade_low_balance_signers", **HB): "2x30"},
         {series("copytrade_low_balance_signers", **HB): "0x30"},

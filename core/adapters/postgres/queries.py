@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import attempts, intents, signals
@@ -139,6 +139,38 @@ class Queries:
                     .where(intents.c.state == "signed", max_age_s < AGE_S)
                 ).scalar_one()
             )
+
+    def queue_heads(self) -> list[dict[str, Any]]:
+        """Per leader, the oldest signal with intents still waiting for the sequence gate:
+        how long it has waited, and what it waits behind — the leader's earliest earlier
+        signal still open (`behind`), or, when there is none, its followers' earlier orders
+        not yet sent."""
+        sql = text(
+            "WITH heads AS (SELECT s.leader_id, min(s.id) AS pk FROM signals s "
+            "JOIN intents i ON i.signal_pk = s.id WHERE i.state = 'pending' "
+            "GROUP BY s.leader_id) "
+            "SELECT l.address AS leader, s.signal_id, s.state, "
+            "extract(epoch FROM now() - s.created_at) AS waiting_s, "
+            "(SELECT e.signal_id || ' (' || e.state || ')' FROM signals e "
+            " WHERE e.leader_id = s.leader_id AND e.id < s.id "
+            " AND (e.state IN ('received', 'accepted') OR e.state = 'dispatched' AND EXISTS "
+            "  (SELECT 1 FROM intents x WHERE x.signal_pk = e.id "
+            "   AND x.state IN ('pending', 'created', 'signed'))) "
+            " ORDER BY e.id LIMIT 1) AS behind "
+            "FROM heads h JOIN signals s ON s.id = h.pk JOIN leaders l ON l.id = s.leader_id "
+            "ORDER BY waiting_s DESC"
+        )
+        with self.db.tx() as conn:
+            rows = conn.execute(sql).mappings().all()
+        return [
+            {
+                "leader": r["leader"],
+                "signal_id": r["signal_id"],
+                "waiting_s": round(float(r["waiting_s"]), 3),
+                "behind": r["behind"] or "its followers' earlier orders, not yet sent",
+            }
+            for r in rows
+        ]
 
     def stuck(self, older_than_s: float) -> int:
         """Intents broadcast more than `older_than_s` ago and still not mined."""
