@@ -1,8 +1,12 @@
 """How every pipeline task treats failure: transient errors retry with backoff; unsafe-to-send
-retries every health period (the work waits, it is never dropped). Nothing else is caught."""
+retries every health period (the work waits, it is never dropped). Any other error of a
+per-signal step is retried PERMANENT_RETRIES times, then the signal gives up: its intents
+without a nonce end failed(internal: <Type>) and the leader's next signal is woken, so one
+broken signal never holds a leader's queue for the reconciler's rounds."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +17,9 @@ from config.celery_app import app
 from config.settings import get_settings
 from core.domain.errors import TransientError, UnsafeToSend
 
+log = logging.getLogger(__name__)
 TRANSIENT_RETRIES = 50
+PERMANENT_RETRIES = 2  # then the signal gives up (a bug or bad data: a retry will not help)
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,9 @@ class Halt:
     value: Any
 
 
-def pipeline_task(name: str) -> Callable[[Callable[..., Any]], Task]:  # type: ignore[type-arg]
+def pipeline_task(  # type: ignore[type-arg]
+    name: str, per_signal: bool = False
+) -> Callable[[Callable[..., Any]], Task]:
     def wrap(fn: Callable[..., Any]) -> Task:  # type: ignore[type-arg]
         @app.task(name=name, bind=True, max_retries=None)
         def run(self: Task, *args: Any) -> Any:  # type: ignore[type-arg]
@@ -42,8 +50,29 @@ def pipeline_task(name: str) -> Callable[[Callable[..., Any]], Task]:  # type: i
             except TransientError as exc:
                 delay = min(10.0, 0.5 * 2**self.request.retries)
                 raise self.retry(exc=exc, countdown=delay, max_retries=TRANSIENT_RETRIES) from None
+            except Exception as exc:
+                if not per_signal:
+                    raise
+                if self.request.retries < PERMANENT_RETRIES:
+                    raise self.retry(
+                        exc=exc, countdown=1.0, max_retries=PERMANENT_RETRIES
+                    ) from None
+                _give_up(int(args[0]), exc)
+                raise
 
         run.__doc__ = fn.__doc__
         return run
 
     return wrap
+
+
+def _give_up(signal_pk: int, exc: Exception) -> None:
+    from core.bootstrap import services
+
+    svc = services()
+    reason = f"internal: {type(exc).__name__}"
+    n = svc.store.give_up(signal_pk, reason)
+    log.error("signal %s gave up after %s: %d intent(s) failed", signal_pk, reason, n)
+    nxt = svc.store.next_waiting(signal_pk)
+    if nxt is not None:
+        svc.intake.dispatcher.dispatch(nxt, start="size")

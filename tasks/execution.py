@@ -6,12 +6,12 @@ from core.bootstrap import services
 from tasks.base import Halt, pipeline_task
 
 
-@pipeline_task("copytrade.validate")
+@pipeline_task("copytrade.validate", per_signal=True)
 def validate(signal_pk: int) -> str:
     return services().pipeline.validate(signal_pk).value
 
 
-@pipeline_task("copytrade.size")
+@pipeline_task("copytrade.size", per_signal=True)
 def size(signal_pk: int) -> list[int] | Halt:
     s = services()
     sized, gated = s.pipeline.size(signal_pk)
@@ -31,17 +31,17 @@ def size(signal_pk: int) -> list[int] | Halt:
     return [sized, gated]
 
 
-@pipeline_task("copytrade.check_mode")
+@pipeline_task("copytrade.check_mode", per_signal=True)
 def check_mode(signal_pk: int) -> int:
     return services().pipeline.check_mode(signal_pk)
 
 
-@pipeline_task("copytrade.build_tx")
+@pipeline_task("copytrade.build_tx", per_signal=True)
 def build_tx(signal_pk: int) -> int:
     return services().pipeline.build(signal_pk)
 
 
-@pipeline_task("copytrade.send")
+@pipeline_task("copytrade.send", per_signal=True)
 def send(signal_pk: int) -> int:
     s = services()
     n = s.pipeline.send(signal_pk)

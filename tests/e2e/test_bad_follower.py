@@ -45,3 +45,34 @@ def test_unpriced_asset_and_a_corrupt_policy_stay_per_follower_and_release_the_q
     assert got[fixed]["state"] == got[ratio]["state"] == "confirmed"
     assert got[broken]["state"] == "failed"
     assert flow.position(ratio_addr).size_usd_1e6 == 10 * 10**6
+
+
+def test_a_signal_whose_step_keeps_failing_gives_up_in_seconds_and_releases_the_leader(
+    flow: Flow,
+) -> None:
+    """A permanent error (here a corrupt signal row that no step can read) is retried a
+    couple of times, then the signal's intents end failed(internal: …) and the leader's
+    next signal goes out — not after the reconciler's rounds, minutes later."""
+    from core.domain.signals import parse_signal
+
+    s = flow.s
+    leader = flow.leader()
+    _, address = flow.follower(leader)
+    bad = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
+    lid = s.registry.leader_id(leader)
+    assert lid is not None
+    _, pk = s.store.insert_signal(bad, lid, "test")
+    s.pipeline.validate(pk)  # its intents exist; then its row is damaged
+    with s.db.tx() as conn:
+        conn.execute(text("UPDATE signals SET action = 'flip' WHERE id = :pk"), {"pk": pk})
+    s.intake.dispatcher.dispatch(pk, start="size")
+    good = flow.payload(leader, collateral_usd="10", leverage=1)
+    t0 = time.monotonic()
+    flow.submit(good)  # gated behind the broken one
+    flow.wait_done(good["signal_id"], timeout=30)
+    assert time.monotonic() - t0 < 20
+    (failed,) = flow.q.intents(signal_id=bad.signal_id)
+    assert (failed["state"], failed["reason"]) == ("failed", "internal: ValueError")
+    (traded,) = flow.q.intents(signal_id=good["signal_id"])
+    assert traded["state"] == "confirmed"
+    assert flow.position(address).size_usd_1e6 == 10 * 10**6

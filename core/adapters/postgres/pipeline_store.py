@@ -321,6 +321,41 @@ class PipelineStore:
             )
             return cas_many(conn, I.PENDING, I.REJECTED, [{"b_id": i} for i in ids], reason=reason)
 
+    def give_up(self, pk: int, reason: str) -> int:
+        """A step of this signal keeps failing in a way a retry will not fix: its intents
+        without a nonce end failed(reason) (signed ones keep their way to the chain or to a
+        no-op), and a signal not yet expanded ends rejected(reason). Returns how many
+        intents moved."""
+        with self.db.tx() as conn:
+            state = S(
+                conn.execute(
+                    select(signals.c.state).where(signals.c.id == pk).with_for_update()
+                ).scalar_one()
+            )
+            if state is S.ACCEPTED:
+                check_signal(state, S.REJECTED)
+                conn.execute(
+                    update(signals)
+                    .where(signals.c.id == pk)
+                    .values(state=S.REJECTED.value, reason=reason[:200], updated_at=func.now())
+                )
+            moved = 0
+            for st in (I.PENDING, I.CREATED):
+                ids = (
+                    conn.execute(
+                        select(intents.c.id).where(
+                            intents.c.signal_pk == pk, intents.c.state == st.value
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                rows = [{"b_id": i} for i in ids]
+                moved += cas_many(
+                    conn, st, I.FAILED, rows, intents.c.nonce.is_(None), reason=reason
+                )
+            return moved
+
     def next_waiting(self, pk: int) -> int | None:
         """The leader's next signal after `pk` with intents still pending (gated behind
         this one): the signal to wake once this one's intents are past send."""
