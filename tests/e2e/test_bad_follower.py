@@ -8,10 +8,23 @@ leader's next signal, gated behind it, goes out at once."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 
+from tests.support.databases import fresh_database
 from tests.support.flow import Flow
+from tests.support.stacks import live_worker_set
+
+
+@pytest.fixture
+def flow(stack: Any) -> Iterator[Flow]:
+    """Workers on a database of their own: the corrupt rows these tests write must not
+    reach other tests' listings."""
+    with fresh_database("ct_badf") as url, live_worker_set(stack, "badf", 2, url) as ws:
+        yield Flow(stack, ws.workers, services=ws.services)
 
 
 def test_unpriced_asset_and_a_corrupt_policy_stay_per_follower_and_release_the_queue(

@@ -24,7 +24,16 @@ MAX_AGE_S = 4
 def flow(stack: Any) -> Iterator[Flow]:
     with (
         fresh_database("ct_late") as url,
-        live_worker_set(stack, "late", 2, url, COPYTRADE_MAX_SIGNAL_AGE_S=str(MAX_AGE_S)) as ws,
+        live_worker_set(
+            stack,
+            "late",
+            2,
+            url,
+            COPYTRADE_MAX_SIGNAL_AGE_S=str(MAX_AGE_S),
+            # Only the pause holds the signal ahead: a reconciler re-enqueueing its send
+            # meanwhile would let it (and the one behind) go out while still young.
+            COPYTRADE_RECONCILE_IDLE_AFTER_S="60",
+        ) as ws,
     ):
         yield Flow(stack, ws.workers, services=ws.services)
 

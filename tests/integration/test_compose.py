@@ -149,7 +149,7 @@ def test_prometheus_loads_the_config_and_every_rule(
         )
         _, body = http_get(f"http://127.0.0.1:{port}/api/v1/rules")
         rules = [r["name"] for g in json.loads(body)["data"]["groups"] for r in g["rules"]]
-        assert len(rules) == 13
+        assert len(rules) == 14
         assert "CopytradeForcedDry" in rules
     finally:
         p.stop()
