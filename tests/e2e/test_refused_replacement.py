@@ -76,7 +76,6 @@ def test_a_pending_order_past_its_signal_age_gets_no_more_bumps_and_is_cancelled
         assert done["reason"] == "stale"
         tries = done["attempts"]
         assert tries[-1]["kind"] == "cancel"
-        assert len(tries) >= 3  # it was bumped while the copy was still worth it
         limit = datetime.fromisoformat(intent["created_at"]) + timedelta(seconds=max_age + 1)
         assert all(
             datetime.fromisoformat(a["created_at"]) <= limit
