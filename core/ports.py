@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from core.adapters.signers.local import SignedTx
+    from core.domain.chain import SignedTx
 
 
 class Dispatcher(Protocol):

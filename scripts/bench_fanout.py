@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_support import GWEI, ROOT, BenchStack, Rpc, cpu_seconds, signal_payload, wait_for  # noqa: E402
 
-from core.adapters.venue import OrderCall, encode_order  # noqa: E402
+from core.adapters.venue import encode_order
 from core.domain.types import Action  # noqa: E402
+from core.domain.venue import OrderCall
 
 RESULTS = ROOT / "bench" / "results.json"
 

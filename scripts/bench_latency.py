@@ -21,8 +21,9 @@ from bench_fanout import save  # noqa: E402
 from bench_support import GWEI, BenchStack, Rpc, signal_payload, wait_for  # noqa: E402
 
 from config.settings import foreign_env  # noqa: E402
-from core.adapters.venue import OrderCall, encode_order  # noqa: E402
+from core.adapters.venue import encode_order
 from core.domain.types import Action  # noqa: E402
+from core.domain.venue import OrderCall
 
 
 def pct(xs: list[float], q: float) -> float:

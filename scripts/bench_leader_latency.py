@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from core.adapters.postgres.queries import Queries  # noqa: E402
 from core.adapters.signers.local import LocalSigner  # noqa: E402
-from core.adapters.venue import OrderCall, encode_order  # noqa: E402
+from core.adapters.venue import encode_order  # noqa: E402
 from core.domain.types import Action  # noqa: E402
+from core.domain.venue import OrderCall  # noqa: E402
 from core.drills.local import LocalStack  # noqa: E402
 
 GWEI = 10**9

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from web3 import HTTPProvider
 
+from core.domain.chain import Block, Log, Receipt, SendOutcome, Tx
 from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
 
 # Node replies meaning "this exact transaction is already in the pool": success for us.
@@ -22,30 +23,6 @@ ALREADY_KNOWN = ("already known", "transaction already imported", "known transac
 NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "oldnonce")
 UNDERPRICED = ("replacement transaction underpriced", "underpriced", "fee too low")
 INSUFFICIENT = ("insufficient funds",)
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    """`kind`: ok | known | nonce_too_low | underpriced | insufficient_funds | error, or
-    unsent (the window's guard refused its chunk: not sent at all). `at`: what the guard
-    returned right before its chunk went out (the database time), when there was one."""
-
-    kind: str
-    tx_hash: str | None = None
-    message: str = ""
-    at: datetime | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.kind in ("ok", "known")
-
-
-@dataclass(frozen=True)
-class Receipt:
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    status: int
 
 
 def classify_send_error(message: str) -> str:
@@ -59,30 +36,6 @@ def classify_send_error(message: str) -> str:
         if any(n in text for n in needles):
             return kind
     return "error"
-
-
-@dataclass(frozen=True)
-class Tx:
-    hash: str
-    sender: str
-    to: str | None
-    input: bytes
-
-
-@dataclass(frozen=True)
-class Block:
-    number: int
-    hash: str
-    parent_hash: str
-    timestamp: int
-    txs: list[Tx]
-
-
-@dataclass(frozen=True)
-class Log:
-    address: str
-    topics: list[str]
-    data: bytes
 
 
 IdentityCheck = Callable[[int, str], None]

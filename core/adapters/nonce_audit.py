@@ -12,33 +12,11 @@ come from different nodes (a lagging fallback, a load-balanced provider) or stra
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from core.adapters.chain import Batch, Chain
+from core.domain.chain import OURS, OUTSIDE, UNKNOWN, UNUSED, NonceAudit
 from core.domain.errors import TransientError
-
-UNUSED, OURS, OUTSIDE, UNKNOWN = "unused", "ours", "outside", "unknown"
-
-
-@dataclass(frozen=True)
-class NonceAudit:
-    """`status`: unused (the count at the head is not past the nonce) | ours (one of our
-    hashes took it) | outside (a transaction that is none of ours took it: `tx_hash`, in
-    `block`) | unknown (consumed, but the transaction that took it was not found: the node
-    has no state that far back, or the search window ended)."""
-
-    status: str
-    head: int
-    head_hash: str
-    tx_hash: str | None = None
-    block: int | None = None
-    block_hash: str | None = None
-
-    @property
-    def depth(self) -> int:
-        """Blocks from the one that took the nonce to the head, both counted (1: the head)."""
-        return 0 if self.block is None else self.head - self.block + 1
 
 
 def _result(reply: dict[str, Any], what: str) -> Any:

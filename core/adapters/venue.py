@@ -6,7 +6,6 @@ The same ABI both ways, so what a follower sends and what a leader sent decode a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
 from core.domain.types import Action
+from core.domain.venue import OrderCall, OrderEvent, Position
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "contracts" / "build" / "PerpRouter.json"
 PLACE_ORDER_TYPES = ["uint8", "bytes32", "bool", "uint256", "uint256", "uint256", "bytes32"]
@@ -38,24 +38,6 @@ def artifact() -> dict[str, Any]:
 
 def asset_key(asset: str) -> bytes:
     return asset.encode().ljust(32, b"\0")
-
-
-@dataclass(frozen=True)
-class OrderCall:
-    action: Action
-    asset: str
-    is_long: bool
-    collateral_usd_1e6: int
-    leverage_x: int
-    acceptable_price_usd_1e6: int
-    client_order_id: bytes  # 32 bytes: the intent's idempotency key
-
-
-@dataclass(frozen=True)
-class Position:
-    is_long: bool
-    size_usd_1e6: int
-    collateral_usd_1e6: int
 
 
 def encode_order(o: OrderCall) -> bytes:
@@ -113,21 +95,6 @@ def decode_uint(result: bytes) -> int:
 
 
 ORDER_DATA_TYPES = ["uint8", "bool", "uint256", "uint256", "uint256", "uint256"]
-
-
-@dataclass(frozen=True)
-class OrderEvent:
-    """An `Order` event: what the venue did (a close carries the position's side and size)."""
-
-    trader: str
-    asset: str
-    client_order_id: str
-    action: Action
-    is_long: bool
-    collateral_usd_1e6: int
-    leverage_x: int
-    size_usd_1e6: int
-    price_usd_1e6: int
 
 
 def decode_order_event(topics: list[str], data: bytes) -> OrderEvent | None:

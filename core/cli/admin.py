@@ -327,7 +327,7 @@ def _missing_venue() -> str:
 
 
 def _follower_dict(f: object) -> dict[str, object]:
-    from core.adapters.postgres.registry import FollowerRow
+    from core.domain.rows import FollowerRow
 
     assert isinstance(f, FollowerRow)
     p = f.policy

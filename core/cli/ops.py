@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from core.adapters.postgres.controls import OpenWindow
 from core.cli.common import console, emit_json, table
+from core.domain.rows import OpenWindow
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 NeedReason = Annotated[str, typer.Option("--reason", help="Why (required; audit-logged).")]

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from core.adapters.chain import Chain
-from core.adapters.postgres.registry import FollowerRow
 from core.domain.drift import FLAT, Held, assess
+from core.domain.rows import FollowerRow
 from core.services.venue import position
 
 

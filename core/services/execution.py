@@ -14,21 +14,19 @@ from dataclasses import dataclass, replace
 
 from core import metrics
 from core.adapters.chain import Chain
-from core.adapters.postgres.pipeline_store import (
-    PipelineStore,
-    SizingInput,
-    SizingOutcome,
-)
-from core.adapters.postgres.tx_store import Signed, ToSend, ToSign, TxStore
+from core.adapters.postgres.pipeline_store import PipelineStore
+from core.adapters.postgres.tx_store import TxStore
 from core.adapters.signers.factory import resolve
-from core.adapters.venue import OrderCall, decode_uint, encode_order, encode_prices
+from core.adapters.venue import decode_uint, encode_order, encode_prices
 from core.domain import fees
 from core.domain.errors import ChainError, SignerError, TransientError, UnsafeToSend
 from core.domain.risk import PROFILES, Decision, acceptable_price, decide, project_exposure
+from core.domain.rows import Signed, SizingInput, SizingOutcome, ToSend, ToSign
 from core.domain.sizing import FIXED_SIZE
 from core.domain.states import IntentState as I
 from core.domain.states import SignalState
 from core.domain.types import Action, Mode, Side
+from core.domain.venue import OrderCall
 from core.faults import pause
 from core.services.mode import ModeService
 

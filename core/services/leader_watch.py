@@ -17,10 +17,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.adapters.chain import Block, Chain
+from core.adapters.chain import Chain
 from core.adapters.postgres.controls import ControlStore
-from core.adapters.postgres.leader_store import LeaderStore, LeaderTxRow, WatchedLeader
+from core.adapters.postgres.leader_store import LeaderStore
 from core.adapters.venue import PLACE_ORDER, decode_order_event
+from core.domain.chain import Block
+from core.domain.rows import LeaderTxRow, WatchedLeader
 from core.domain.types import Action
 from core.faults import pause
 from core.services.intake import Intake

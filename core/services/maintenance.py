@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 from core import metrics
 from core.adapters.chain import Chain
-from core.adapters.nonce_audit import OUTSIDE, UNKNOWN, NonceAudit, audit_nonce
-from core.adapters.postgres.attempt_store import AttemptStore, Newest
+from core.adapters.nonce_audit import audit_nonce
+from core.adapters.postgres.attempt_store import AttemptStore
 from core.adapters.signers.factory import resolve
 from core.domain import fees as feemath
+from core.domain.chain import OUTSIDE, UNKNOWN, NonceAudit
 from core.domain.errors import NotFound, UnsafeToSend
 from core.domain.fees import Fees
+from core.domain.rows import Newest
 from core.domain.states import IntentState
 from core.faults import pause
 from core.services.execution import who

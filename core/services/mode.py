@@ -9,15 +9,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from core.adapters.postgres.controls import (
-    EMERGENCY_STOP,
-    REQUESTED_MODE,
-    ControlStore,
-    OpenWindow,
-)
+from core.adapters.postgres.controls import EMERGENCY_STOP, REQUESTED_MODE, ControlStore
 from core.adapters.redis_mode import RedisModeStore
 from core.domain.errors import TransientError, UnsafeToSend
 from core.domain.mode import ModeVerdict, evaluate
+from core.domain.rows import OpenWindow
 from core.domain.types import Mode
 from core.faults import pause
 

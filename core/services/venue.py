@@ -5,16 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from core.adapters.chain import Chain, Receipt
-from core.adapters.venue import (
-    Position,
-    artifact,
-    decode_position,
-    encode_positions,
-    encode_set_price,
-)
+from core.adapters.chain import Chain
+from core.adapters.venue import artifact, decode_position, encode_positions, encode_set_price
 from core.domain import fees
+from core.domain.chain import Receipt
 from core.domain.errors import ChainError
+from core.domain.venue import Position
 from core.ports import Signer
 
 

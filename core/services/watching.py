@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core import metrics
-from core.adapters.chain import Chain, Receipt
+from core.adapters.chain import Chain
 from core.adapters.postgres.attempt_store import AttemptStore
 from core.adapters.postgres.pipeline_store import PipelineStore
-from core.adapters.postgres.tx_store import InFlight, Mined, TxStore
+from core.adapters.postgres.tx_store import TxStore
+from core.domain.chain import Receipt
 from core.domain.errors import UnsafeToSend
+from core.domain.rows import InFlight, Mined
 from core.domain.states import IntentState
 from core.services.mode import ModeService
 

@@ -16,8 +16,9 @@ import pytest
 from eth_account import Account
 
 from core.adapters.signers.local import LocalSigner
-from core.adapters.venue import OrderCall, encode_order
+from core.adapters.venue import encode_order
 from core.domain.types import Action
+from core.domain.venue import OrderCall
 from tests.support import procs
 from tests.support.flow import Flow
 

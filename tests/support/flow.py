@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from core.adapters.postgres.queries import Queries
-from core.adapters.venue import Position
 from core.domain.risk import Policy
 from core.domain.sizing import parse_sizing
+from core.domain.venue import Position
 from core.services.venue import position
 from tests.support.chain import new_keystore, random_address
 

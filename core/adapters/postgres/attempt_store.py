@@ -5,7 +5,6 @@ signed bytes in the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
@@ -25,34 +24,11 @@ from core.adapters.postgres.tables import (
     signers,
 )
 from core.domain.fees import Fees
+from core.domain.rows import Newest
 from core.domain.states import IntentState, check_intent
 from core.domain.types import Wei
 
 I = IntentState
-
-
-@dataclass(frozen=True)
-class Newest:
-    """An in-flight intent with its newest attempt."""
-
-    intent_id: int
-    state: IntentState
-    signer_ref: str
-    signer_address: str
-    nonce: int
-    calldata: bytes
-    attempt_id: int
-    attempt_no: int
-    kind: str
-    tx_hash: str
-    raw: bytes
-    fees: Fees
-    gas_limit: int
-    broadcast: bool  # accepted by a node at least once
-    age_s: float  # since that broadcast (0 when never broadcast)
-    broadcast_block: int | None
-    signal_age_s: float
-    sent_age_s: float = 0.0  # since the intent's first accepted broadcast (0: never sent)
 
 
 class AttemptStore:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select, text, update
@@ -27,24 +26,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.registry import write_audit
 from core.adapters.postgres.tables import controls
+from core.domain.rows import OpenWindow
 
 REQUESTED_MODE = "requested_mode"
 EMERGENCY_STOP = "emergency_stop"
 # The advisory lock every broadcast window holds shared (per database; < 2**32, so it shows
 # in pg_locks as classid 0, objid WINDOW_LOCK).
 WINDOW_LOCK = 0x63747277
-
-
-@dataclass(frozen=True)
-class OpenWindow:
-    """A broadcast window a stop waits for: its database backend and how long it is open."""
-
-    pid: int
-    client: str
-    open_s: float
-
-    def __str__(self) -> str:
-        return f"backend {self.pid} ({self.client}) open {self.open_s:.1f} s"
 
 
 def _stopped(value: str | None) -> bool:

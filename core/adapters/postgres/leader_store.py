@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text, update
@@ -20,28 +19,12 @@ from core.adapters.postgres.cas import count_moved
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, leader_txs, leaders, signals, watched_blocks
 from core.domain.errors import TransientError
+from core.domain.rows import LeaderTxRow, WatchedLeader
 from core.domain.states import IntentState, SignalState, check_intent, reason_code
 
 I, S = IntentState, SignalState
 LOCK = "hashtext('copytrade.leader_watch')"
 KEEP_BLOCKS = 256  # block hashes kept for reorg checks
-
-
-@dataclass(frozen=True)
-class WatchedLeader:
-    id: int
-    address: str
-    watched_to: int | None
-
-
-@dataclass(frozen=True)
-class LeaderTxRow:
-    tx_hash: str
-    action_index: int
-    leader_id: int
-    status: str  # signal | ignored
-    reason: str | None = None
-    payload: dict[str, Any] | None = None
 
 
 class LeaderStore:

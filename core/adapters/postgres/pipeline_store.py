@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
@@ -17,10 +16,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.registry import FollowerRow, follower_from_row, follower_query
+from core.adapters.postgres.registry import follower_from_row, follower_query
 from core.adapters.postgres.tables import followers, intents, signals
 from core.domain.errors import TransientError
-from core.domain.risk import Decision, LeaderOrder
+from core.domain.risk import LeaderOrder
+from core.domain.rows import SignalRow, SizingInput, SizingOutcome
 from core.domain.signals import SignalSpec, idempotency_key
 from core.domain.states import (
     INTENT_BEFORE_SEND,
@@ -38,26 +38,6 @@ LEADER_INTAKE_LOCK = 0x6C647273  # advisory lock class for (this, leader id): in
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SignalRow:
-    pk: int
-    signal_id: str
-    leader_id: int
-    order: LeaderOrder
-    price_usd_1e6: int | None
-    state: SignalState
-    reason: str | None
-    age_s: float
-
-
-@dataclass(frozen=True)
-class SizingInput:
-    intent_id: int
-    follower: FollowerRow
-    exposure_legs: list[tuple[Action, int]]
-
-
-SizingOutcome = tuple[Decision, int | None]  # (decision, acceptable price)
 # Seconds since the producer issued the signal (or since intake when it did not say).
 AGE_S = (
     func.extract("epoch", func.now())

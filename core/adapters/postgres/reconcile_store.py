@@ -3,13 +3,12 @@ does the round, the other returns at once)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import and_, exists, func, or_, select, text, update
 
 from core.adapters.postgres.cas import count_moved
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, signals
+from core.domain.rows import Stalled
 from core.domain.states import INTENT_BEFORE_SEND, IntentState, SignalState, check_intent
 
 I = IntentState
@@ -35,13 +34,6 @@ QUEUED = or_(
         _earlier_signal.c.state.in_([SignalState.RECEIVED.value, SignalState.ACCEPTED.value]),
     ),
 )
-
-
-@dataclass
-class Stalled:
-    dispatch: list[tuple[int, str]]  # (signal pk, first step to run again)
-    poisoned: int
-    locked_out: bool = False
 
 
 class ReconcileStore:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,23 +14,9 @@ from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import audit_log, followers, intents, leaders, policies
 from core.domain.errors import InFlight, NotFound
 from core.domain.risk import Policy
+from core.domain.rows import FollowerRow
 from core.domain.sizing import SizingRule
 from core.domain.states import INTENT_TERMINAL
-
-
-@dataclass(frozen=True)
-class FollowerRow:
-    id: int
-    tg_user_id: int
-    leader_id: int
-    leader_address: str
-    address: str
-    signer_ref: str
-    paused: bool
-    circuit_breaker: bool
-    in_cohort: bool
-    policy: Policy
-
 
 FOLLOWER_COLUMNS = (
     followers.c.id,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,79 +21,11 @@ from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import AGE_S
 from core.adapters.postgres.tables import attempts, followers, intents, signals, signers
 from core.domain.errors import TransientError
+from core.domain.rows import InFlight, Mined, Signed, ToSend, ToSign
 from core.domain.states import IntentState, check_intent
 from core.faults import pause
 
 I = IntentState
-
-
-@dataclass(frozen=True)
-class ToSign:
-    intent_id: int
-    follower_id: int
-    signer_ref: str
-    signer_address: str
-    idempotency_key: str
-    action: str
-    asset: str
-    side: str
-    collateral_usd_1e6: int
-    leverage_x: int
-    acceptable_price_usd_1e6: int
-    in_cohort: bool
-
-
-@dataclass(frozen=True)
-class Signed:
-    """What the signing callback returns for one intent."""
-
-    raw: bytes
-    tx_hash: str
-    calldata: bytes
-    max_fee_per_gas: int
-    max_priority_fee_per_gas: int
-    gas_limit: int
-
-
-@dataclass(frozen=True)
-class ToSend:
-    intent_id: int
-    attempt_id: int
-    tx_hash: str
-    raw: bytes
-
-
-@dataclass(frozen=True)
-class InFlight:
-    intent_id: int
-    state: IntentState
-    hashes: tuple[str, ...]  # every attempt, oldest first
-    kinds: tuple[str, ...]  # order | cancel, per attempt
-    broadcast: tuple[bool, ...]  # accepted by a node at least once, per attempt
-    block_number: int | None
-    signer_address: str
-    calldata: bytes
-    sent_at: datetime | None = None  # first accepted broadcast of the intent
-
-
-@dataclass(frozen=True)
-class Mined:
-    """An order's receipt applied to its intent (watching)."""
-
-    intent_id: int
-    state: IntentState  # the intent's state when read
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    hashes: tuple[str, ...]  # every attempt of the intent
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "b_id": self.intent_id,
-            "b_hash": self.tx_hash,
-            "b_block": self.block_number,
-            "b_bhash": self.block_hash,
-        }
 
 
 _TO_SIGN_COLS = (

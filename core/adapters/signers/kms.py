@@ -15,7 +15,7 @@ from coincurve import PublicKey
 from eth_account._utils.signing import sign_transaction_dict
 from eth_utils import keccak, to_checksum_address
 
-from core.adapters.signers.local import SignedTx
+from core.domain.chain import SignedTx
 from core.domain.errors import SignerError, TransientError
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

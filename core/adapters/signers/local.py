@@ -3,7 +3,6 @@ cover). The key never leaves it: repr, str and exceptions show the address only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from coincurve import PrivateKey
@@ -11,12 +10,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from core.adapters.signers import eip1559
-
-
-@dataclass(frozen=True)
-class SignedTx:
-    raw: bytes
-    tx_hash: str
+from core.domain.chain import SignedTx
 
 
 class LocalSigner:

@@ -1,0 +1,84 @@
+"""What a node answers, as plain records: send outcomes, receipts, blocks, logs, a signed
+transaction, and the verdict of a nonce audit (who took a signer's nonce)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """`kind`: ok | known | nonce_too_low | underpriced | insufficient_funds | error, or
+    unsent (the window's guard refused its chunk: not sent at all). `at`: what the guard
+    returned right before its chunk went out (the database time), when there was one."""
+
+    kind: str
+    tx_hash: str | None = None
+    message: str = ""
+    at: datetime | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.kind in ("ok", "known")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    status: int
+
+
+@dataclass(frozen=True)
+class Tx:
+    hash: str
+    sender: str
+    to: str | None
+    input: bytes
+
+
+@dataclass(frozen=True)
+class Block:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+    txs: list[Tx]
+
+
+@dataclass(frozen=True)
+class Log:
+    address: str
+    topics: list[str]
+    data: bytes
+
+
+UNUSED, OURS, OUTSIDE, UNKNOWN = "unused", "ours", "outside", "unknown"
+
+
+@dataclass(frozen=True)
+class NonceAudit:
+    """`status`: unused (the count at the head is not past the nonce) | ours (one of our
+    hashes took it) | outside (a transaction that is none of ours took it: `tx_hash`, in
+    `block`) | unknown (consumed, but the transaction that took it was not found: the node
+    has no state that far back, or the search window ended)."""
+
+    status: str
+    head: int
+    head_hash: str
+    tx_hash: str | None = None
+    block: int | None = None
+    block_hash: str | None = None
+
+    @property
+    def depth(self) -> int:
+        """Blocks from the one that took the nonce to the head, both counted (1: the head)."""
+        return 0 if self.block is None else self.head - self.block + 1
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    raw: bytes
+    tx_hash: str
