@@ -19,13 +19,12 @@ from celery.signals import (
     task_postrun,
     task_prerun,
     task_retry,
-    worker_init,
-    worker_process_init,
 )
 from kombu import Queue
 
 from config.flower import guard
 from config.settings import get_settings
+from core import logs, metrics
 
 QUEUES = ("intake", "execution", "watch")
 
@@ -37,7 +36,13 @@ def make_app(broker_url: str | None = None) -> Celery:
     app = Celery(
         "copytrade",
         broker=broker_url or s.broker_url,
-        include=["tasks.intake", "tasks.execution", "tasks.watching", "tasks.maintenance"],
+        include=[
+            "tasks.intake",
+            "tasks.execution",
+            "tasks.watching",
+            "tasks.maintenance",
+            "tasks.worker",  # the worker process hooks
+        ],
     )
     app.conf.update(
         task_serializer="json",
@@ -110,39 +115,13 @@ def app_for(broker_url: str) -> Celery:
     return app if app.conf.broker_url == broker_url else make_app(broker_url)
 
 
-@worker_process_init.connect
-def _fresh_process(**_: object) -> None:
-    # Each prefork child builds its own engine, HTTP session and key cache on first use.
-    from core import bootstrap, metrics
-
-    bootstrap.reset()
-    metrics.prime(sorted(n for n in app.tasks if n.startswith("copytrade.")))
-
-
-@worker_init.connect
-def _worker_started(**_: object) -> None:
-    # In the main process, before the pool forks: children count into the same directory.
-    from core import metrics
-
-    s = get_settings()
-    metrics.start_worker_exporter(s.metrics_port, s.metrics_dir)
-    if s.preload_signers:
-        from core.bootstrap import preload_signers
-
-        preload_signers()
-
-
 @task_failure.connect
 def _task_failed(sender: object = None, **_: object) -> None:
-    from core import metrics
-
     metrics.task_failed(getattr(sender, "name", "unknown"))
 
 
 @task_retry.connect
 def _task_retried(sender: object = None, **_: object) -> None:
-    from core import metrics
-
     metrics.task_retried(getattr(sender, "name", "unknown"))
 
 
@@ -150,22 +129,16 @@ def _task_retried(sender: object = None, **_: object) -> None:
 @after_setup_task_logger.connect
 def _json_logs(logger: Any = None, **_: object) -> None:
     if logger is not None and get_settings().log_format == "json":
-        from core.logs import use_json
-
-        use_json(logger)
+        logs.use_json(logger)
 
 
 @task_prerun.connect
 def _bind_log_context(
     task_id: str | None = None, task: Any = None, args: Any = None, **_: object
 ) -> None:
-    from core.logs import bind_task
-
-    bind_task(task_id, getattr(task, "name", None), args, get_settings().log_format == "json")
+    logs.bind_task(task_id, getattr(task, "name", None), args)
 
 
 @task_postrun.connect
 def _clear_log_context(**_: object) -> None:
-    from core.logs import clear
-
-    clear()
+    logs.clear()

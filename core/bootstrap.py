@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 from functools import cached_property
 
 from config.settings import Settings, get_settings
 from core.adapters.chain import Chain
+from core.adapters.nonce_audit import audit_nonce
 from core.adapters.postgres.attempt_store import AttemptStore
+from core.adapters.postgres.audit_queries import AuditQueries
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.leader_store import LeaderStore
 from core.adapters.postgres.pipeline_store import PipelineStore
+from core.adapters.postgres.queries import Queries
 from core.adapters.postgres.reconcile_store import ReconcileStore
 from core.adapters.postgres.registry import Registry
 from core.adapters.postgres.tx_store import TxStore
 from core.adapters.redis_mode import RedisModeStore
-from core.domain.errors import WrongChain
+from core.adapters.signers.factory import preload, resolve
+from core.adapters.venue import RecorderVenue
+from core.domain.chain import NonceAudit
 from core.services.execution import ExecutionConfig, Pipeline
+from core.services.identity import ChainIdentity
 from core.services.intake import Intake
 from core.services.leader_watch import LeaderWatcher
 from core.services.maintenance import Maintenance, MaintenanceConfig
@@ -27,15 +34,15 @@ from core.services.mode import ModeService
 from core.services.reconcile import Reconciler
 from core.services.watching import Watcher
 
-CHAIN_IDENTITY = "chain_identity"
-CHAIN_ALARM = "chain_alarm"  # the last wrong-chain refusal (status shows it while recent)
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
+    """The composition root: every adapter is built here, and every service gets the
+    adapters as the ports (core/ports.py) it asks for."""
+
     settings: Settings
-    _identity: str | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def db(self) -> Database:
@@ -49,27 +56,29 @@ class Services:
         return Chain(
             urls,
             s.rpc_timeout_s,
-            self.check_chain_identity,
+            self.identity.check,
             s.rpc_retry_primary_after_s,
             chunk=s.broadcast_chunk,
         )
 
-    def check_chain_identity(self, chain_id: int, genesis: str) -> None:
-        """The chain recorded at first start (chain id + genesis hash) must be this one.
-        A mismatch raises WrongChain (nothing is sent) and writes the `chain_alarm` note
-        that `status` shows; nonces are never touched."""
-        seen = f"{chain_id}:{genesis}"
-        if chain_id != self.settings.chain_id:
-            problem = f"node chain id {chain_id} != COPYTRADE_CHAIN_ID {self.settings.chain_id}"
-        else:
-            if self._identity is None:
-                self._identity = self.controls.get_or_record(CHAIN_IDENTITY, seen)
-            if self._identity == seen:
-                return
-            problem = f"node is on {seen}, this database was recorded on {self._identity}"
-        log.critical("wrong chain, refusing to send: %s", problem)
-        self.controls.note(CHAIN_ALARM, problem)
-        raise WrongChain(problem)
+    @cached_property
+    def identity(self) -> ChainIdentity:
+        return ChainIdentity(self.controls, self.settings.chain_id)
+
+    @cached_property
+    def venue(self) -> RecorderVenue:
+        return RecorderVenue()
+
+    def audit_nonce(self, address: str, nonce: int, ours: Collection[str]) -> NonceAudit:
+        return audit_nonce(self.chain, address, nonce, ours)
+
+    @cached_property
+    def queries(self) -> Queries:
+        return Queries(self.db)
+
+    @cached_property
+    def audit_queries(self) -> AuditQueries:
+        return AuditQueries(self.db)
 
     @cached_property
     def registry(self) -> Registry:
@@ -111,7 +120,7 @@ class Services:
             s.min_tip_wei,
             s.fee_ceiling_wei,
         )
-        return Pipeline(self.store, self.txs, self.chain, self.mode, cfg)
+        return Pipeline(self.store, self.txs, self.chain, self.mode, cfg, self.venue, resolve)
 
     @cached_property
     def attempts(self) -> AttemptStore:
@@ -144,7 +153,7 @@ class Services:
             s.max_signal_age_s,
             s.confirmations,
         )
-        return Maintenance(self.attempts, self.chain, self.mode, cfg)
+        return Maintenance(self.attempts, self.chain, self.mode, cfg, resolve, self.audit_nonce)
 
     @cached_property
     def reconciler(self) -> Reconciler:
@@ -167,6 +176,7 @@ class Services:
             self.controls,
             s.chain_id,
             s.venue_address,
+            self.venue,
             s.leader_max_blocks,
         )
 
@@ -176,9 +186,7 @@ class Services:
         from core.adapters.celery_dispatch import CeleryDispatcher
 
         dispatcher = CeleryDispatcher(app_for(self.settings.broker_url))
-        return Intake(
-            self.registry, self.store, dispatcher, self.settings.max_future_skew_s
-        )
+        return Intake(self.registry, self.store, dispatcher, self.settings.max_future_skew_s)
 
 
 _services: Services | None = None
@@ -202,8 +210,6 @@ def preload_signers() -> int:
     """Decrypt every follower's local key in this process (the worker's main process,
     before forking; see factory.preload), then drop this process's connections so that
     no socket is shared with the children."""
-    from core.adapters.signers.factory import preload
-
     s = services()
     try:
         refs = [f.signer_ref for f in s.registry.list_followers()]

@@ -3,8 +3,9 @@ signal, the intent and the Celery task each line is about.
 
 Context comes from contextvars set around every task (Celery's task_prerun/postrun hooks,
 config/celery_app.py): the task's id and name and, for a task of a signal's chain, the
-signal's pk and id — so every line a chain writes, Celery's own "succeeded" line included,
-can be found by the signal id. A log call about one intent passes `extra={"intent_id": …}`.
+signal's pk (its argument) and id (added by the step once it has read the signal) — so
+every line a chain writes, Celery's own "succeeded" line included, can be found by the
+signal id. A log call about one intent passes `extra={"intent_id": …}`.
 
 Nothing secret is ever put in a record: messages carry ids (tests/e2e/test_key_canary.py
 scans the logs for a fresh key).
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from core.domain.signals import SIGNAL_ID_RE
 
 # Per-signal chain steps: their one argument is the signal's pk.
 SIGNAL_TASKS = frozenset(
@@ -44,44 +47,27 @@ def from_args(task: str | None, argsrepr: str) -> dict[str, Any]:
     return {}
 
 
-def bind_task(task_id: str | None, name: str | None, args: Any, resolve: bool) -> None:
+def bind_task(task_id: str | None, name: str | None, args: Any) -> None:
     """Context for the lines a task writes: its id and name and, for a task of a signal's
-    chain, the signal's pk (its argument) and id (looked up once per signal per process,
-    only when `resolve`: JSON logs)."""
+    chain, the signal's pk (its argument); the step adds the signal's id (`add`) as soon as
+    it has read the signal — no log hook reads the database."""
     ctx: dict[str, Any] = {"task_id": task_id, "task": name}
     if name in SIGNAL_TASKS and args:
         ctx["signal_pk"] = args[0]
-        ctx["signal_id"] = _signal_id(args[0]) if resolve else None
     elif name == "copytrade.submit_signal" and args and isinstance(args[0], dict):
-        from core.domain.signals import SIGNAL_ID_RE
-
         sid = args[0].get("signal_id")
         ctx["signal_id"] = sid if isinstance(sid, str) and SIGNAL_ID_RE.match(sid) else None
     bind(**ctx)
 
 
-_SIGNAL_IDS: dict[int, str] = {}
-
-
-def _signal_id(pk: Any) -> str | None:
-    """The signal's external id, once per signal per process (logging never fails a task)."""
-    if not isinstance(pk, int):
-        return None
-    if pk not in _SIGNAL_IDS:
-        from core.bootstrap import services
-
-        try:
-            _SIGNAL_IDS[pk] = services().store.signal(pk).signal_id
-        except Exception:  # noqa: BLE001 - the step itself will meet the same fault
-            return None
-        if len(_SIGNAL_IDS) > 10_000:
-            _SIGNAL_IDS.pop(next(iter(_SIGNAL_IDS)))
-    return _SIGNAL_IDS[pk]
-
-
 def bind(**values: Any) -> None:
     """Set context for the lines this task (or thread) writes next."""
     _context.set({k: v for k, v in values.items() if v is not None})
+
+
+def add(**values: Any) -> None:
+    """Add to the context of the lines this task (or thread) writes next."""
+    _context.set({**(_context.get() or {}), **{k: v for k, v in values.items() if v is not None}})
 
 
 def clear() -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
+from core.domain.states import INTENT_TERMINAL, INTENT_TRANSITIONS
+
 log = logging.getLogger(__name__)
 
 # Latency buckets: a broadcast lands in tens of ms when idle; confirmations take blocks.
@@ -165,8 +167,6 @@ BROADCAST_KINDS = ("order", "replacement", "cancel", "rebroadcast", "resign")
 def prime(task_names: Iterable[str]) -> None:
     """Create the series every dashboard and alert reads at 0 (a worker process at start),
     so a rate over a series that has not happened yet is 0, not absent."""
-    from core.domain.states import INTENT_TERMINAL, INTENT_TRANSITIONS
-
     mm = m()
     for outcome in SIGNAL_OUTCOMES:
         mm.signals.labels(outcome, "")

@@ -1,11 +1,59 @@
-"""The ports services depend on. Adapters implement them; only bootstrap wires them."""
+"""The ports the services depend on: one narrow Protocol per consumer, holding what that
+service calls and nothing more. Adapters (core/adapters/) implement them; only
+core/bootstrap.py wires adapters to services; tests/service/fakes.py implements them in
+memory for the service tier.
+
+Records that cross a port are plain values from core/domain/ (chain.py, venue.py, rows.py).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from core.domain.chain import SignedTx
+from core.domain.chain import Block, Guard, Log, NonceAudit, Receipt, SendOutcome, SignedTx
+from core.domain.fees import Fees
+from core.domain.mode import Heartbeat
+from core.domain.rows import (
+    Assigned,
+    FollowerRow,
+    InFlight,
+    LeaderTxRow,
+    Mined,
+    Newest,
+    OpenWindow,
+    SignalRow,
+    Signed,
+    SizingInput,
+    SizingOutcome,
+    Stalled,
+    ToSend,
+    ToSign,
+    WatchedLeader,
+)
+from core.domain.signals import SignalSpec
+from core.domain.states import IntentState, SignalState
+from core.domain.venue import OrderCall, OrderEvent, Position
+
+# -- keys and the outside world ---------------------------------------------------------------
+
+
+class Signer(Protocol):
+    """A follower's or deployer's key: a keystore / env key in memory, or a KMS key."""
+
+    address: str
+
+    def sign_transaction(self, tx: dict[str, Any]) -> SignedTx: ...
+
+
+class SignerSource(Protocol):
+    """A signer reference (`env:…`, `keystore:…`, `kms:…`) -> its signer, cached per process.
+    Raises SignerError (never usable) or TransientError (its service is down: later)."""
+
+    def __call__(self, ref: str, /) -> Signer: ...
 
 
 class Dispatcher(Protocol):
@@ -15,9 +63,273 @@ class Dispatcher(Protocol):
         ...
 
 
-class Signer(Protocol):
-    """A follower's or deployer's key: a keystore / env key in memory, or a KMS key."""
+class Venue(Protocol):
+    """The venue's calldata and what its replies and events mean (the recorder router
+    today; a two-phase venue widens this port)."""
 
-    address: str
+    order_selector: bytes  # the 4-byte selector of an order call
+    order_topic: str  # topic 0 of the venue's order event
 
-    def sign_transaction(self, tx: dict[str, Any]) -> SignedTx: ...
+    def encode_order(self, o: OrderCall) -> bytes: ...
+    def decode_order(self, data: bytes) -> OrderCall | None: ...
+    def price_query(self, asset: str) -> bytes: ...
+    def decode_price(self, result: bytes) -> int: ...
+    def position_query(self, trader: str, asset: str) -> bytes: ...
+    def decode_position(self, result: bytes) -> Position: ...
+    def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None: ...
+
+
+# -- the node ---------------------------------------------------------------------------------
+
+
+class Broadcaster(Protocol):
+    """Raw transactions onto the wire; `guard` runs before every chunk (the window's)."""
+
+    def send_raw(self, raws: Sequence[bytes], guard: Guard | None = None) -> list[SendOutcome]: ...
+
+
+class PipelineChain(Broadcaster, Protocol):
+    """What the per-signal pipeline reads and sends."""
+
+    def broadcast(
+        self, raws: Sequence[bytes], guard: Guard | None = None
+    ) -> tuple[list[SendOutcome], int]: ...
+    def call(self, to: str, data: bytes, sender: str | None = None) -> bytes: ...
+    def fees_and_balances(
+        self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50
+    ) -> tuple[int, list[int], dict[str, int]]: ...
+    def nonces(self, addresses: Sequence[str], block: str = "latest") -> dict[str, int]: ...
+    def receipts(self, hashes: Sequence[str]) -> dict[str, Receipt]: ...
+
+
+class MaintenanceChain(Broadcaster, Protocol):
+    """What the stuck-transaction work reads and sends."""
+
+    def fee_history(self, blocks: int = 5, percentile: int = 50) -> tuple[int, list[int]]: ...
+    def block_number(self) -> int: ...
+    def nonces(self, addresses: Sequence[str], block: str = "latest") -> dict[str, int]: ...
+
+
+class WatcherChain(Broadcaster, Protocol):
+    """What watching by block reads (and re-broadcasts)."""
+
+    def block_number(self) -> int: ...
+    def receipts(self, hashes: Sequence[str]) -> dict[str, Receipt]: ...
+    def known(self, hashes: Sequence[str]) -> set[str]: ...
+    def revert_reason(self, sender: str, to: str, data: bytes, block: int) -> str: ...
+
+
+class LeaderChain(Protocol):
+    """What the leader watcher reads."""
+
+    def block_number(self) -> int: ...
+    def blocks(self, numbers: Sequence[int]) -> list[Block | None]: ...
+    def block_hashes(self, numbers: Sequence[int]) -> dict[int, str]: ...
+    def receipt_logs(self, hashes: Sequence[str]) -> dict[str, tuple[int, list[Log]]]: ...
+
+
+class ChainReads(Protocol):
+    """Read-only questions of the read models (status, verify, drift)."""
+
+    def call(self, to: str, data: bytes, sender: str | None = None) -> bytes: ...
+    def nonce(self, address: str, block: str = "latest") -> int: ...
+    def nonces(self, addresses: Sequence[str], block: str = "latest") -> dict[str, int]: ...
+    def balances(self, addresses: Sequence[str]) -> dict[str, int]: ...
+    def rpc(self, method: str, *params: Any) -> Any: ...
+
+
+class NonceAuditor(Protocol):
+    """Who took `nonce` of `address`, decided from one endpoint at one pinned block."""
+
+    def __call__(self, address: str, nonce: int, ours: Collection[str], /) -> NonceAudit: ...
+
+
+# -- the system of record ---------------------------------------------------------------------
+
+
+class SignalStore(Protocol):
+    """Signals and their sizing (the pipeline's first steps, the watcher's finish)."""
+
+    def expand(self, pk: int, max_age_s: int) -> tuple[SignalState, str]: ...
+    def signal(self, pk: int) -> SignalRow: ...
+    def reject_pending(self, pk: int, reason: str) -> int: ...
+    def size_pending(
+        self, pk: int, sizer: Callable[[SizingInput], SizingOutcome], leader_id: int, asset: str
+    ) -> tuple[int, int]: ...
+    def finish_signals(self) -> int: ...
+
+
+class IntakeStore(Protocol):
+    def insert_signal(self, spec: SignalSpec, leader_id: int, source: str) -> tuple[str, int]: ...
+
+
+class LeaderLookup(Protocol):
+    def leader_id(self, address: str) -> int | None: ...
+
+
+class IntentStore(Protocol):
+    """Intents after sizing: checked, dry-run, failed, sent."""
+
+    def created_and_age(self, pk: int) -> tuple[list[ToSign], float, str]: ...
+    def fail(
+        self,
+        failures: dict[int, str],
+        from_state: IntentState = IntentState.CREATED,
+        to: IntentState = IntentState.FAILED,
+    ) -> None: ...
+    def record_dry_run(self, results: dict[int, tuple[bytes, str | None]]) -> int: ...
+    def signed_and_age(self, pk: int) -> tuple[list[ToSend], float, str]: ...
+    def mark_sent(
+        self,
+        sent: list[ToSend],
+        errors: dict[int, str],
+        at: Mapping[int, datetime],
+        sent_by: str = "",
+        block: int = 0,
+        signal_pk: int | None = None,
+    ) -> tuple[int, float]: ...
+
+
+class NonceAllocator(Protocol):
+    """Signer rows and the locked take-a-nonce-and-sign of the created intents."""
+
+    def missing_signers(self, addresses: Iterable[str]) -> list[str]: ...
+    def init_signers(self, first_nonces: dict[str, int], chain_id: int) -> None: ...
+    def sign_created(
+        self,
+        pk: int,
+        sign: Callable[[ToSign, int], Signed],
+        checked: Collection[int],
+        skip: AbstractSet[int] = frozenset(),
+        max_age_s: float | None = None,
+    ) -> tuple[int, int]: ...
+
+
+class IntentPorts(IntentStore, NonceAllocator, Protocol):
+    """The pipeline's store after sizing: intents, and the nonces it takes to sign them."""
+
+
+class InFlightStore(Protocol):
+    """What watching moves: mined, confirmed, reverted, cancelled, reorged."""
+
+    def in_flight(self) -> list[InFlight]: ...
+    def mark_mined(self, rows: Sequence[Mined]) -> set[int]: ...
+    def confirm(self, rows: Sequence[Mined]) -> list[tuple[int, datetime | None]]: ...
+    def transition(
+        self, intent_id: int, current: IntentState, new: IntentState, **values: Any
+    ) -> bool: ...
+    def mark_mined_attempt(self, hashes: Sequence[str], winner: str) -> None: ...
+
+
+class AttemptStore(Protocol):
+    """Attempts after the first: claimed by compare-and-set, written ahead, broadcast."""
+
+    def newest(
+        self, states: tuple[IntentState, ...], intent_id: int | None = None
+    ) -> list[Newest]: ...
+    def claim(
+        self,
+        n: Newest,
+        kind: str,
+        tx_hash: str,
+        raw: bytes,
+        fees: Fees,
+        gas: int,
+        new_state: IntentState | None = None,
+        reason: str | None = None,
+    ) -> int | None: ...
+    def claim_state(self, n: Newest, new_state: IntentState) -> bool: ...
+    def mark_broadcast(self, attempt_id: int, block: int, who: str, at: datetime) -> None: ...
+    def record_error(self, attempt_id: int, message: str) -> None: ...
+    def hashes(self, intent_id: int) -> list[str]: ...
+    def raws(self, hashes: list[str]) -> dict[str, bytes]: ...
+    def set_block(
+        self, intent_id: int, state: IntentState, block: int | None, block_hash: str | None
+    ) -> None: ...
+
+
+class ResignStore(AttemptStore, Protocol):
+    """Nonce sync: the suspects of an outside spend, and the re-sign at the next nonce."""
+
+    def resign(
+        self, n: Newest, sign: Callable[[int], tuple[str, bytes]], fees: Fees, outside_nonce: int
+    ) -> tuple[int, int] | None: ...
+    def sent_after_resign(
+        self, intent_id: int, attempt_id: int, block: int, who: str, at: datetime
+    ) -> None: ...
+    def suspect(self, intent_id: int) -> tuple[str, str] | None: ...
+    def suspect_seen(self, intent_id: int, tx_hash: str, block: int, block_hash: str) -> None: ...
+    def forget_suspect(self, intent_id: int) -> None: ...
+
+
+class Controls(Protocol):
+    """Operator controls: requested mode, the stop, the broadcast window, notes."""
+
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str, actor: str, reason: str | None) -> None: ...
+    def snapshot(self) -> tuple[str | None, bool]: ...
+    def snapshot_at(self) -> tuple[str | None, bool, datetime]: ...
+    def broadcast_window(self, bound_s: float) -> AbstractContextManager[tuple[bool, datetime]]: ...
+    def wait_for_windows(
+        self, on_wait: Callable[[list[OpenWindow]], None] | None = None, every_s: float = 1.0
+    ) -> None: ...
+    def note(self, key: str, value: str) -> None: ...
+    def noted(self, key: str) -> tuple[str, float] | None: ...
+    def get_or_record(self, key: str, value: str) -> str: ...
+
+
+class Heartbeats(Protocol):
+    def read(self) -> Heartbeat | None: ...
+
+
+class Beater(Protocol):
+    def beat(self) -> Heartbeat | None: ...
+
+
+class LeaderStore(Protocol):
+    """The leader watcher's cursors, blocks and outbox."""
+
+    def leaders(self) -> list[WatchedLeader]: ...
+    def round_lock(self) -> AbstractContextManager[bool]: ...
+    def start_new_leaders(self, head: int) -> None: ...
+    def stored(self, above: int = -1) -> dict[int, str]: ...
+    def rewind(self, ancestor: int) -> int: ...
+    def orphans(self) -> list[tuple[int, str, int | None]]: ...
+    def revoke(self, row_id: int, signal_pk: int | None, reason: str) -> bool: ...
+    def record_block(
+        self,
+        number: int,
+        block_hash: str,
+        parent_hash: str,
+        leader_ids: list[int],
+        rows: list[LeaderTxRow],
+    ) -> None: ...
+    def outbox(self) -> list[tuple[int, dict[str, Any]]]: ...
+    def submitted(self, row_id: int, signal_pk: int | None, ignored_reason: str | None) -> None: ...
+
+
+class ReconcileStore(Protocol):
+    def claim_round(self, after_s: float, max_tries: int, count_tries: bool) -> Stalled: ...
+
+
+class StatusReads(Protocol):
+    """Counts for `status` and the health exporter."""
+
+    def intents_by_state(self, since_s: float | None = None) -> dict[str, int]: ...
+    def signed_past_age(self, max_age_s: int) -> int: ...
+    def queue_heads(self) -> list[dict[str, Any]]: ...
+    def stuck(self, older_than_s: float) -> int: ...
+
+
+class AuditReads(Protocol):
+    """What `verify` compares with the chain."""
+
+    def signers(self) -> dict[str, int]: ...
+    def assigned(self) -> list[Assigned]: ...
+    def used_outside(self) -> set[tuple[str, int]]: ...
+    def keys(self) -> dict[str, tuple[int, str]]: ...
+    def overdue_signals(self, max_age_s: float) -> list[tuple[str, str]]: ...
+
+
+class Followers(Protocol):
+    def list_followers(self, leader_id: int | None = None) -> list[FollowerRow]: ...

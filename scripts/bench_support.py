@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config.settings import foreign_env  # noqa: E402
-from core.demo.embedded import ANVIL, Embedded, _free_port, _wait  # noqa: E402
+from core.demo.embedded import ANVIL, Embedded, free_port, wait_until  # noqa: E402
 from core.demo.stack import PASSWORD, go_live, migrate_and_deploy  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -115,7 +115,7 @@ class BenchStack:
         with admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{self.db_name}"'))
         admin.dispose()
-        anvil_port = _free_port()
+        anvil_port = free_port()
         self.emb.spawn(
             "anvil",
             [
@@ -134,7 +134,7 @@ class BenchStack:
             ],
         )
         rpc = f"http://127.0.0.1:{anvil_port}"
-        _wait(lambda: Rpc(rpc).call("eth_chainId"), 20, "anvil")
+        wait_until(lambda: Rpc(rpc).call("eth_chainId"), 20, "anvil")
         if self.broker == "redis":
             import redis
 
@@ -208,7 +208,7 @@ class BenchStack:
         self.emb.celery(
             "beat", "beat", "-s", str(self.dir / "beat-schedule"), "-l", "WARNING", env=child
         )
-        _wait(lambda: self._workers_up(), 120, "workers")
+        wait_until(lambda: self._workers_up(), 120, "workers")
         go_live(self.s, "bench")
 
     def _workers_up(self) -> bool:

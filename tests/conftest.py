@@ -66,8 +66,8 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
     from core import bootstrap
     from core.adapters.chain import Chain
     from core.adapters.signers.local import LocalSigner
+    from core.adapters.venue_admin import deploy
     from core.domain.types import Mode
-    from core.services.venue import deploy
 
     pause_dir = session_dir / "pause"
     pause_dir.mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from web3 import HTTPProvider
 
-from core.domain.chain import Block, Log, Receipt, SendOutcome, Tx
+from core.domain.chain import Block, Guard, Log, Receipt, SendOutcome, Tx
 from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
 
 # Node replies meaning "this exact transaction is already in the pool": success for us.
@@ -39,9 +39,6 @@ def classify_send_error(message: str) -> str:
 
 
 IdentityCheck = Callable[[int, str], None]
-# Called right before each chunk of a broadcast goes out (and before each endpoint is
-# tried): raises UnsafeToSend to stop the broadcast there; returns the chunk's send time.
-Guard = Callable[[], datetime]
 # One JSON-RPC batch on the endpoint `on_one_endpoint` pinned: replies in call order.
 Batch = Callable[[Sequence[tuple[str, Sequence[Any]]]], list[dict[str, Any]]]
 _TRANSPORT = (requests.RequestException, OSError, ValueError)

@@ -116,3 +116,31 @@ def decode_order_event(topics: list[str], data: bytes) -> OrderEvent | None:
         int(size),
         int(price),
     )
+
+
+class RecorderVenue:
+    """The `Venue` port (core/ports.py) on the recorder router's ABI."""
+
+    order_selector = PLACE_ORDER
+    order_topic = ORDER_TOPIC
+
+    def encode_order(self, o: OrderCall) -> bytes:
+        return encode_order(o)
+
+    def decode_order(self, data: bytes) -> OrderCall | None:
+        return decode_order(data)
+
+    def price_query(self, asset: str) -> bytes:
+        return encode_prices(asset)
+
+    def decode_price(self, result: bytes) -> int:
+        return decode_uint(result)
+
+    def position_query(self, trader: str, asset: str) -> bytes:
+        return encode_positions(trader, asset)
+
+    def decode_position(self, result: bytes) -> Position:
+        return decode_position(result)
+
+    def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
+        return decode_order_event(topics, data)

@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Deploy the PerpRouter and print its address (set COPYTRADE_VENUE_ADDRESS to it)."""
         from core.adapters.signers.factory import resolve
-        from core.services.venue import deploy
+        from core.adapters.venue_admin import deploy
 
         prices = {}
         for p in price:
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set an asset's price on the router (owner only)."""
         from core.adapters.signers.factory import resolve
-        from core.services.venue import set_price
+        from core.adapters.venue_admin import set_price
 
         s = _svc()
         venue_address = s.settings.venue_address or _missing_venue()

@@ -145,12 +145,15 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify_cmd(json_: Json = False) -> None:
         """Check nonces, orders on chain and signals against the data; exit 1 on a breach."""
-        from core.adapters.postgres.audit_queries import AuditQueries
         from core.services.verify import verify
 
         s = _svc()
         report = verify(
-            AuditQueries(s.db), s.chain, s.settings.venue_address, s.settings.max_signal_age_s
+            s.audit_queries,
+            s.chain,
+            s.settings.venue_address,
+            s.settings.max_signal_age_s,
+            s.venue.order_topic,
         )
         if json_:
             emit_json(report.as_dict())

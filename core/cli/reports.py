@@ -106,6 +106,7 @@ def register(app: typer.Typer) -> None:
                 traded,
                 s.chain,
                 s.settings.venue_address,
+                s.venue,
                 tolerance_bps,
                 all_,
                 step=lambda: bar.advance(task),

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -38,7 +38,7 @@ def check_interrupt() -> None:
         raise Interrupted
 
 
-def _wait(check: Any, timeout: float, what: str) -> None:
+def wait_until(check: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         check_interrupt()
@@ -114,7 +114,7 @@ class Embedded:
                 str(data or self.dir),
             ],
         )
-        _wait(sock.exists, 10, name)
+        wait_until(sock.exists, 10, name)
         if name == "redis":
             self.redis_socket = sock
         return sock
@@ -123,7 +123,7 @@ class Embedded:
         """anvil mining every `block_time` seconds, or only when told (None)."""
         if not ANVIL.exists():
             raise RuntimeError("anvil is not installed: run `npm ci` (make demo does)")
-        port = _free_port()
+        port = free_port()
         self.spawn(
             "anvil",
             [
@@ -138,7 +138,7 @@ class Embedded:
         )
         self.rpc_url = f"http://127.0.0.1:{port}"
         with socket.socket() as s:
-            _wait(lambda: s.connect_ex(("127.0.0.1", port)) == 0, 20, "anvil")
+            wait_until(lambda: s.connect_ex(("127.0.0.1", port)) == 0, 20, "anvil")
         return self.rpc_url
 
     def env(self) -> dict[str, str]:

@@ -195,10 +195,10 @@ def _report(
     venue: str,
     as_json: bool,
 ) -> int:
-    from core.cli.ops import status_data
+    from core.adapters.venue_admin import position
     from core.domain.risk import project_exposure
     from core.domain.types import Action
-    from core.services.venue import position
+    from core.services.status import gather
 
     table = Table(title="followers: one row per intent")
     for col in (
@@ -263,7 +263,7 @@ def _report(
                 ],
             }
         )
-    status = status_data()
+    status = gather(s)
     if as_json:
         print(
             json.dumps(

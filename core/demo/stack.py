@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import foreign_env
-from core.demo.embedded import Embedded, _wait, check_interrupt
+from core.demo.embedded import Embedded, check_interrupt, wait_until
 from core.demo.scenario import PRICES
 
 PASSWORD = "demo-only"  # the throwaway keystores of a throwaway stack
@@ -70,8 +70,8 @@ def migrate_and_deploy(env: dict[str, str]) -> tuple[Any, dict[str, str]]:
     returns the services and the env with COPYTRADE_VENUE_ADDRESS."""
     from core.adapters.postgres.migrate import upgrade
     from core.adapters.signers.local import LocalSigner
+    from core.adapters.venue_admin import deploy
     from core.domain.sizing import usd_to_e6
-    from core.services.venue import deploy
 
     s = services_for(env)
     upgrade(s.settings.database_url)
@@ -123,7 +123,7 @@ def start_beats(emb: Embedded, env: dict[str, str], beats: int = 1) -> None:
 def wait_ready(emb: Embedded, names: list[str]) -> None:
     for name in names:
         log = emb.logs / f"{name}.log"
-        _wait(lambda log=log: "ready." in log.read_text(), 60, name)
+        wait_until(lambda log=log: "ready." in log.read_text(), 60, name)
 
 
 def go_live(s: Any, actor: str, on_wait: Callable[[Any], None] = lambda v: None) -> Any:

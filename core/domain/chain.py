@@ -3,6 +3,7 @@ transaction, and the verdict of a nonce audit (who took a signer's nonce)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,3 +83,8 @@ class NonceAudit:
 class SignedTx:
     raw: bytes
     tx_hash: str
+
+
+# Called right before each chunk of a broadcast goes out (and before each endpoint is
+# tried): raises UnsafeToSend to stop the broadcast there; returns the chunk's send time.
+Guard = Callable[[], datetime]

@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 from core.domain.types import Mode
 
+# The controls keys (core/adapters/postgres/controls.py stores them).
+REQUESTED_MODE = "requested_mode"
+EMERGENCY_STOP = "emergency_stop"
+# Notes that `status` shows while recent (ControlStore.note / noted).
+CHAIN_IDENTITY = "chain_identity"  # chain id:genesis recorded at first start
+CHAIN_ALARM = "chain_alarm"  # the last wrong-chain refusal
+NONCE_ALARM = "nonce_alarm"  # a nonce consumed by a transaction not found
+LEADER_REORG_ALARM = "leader_reorg_alarm"  # a leader trade reorged out after copies
 STREAK_THRESHOLD = 3
 
 

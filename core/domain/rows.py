@@ -176,3 +176,13 @@ class Stalled:
     dispatch: list[tuple[int, str]]  # (signal pk, first step to run again)
     poisoned: int
     locked_out: bool = False
+
+
+@dataclass(frozen=True)
+class Assigned:
+    intent_id: int
+    signer: str
+    nonce: int
+    state: str
+    key: str
+    kind_mined: str | None  # the tx_hash recorded when mined / cancelled

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.demo.embedded import Embedded, _wait
+from core.demo.embedded import Embedded, wait_until
 from core.demo.stack import (
     go_live,
     keystore,
@@ -175,7 +175,7 @@ class LocalStack:
             self.emb.start_redis("redis", self.mode_socket, data)
         else:
             self._start_mode_store(keep_data)
-        _wait(lambda: self.mode_client().ping(), 10, "mode store")
+        wait_until(lambda: self.mode_client().ping(), 10, "mode store")
 
     def save_mode_store(self) -> None:
         """Write the store (with its current streak) to its RDB file, as a backup would."""

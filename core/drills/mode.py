@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 
-from core.adapters.postgres.audit_queries import AuditQueries
 from core.drills.base import Ctx, DrillFailed, Report, load_for
 from core.drills.windows import WindowHolders
 from core.services.verify import verify
@@ -208,7 +207,11 @@ def _stop_under_windows(ctx: Ctx, r: Report) -> None:
 def _verified(ctx: Ctx, r: Report) -> None:
     s = ctx.s
     report = verify(
-        AuditQueries(s.db), s.chain, s.settings.venue_address, s.settings.max_signal_age_s
+        s.audit_queries,
+        s.chain,
+        s.settings.venue_address,
+        s.settings.max_signal_age_s,
+        s.venue.order_topic,
     )
     r.figures["verify_breaches"] = report.breaches
     r.check("copytrade verify: no breach", report.ok)

@@ -6,17 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from core.adapters.chain import Chain
 from core.domain.drift import FLAT, Held, assess
 from core.domain.rows import FollowerRow
-from core.services.venue import position
+from core.ports import ChainReads, Venue
 
 
 def report(
     followers: Iterable[FollowerRow],
     traded: dict[int, set[str]],
-    chain: Chain,
+    chain: ChainReads,
     venue: str,
+    abi: Venue,
     tolerance_bps: int = 100,
     include_flat: bool = False,
     step: Callable[[], None] = lambda: None,
@@ -27,7 +27,7 @@ def report(
     leader_pos: dict[tuple[str, str], Held] = {}
 
     def held(trader: str, asset: str) -> Held:
-        p = position(chain, venue, trader, asset)
+        p = abi.decode_position(chain.call(venue, abi.position_query(trader, asset)))
         return Held(p.is_long, p.size_usd_1e6)
 
     rows: list[dict[str, Any]] = []

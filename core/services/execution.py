@@ -12,12 +12,7 @@ import socket
 import time
 from dataclasses import dataclass, replace
 
-from core import metrics
-from core.adapters.chain import Chain
-from core.adapters.postgres.pipeline_store import PipelineStore
-from core.adapters.postgres.tx_store import TxStore
-from core.adapters.signers.factory import resolve
-from core.adapters.venue import decode_uint, encode_order, encode_prices
+from core import logs, metrics
 from core.domain import fees
 from core.domain.errors import ChainError, SignerError, TransientError, UnsafeToSend
 from core.domain.risk import PROFILES, Decision, acceptable_price, decide, project_exposure
@@ -28,6 +23,13 @@ from core.domain.states import SignalState
 from core.domain.types import Action, Mode, Side
 from core.domain.venue import OrderCall
 from core.faults import pause
+from core.ports import (
+    IntentPorts,
+    PipelineChain,
+    SignalStore,
+    SignerSource,
+    Venue,
+)
 from core.services.mode import ModeService
 
 log = logging.getLogger(__name__)
@@ -64,29 +66,38 @@ def order_call(t: ToSign) -> OrderCall:
 class Pipeline:
     def __init__(
         self,
-        store: PipelineStore,
-        txs: TxStore,
-        chain: Chain,
+        store: SignalStore,
+        txs: IntentPorts,
+        chain: PipelineChain,
         mode: ModeService,
         cfg: ExecutionConfig,
+        venue: Venue,
+        signers: SignerSource,
     ) -> None:
         self.store = store
         self.txs = txs
         self.chain = chain
         self.mode = mode
         self.cfg = cfg
+        self.venue = venue
+        self.signers = signers
 
     def validate(self, pk: int) -> SignalState:
-        return self.store.expand(pk, self.cfg.max_signal_age_s)
+        state, signal_id = self.store.expand(pk, self.cfg.max_signal_age_s)
+        logs.add(signal_id=signal_id)
+        return state
 
     def venue_price(self, asset: str) -> int:
-        return decode_uint(self.chain.call(self.cfg.venue_address, encode_prices(asset)))
+        return self.venue.decode_price(
+            self.chain.call(self.cfg.venue_address, self.venue.price_query(asset))
+        )
 
     def size(self, pk: int) -> tuple[int, int]:
         """Size what the sequence gate releases; returns (sized, still gated). A signal
         past its max age (held behind the gate, a backlog, retries) sizes nothing: its
         pending intents end rejected(stale)."""
         sig = self.store.signal(pk)
+        logs.add(signal_id=sig.signal_id)
         if sig.age_s > self.cfg.max_signal_age_s:
             self.store.reject_pending(pk, "stale")
             return 0, 0
@@ -132,7 +143,8 @@ class Pipeline:
 
     def _check(self, pk: int) -> tuple[int, list[ToSign]]:
         """check_mode; also returns the created intents left to sign."""
-        todo, age_s = self.txs.created_and_age(pk)
+        todo, age_s, signal_id = self.txs.created_and_age(pk)
+        logs.add(signal_id=signal_id)
         if not todo:
             return 0, []
         verdict = self.mode.verdict()  # one read of the controls and the heartbeat
@@ -141,7 +153,7 @@ class Pipeline:
         dry = [t for t in todo if requested_dry or (canary and not t.in_cohort)]
         results: dict[int, tuple[bytes, str | None]] = {}
         for t in dry:
-            data = encode_order(order_call(t))
+            data = self.venue.encode_order(order_call(t))
             try:
                 self.chain.call(self.cfg.venue_address, data, sender=t.signer_address)
                 results[t.intent_id] = (data, None)
@@ -168,7 +180,7 @@ class Pipeline:
         waiting: set[int] = set()  # a signer whose service is down (KMS throttled): later
         for t in todo:
             try:
-                if resolve(t.signer_ref).address != t.signer_address:
+                if self.signers(t.signer_ref).address != t.signer_address:
                     failures[t.intent_id] = "signer_mismatch"
             except SignerError as exc:
                 log.warning("intent %s: %s", t.intent_id, exc, extra={"intent_id": t.intent_id})
@@ -195,7 +207,7 @@ class Pipeline:
             self.txs.init_signers(self.chain.nonces(missing, "latest"), self.cfg.chain_id)
 
         def sign(t: ToSign, nonce: int) -> Signed:
-            data = encode_order(order_call(t))
+            data = self.venue.encode_order(order_call(t))
             tx = {
                 "type": 2,
                 "chainId": self.cfg.chain_id,
@@ -207,7 +219,7 @@ class Pipeline:
                 "maxFeePerGas": fee.max_fee_per_gas,
                 "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
             }
-            s = resolve(t.signer_ref).sign_transaction(tx)
+            s = self.signers(t.signer_ref).sign_transaction(tx)
             return Signed(
                 s.raw,
                 s.tx_hash,
@@ -251,7 +263,8 @@ class Pipeline:
     def send(self, pk: int) -> int:
         """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try),
         inside the broadcast window (the verdict read again before every chunk)."""
-        todo, age_s = self.txs.signed_and_age(pk)
+        todo, age_s, signal_id = self.txs.signed_and_age(pk)
+        logs.add(signal_id=signal_id)
         if not todo:
             return 0
         # The signal's age is a hard limit on the broadcast too: past it the window's guard

@@ -16,8 +16,6 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from core.adapters.postgres.audit_queries import AuditQueries
-from core.adapters.postgres.queries import Queries
 from core.domain.states import IntentState
 from core.domain.types import Mode
 from core.services.status import low_balance_wei
@@ -86,7 +84,7 @@ class StateCollector:
 
     def _intents(self) -> list[Metric]:
         st = self.s.settings
-        q = Queries(self.s.db)
+        q = self.s.queries
         by_state = q.intents_by_state()
         states = GaugeMetricFamily(
             "copytrade_intents", "Intents in each state now.", labels=["state"]
@@ -97,7 +95,7 @@ class StateCollector:
             "copytrade_nonces_used_outside",
             "Signer nonces found consumed by a transaction the system did not send.",
         )
-        outside.add_metric([], len(AuditQueries(self.s.db).used_outside()))
+        outside.add_metric([], len(self.s.audit_queries.used_outside()))
         return [
             states,
             _gauge(

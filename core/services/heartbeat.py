@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from core.adapters.redis_mode import RedisModeStore
+from core.ports import Beater
 
 log = logging.getLogger(__name__)
 
 
-def run(store: RedisModeStore, period_s: float, stop: threading.Event) -> None:
+def run(store: Beater, period_s: float, stop: threading.Event) -> None:
     healthy = None
     while not stop.is_set():
         beat = store.beat()

@@ -13,11 +13,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core import metrics
-from core.adapters.postgres.pipeline_store import PipelineStore
-from core.adapters.postgres.registry import Registry
 from core.domain.errors import RejectedSignal
 from core.domain.signals import SIGNAL_ID_RE, parse_signal
-from core.ports import Dispatcher
+from core.ports import Dispatcher, IntakeStore, LeaderLookup
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +38,8 @@ class IntakeAnswer:
 class Intake:
     def __init__(
         self,
-        registry: Registry,
-        store: PipelineStore,
+        registry: LeaderLookup,
+        store: IntakeStore,
         dispatcher: Dispatcher,
         max_future_skew_s: int = 5,
         clock: Callable[[], float] = time.time,

@@ -17,19 +17,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.adapters.chain import Chain
-from core.adapters.postgres.controls import ControlStore
-from core.adapters.postgres.leader_store import LeaderStore
-from core.adapters.venue import PLACE_ORDER, decode_order_event
 from core.domain.chain import Block
+from core.domain.mode import LEADER_REORG_ALARM
 from core.domain.rows import LeaderTxRow, WatchedLeader
 from core.domain.types import Action
 from core.faults import pause
+from core.ports import Controls, LeaderChain, LeaderStore, Venue
 from core.services.intake import Intake
 
 log = logging.getLogger(__name__)
 
-LEADER_REORG_ALARM = "leader_reorg_alarm"
 BATCH = 20  # blocks per RPC batch
 
 
@@ -48,11 +45,12 @@ class LeaderWatcher:
     def __init__(
         self,
         store: LeaderStore,
-        chain: Chain,
+        chain: LeaderChain,
         intake: Intake,
-        controls: ControlStore,
+        controls: Controls,
         chain_id: int,
-        venue: str,
+        venue_address: str,
+        venue: Venue,
         max_blocks: int = 200,
     ) -> None:
         self.store = store
@@ -60,7 +58,8 @@ class LeaderWatcher:
         self.intake = intake
         self.controls = controls
         self.chain_id = chain_id
-        self.venue = venue.lower()
+        self.venue_address = venue_address.lower()
+        self.venue = venue
         self.max_blocks = max_blocks
 
     def round(self) -> RoundResult:
@@ -146,9 +145,9 @@ class LeaderWatcher:
             w = active.get(tx.sender.lower())
             if w is None:
                 continue
-            if (tx.to or "").lower() != self.venue:
+            if (tx.to or "").lower() != self.venue_address:
                 rows.append(LeaderTxRow(tx.hash, 0, w.id, "ignored", f"not the venue: {tx.to}"))
-            elif tx.input[:4] != PLACE_ORDER:
+            elif tx.input[:4] != self.venue.order_selector:
                 selector = "0x" + tx.input[:4].hex()
                 rows.append(
                     LeaderTxRow(tx.hash, 0, w.id, "ignored", f"unknown selector {selector}")
@@ -161,8 +160,8 @@ class LeaderWatcher:
             events = [
                 ev
                 for lg in logs
-                if lg.address.lower() == self.venue
-                and (ev := decode_order_event(lg.topics, lg.data)) is not None
+                if lg.address.lower() == self.venue_address
+                and (ev := self.venue.decode_order_event(lg.topics, lg.data)) is not None
                 and ev.trader.lower() == w.address.lower()
             ]
             if status != 1 or not events:

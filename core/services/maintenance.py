@@ -11,24 +11,21 @@ import logging
 from dataclasses import dataclass
 
 from core import metrics
-from core.adapters.chain import Chain
-from core.adapters.nonce_audit import audit_nonce
-from core.adapters.postgres.attempt_store import AttemptStore
-from core.adapters.signers.factory import resolve
 from core.domain import fees as feemath
 from core.domain.chain import OUTSIDE, UNKNOWN, NonceAudit
 from core.domain.errors import NotFound, UnsafeToSend
 from core.domain.fees import Fees
+from core.domain.mode import NONCE_ALARM
 from core.domain.rows import Newest
 from core.domain.states import IntentState
 from core.faults import pause
+from core.ports import MaintenanceChain, NonceAuditor, ResignStore, SignerSource
 from core.services.execution import who
 from core.services.mode import ModeService
 
 log = logging.getLogger(__name__)
 I = IntentState
 CANCEL_GAS = 21_000
-NONCE_ALARM = "nonce_alarm"  # a nonce consumed by a transaction not found (status shows it)
 
 
 @dataclass(frozen=True)
@@ -54,12 +51,20 @@ class ScanResult:
 
 class Maintenance:
     def __init__(
-        self, store: AttemptStore, chain: Chain, mode: ModeService, cfg: MaintenanceConfig
+        self,
+        store: ResignStore,
+        chain: MaintenanceChain,
+        mode: ModeService,
+        cfg: MaintenanceConfig,
+        signers: SignerSource,
+        audit_nonce: NonceAuditor,
     ) -> None:
         self.store = store
         self.chain = chain
         self.mode = mode
         self.cfg = cfg
+        self.signers = signers
+        self.audit_nonce = audit_nonce
 
     def _market(self) -> Fees:
         base, rewards = self.chain.fee_history()
@@ -151,7 +156,7 @@ class Maintenance:
         for n in todo:
             if n.nonce >= latest.get(n.signer_address, 0):
                 continue
-            a = audit_nonce(self.chain, n.signer_address, n.nonce, self.store.hashes(n.intent_id))
+            a = self.audit_nonce(n.signer_address, n.nonce, self.store.hashes(n.intent_id))
             if a.status == UNKNOWN:
                 self._nonce_alarm(n, a)
                 continue
@@ -187,10 +192,10 @@ class Maintenance:
             "re-signed: look the signer up on an explorer or an archive node"
         )
         log.error(problem, extra={"intent_id": n.intent_id})
-        self.mode.controls.note(NONCE_ALARM, problem)
+        self.mode.note(NONCE_ALARM, problem)
 
     def _resign(self, n: Newest) -> int:
-        signer = resolve(n.signer_ref)
+        signer = self.signers(n.signer_ref)
         fees = feemath.capped(self._market(), self.cfg.fee_ceiling_wei)
 
         def sign(nonce: int) -> tuple[str, bytes]:
@@ -273,7 +278,7 @@ class Maintenance:
         new_state: IntentState | None,
         reason: str | None = None,
     ) -> bool:
-        signer = resolve(n.signer_ref)
+        signer = self.signers(n.signer_ref)
         if kind == "cancel":
             to, data, gas = signer.address, b"", CANCEL_GAS
         else:

@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from core.adapters.postgres.controls import EMERGENCY_STOP, REQUESTED_MODE, ControlStore
-from core.adapters.redis_mode import RedisModeStore
 from core.domain.errors import TransientError, UnsafeToSend
-from core.domain.mode import ModeVerdict, evaluate
+from core.domain.mode import EMERGENCY_STOP, REQUESTED_MODE, ModeVerdict, evaluate
 from core.domain.rows import OpenWindow
 from core.domain.types import Mode
 from core.faults import pause
+from core.ports import Controls, Heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,8 @@ class Window:
 class ModeService:
     def __init__(
         self,
-        controls: ControlStore,
-        heartbeat: RedisModeStore,
+        controls: Controls,
+        heartbeat: Heartbeats,
         period_s: float,
         window_s: float = 15.0,
     ) -> None:
@@ -123,6 +122,10 @@ class ModeService:
 
     def resume(self, actor: str, reason: str) -> None:
         self.controls.set(EMERGENCY_STOP, "off", actor, reason)
+
+    def note(self, key: str, value: str) -> None:
+        """An alarm note `status` shows while it is recent."""
+        self.controls.note(key, value)
 
     def stopped(self) -> bool:
         return self.controls.snapshot()[1]

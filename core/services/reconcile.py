@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from core.adapters.postgres.reconcile_store import ReconcileStore
-from core.ports import Dispatcher
+from core.ports import Dispatcher, ReconcileStore
 from core.services.mode import ModeService
 
 log = logging.getLogger(__name__)

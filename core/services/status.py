@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.adapters.postgres.audit_queries import AuditQueries
-from core.adapters.postgres.queries import Queries
 from core.domain.errors import CopytradeError
+from core.domain.mode import CHAIN_ALARM, LEADER_REORG_ALARM, NONCE_ALARM
 
 LIST_MAX = 20  # addresses listed per problem (the counts are complete)
 CHAIN_ALARM_WITHIN_S = 120  # the wrong-chain refusal repeats every retry
@@ -29,12 +28,8 @@ def _part(read: Callable[[], Any]) -> Any:
 
 def gather(s: Any) -> dict[str, Any]:
     """Everything `status` shows; `s` is `core.bootstrap.Services`."""
-    from core.bootstrap import CHAIN_ALARM
-    from core.services.leader_watch import LEADER_REORG_ALARM
-    from core.services.maintenance import NONCE_ALARM
-
     v = s.mode.verdict()
-    q = Queries(s.db)
+    q = s.queries
     st = s.settings
     by_state = _part(q.intents_by_state)
     return {
@@ -52,7 +47,7 @@ def gather(s: Any) -> dict[str, Any]:
         "queue_heads": _part(q.queue_heads),
         "held": by_state.get("held", 0) if isinstance(by_state, dict) else by_state,
         "signed_past_max_age": _part(lambda: q.signed_past_age(st.max_signal_age_s)),
-        "nonces_used_outside": _part(lambda: len(AuditQueries(s.db).used_outside())),
+        "nonces_used_outside": _part(lambda: len(s.audit_queries.used_outside())),
         "signers": _part(lambda: signer_nonces(s)),
         "low_balance_signers": _part(lambda: low_balances(s)),
         "chain_alarm": _part(lambda: recent_note(s, CHAIN_ALARM, CHAIN_ALARM_WITHIN_S)),
@@ -68,7 +63,7 @@ def signer_nonces(s: Any) -> dict[str, Any]:
     `outside`: the chain counts more than we ever assigned (a nonce used outside the
     system, not yet found by the reconciler). `unsent`: we assigned nonces the node has not
     got (signed, waiting to be sent — normal for a moment; stuck if it stays)."""
-    ours: dict[str, int] = AuditQueries(s.db).signers()
+    ours: dict[str, int] = s.audit_queries.signers()
     addresses = sorted(ours)
     latest = s.chain.nonces(addresses, "latest")
     pending = s.chain.nonces(addresses, "pending")

@@ -14,9 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.adapters.chain import Chain
-from core.adapters.postgres.audit_queries import AuditQueries
-from core.adapters.venue import ORDER_TOPIC
+from core.ports import AuditReads, ChainReads
 
 IN_FLIGHT = {"signed", "sent", "held", "cancelling", "mined"}
 CONSUMED = {"confirmed", "reverted", "cancelled"}
@@ -35,7 +33,9 @@ class Report:
         return {"ok": self.ok, "figures": self.figures, "breaches": self.breaches}
 
 
-def verify(q: AuditQueries, chain: Chain, venue: str, max_age_s: float) -> Report:
+def verify(
+    q: AuditReads, chain: ChainReads, venue: str, max_age_s: float, order_topic: str
+) -> Report:
     r = Report()
     assigned = q.assigned()
     by_signer: dict[str, list[int]] = defaultdict(list)
@@ -73,7 +73,7 @@ def verify(q: AuditQueries, chain: Chain, venue: str, max_age_s: float) -> Repor
     ours = {s.lower() for s in next_nonce}
     logs = chain.rpc(
         "eth_getLogs",
-        {"fromBlock": "0x0", "toBlock": "latest", "address": venue, "topics": [ORDER_TOPIC]},
+        {"fromBlock": "0x0", "toBlock": "latest", "address": venue, "topics": [order_topic]},
     )
     per_key = Counter(log["topics"][3] for log in logs)
     r.figures["orders_on_chain"] = len(logs)

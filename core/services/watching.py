@@ -10,14 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core import metrics
-from core.adapters.chain import Chain
-from core.adapters.postgres.attempt_store import AttemptStore
-from core.adapters.postgres.pipeline_store import PipelineStore
-from core.adapters.postgres.tx_store import TxStore
 from core.domain.chain import Receipt
 from core.domain.errors import UnsafeToSend
 from core.domain.rows import InFlight, Mined
 from core.domain.states import IntentState
+from core.ports import AttemptStore, InFlightStore, SignalStore, WatcherChain
 from core.services.mode import ModeService
 
 log = logging.getLogger(__name__)
@@ -41,10 +38,10 @@ class WatchResult:
 class Watcher:
     def __init__(
         self,
-        store: PipelineStore,
-        txs: TxStore,
+        store: SignalStore,
+        txs: InFlightStore,
         attempts: AttemptStore,
-        chain: Chain,
+        chain: WatcherChain,
         mode: ModeService,
         confirmations: int,
         venue_address: str,

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from core.adapters.postgres.audit_queries import AuditQueries
 from core.services.verify import verify
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
@@ -65,7 +64,11 @@ def outcome(flow: Flow, batch: Batch) -> tuple[dict[tuple[int, int], Any], list[
 def assert_verified(flow: Flow) -> Any:
     s = flow.s
     report = verify(
-        AuditQueries(s.db), s.chain, s.settings.venue_address, s.settings.max_signal_age_s
+        s.audit_queries,
+        s.chain,
+        s.settings.venue_address,
+        s.settings.max_signal_age_s,
+        s.venue.order_topic,
     )
     assert report.breaches == []
     return report

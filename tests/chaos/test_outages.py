@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.bootstrap import CHAIN_ALARM, Services
+from core.bootstrap import Services
+from core.domain.mode import CHAIN_ALARM
 from tests.chaos.conftest import assert_verified, outcome, signed_rows, start_batch
 from tests.support import procs
 from tests.support.chain import spend_outside as spend_nonce

@@ -21,10 +21,10 @@ from sqlalchemy import select
 from core.adapters.postgres.tables import leader_txs
 from core.adapters.signers.local import LocalSigner
 from core.adapters.venue import encode_order
+from core.adapters.venue_admin import position
 from core.domain.types import Action
 from core.domain.venue import OrderCall
 from core.drills.local import LocalStack
-from core.services.venue import position
 from tests.support import procs
 from tests.support.pauses import Pause
 

@@ -78,9 +78,7 @@ def test_a_pending_order_past_its_signal_age_gets_no_more_bumps_and_is_cancelled
         assert tries[-1]["kind"] == "cancel"
         limit = datetime.fromisoformat(intent["created_at"]) + timedelta(seconds=max_age + 1)
         assert all(
-            datetime.fromisoformat(a["created_at"]) <= limit
-            for a in tries
-            if a["kind"] == "order"
+            datetime.fromisoformat(a["created_at"]) <= limit for a in tries if a["kind"] == "order"
         )
         noop = tries[-1]["tx_hash"]
         procs.wait_until(lambda: rig.chain.known([noop]) == {noop}, 10, "the no-op in the pool")

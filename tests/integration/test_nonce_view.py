@@ -1,4 +1,4 @@
-""""Nonce used outside the system" is decided from one node at one pinned block. Two RPC
+""" "Nonce used outside the system" is decided from one node at one pinned block. Two RPC
 endpoints, each behind a fault proxy: the primary is the session's node, the fallback a
 lagging node (an anvil forked before our order was sent, which never sees it). The stuck
 scan's nonce check is held at `nonces.after_count` (it has read the primary's counts) while

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from core.adapters.chain import Chain
-from core.bootstrap import CHAIN_ALARM, Services
+from core.bootstrap import Services
 from core.domain.errors import WrongChain
+from core.domain.mode import CHAIN_ALARM
 from core.domain.signals import parse_signal
 from tests.support import procs
 from tests.support.flow import Flow

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from core.adapters.postgres.audit_queries import AuditQueries
 from core.adapters.postgres.tables import signers
 from core.adapters.signers.factory import resolve
 from core.bootstrap import Services
@@ -46,7 +45,11 @@ def trade(s: Services, flow: Flow, leader: str) -> str:
 
 def run_verify(s: Services) -> Any:
     return verify(
-        AuditQueries(s.db), s.chain, s.settings.venue_address, s.settings.max_signal_age_s
+        s.audit_queries,
+        s.chain,
+        s.settings.venue_address,
+        s.settings.max_signal_age_s,
+        s.venue.order_topic,
     )
 
 

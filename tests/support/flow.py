@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from core.adapters.postgres.queries import Queries
+from core.adapters.venue_admin import position
 from core.domain.risk import Policy
 from core.domain.sizing import parse_sizing
 from core.domain.venue import Position
-from core.services.venue import position
 from tests.support.chain import new_keystore, random_address
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from core.adapters.chain import Chain
 from core.adapters.signers.local import LocalSigner
+from core.adapters.venue_admin import deploy
 from core.domain.types import Mode
-from core.services.venue import deploy
 from tests.support import procs
 from tests.support.chain import ANVIL_KEY0
 from tests.support.databases import fresh_database

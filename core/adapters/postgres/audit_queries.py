@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.pipeline_store import AGE_S
 from core.adapters.postgres.tables import audit_log, intents, signals, signers
-
-
-@dataclass(frozen=True)
-class Assigned:
-    intent_id: int
-    signer: str
-    nonce: int
-    state: str
-    key: str
-    kind_mined: str | None  # the tx_hash recorded when mined / cancelled
+from core.domain.rows import Assigned
 
 
 class AuditQueries:

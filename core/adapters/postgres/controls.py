@@ -26,10 +26,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.registry import write_audit
 from core.adapters.postgres.tables import controls
+from core.domain.mode import EMERGENCY_STOP, REQUESTED_MODE
 from core.domain.rows import OpenWindow
 
-REQUESTED_MODE = "requested_mode"
-EMERGENCY_STOP = "emergency_stop"
 # The advisory lock every broadcast window holds shared (per database; < 2**32, so it shows
 # in pg_locks as classid 0, objid WINDOW_LOCK).
 WINDOW_LOCK = 0x63747277

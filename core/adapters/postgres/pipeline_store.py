@@ -119,15 +119,16 @@ class PipelineStore:
         return [(int(pk), "check_mode" if created else "send") for pk, created in rows]
 
     # -- validate: one intent per follower of the leader -----------------------------------
-    def expand(self, pk: int, max_age_s: int) -> SignalState:
-        """accepted -> dispatched with its intents created, or -> rejected(stale)."""
+    def expand(self, pk: int, max_age_s: int) -> tuple[SignalState, str]:
+        """accepted -> dispatched with its intents created, or -> rejected(stale). Returns
+        the state and the signal's external id."""
         with self.db.tx() as conn:
             row = conn.execute(
                 select(signals, AGE_S).where(signals.c.id == pk).with_for_update()
             ).one()
             state = S(row.state)
             if state is not S.ACCEPTED:
-                return state
+                return state, row.signal_id
             if row.age_s > max_age_s:
                 check_signal(state, S.REJECTED)
                 conn.execute(
@@ -135,7 +136,7 @@ class PipelineStore:
                     .where(signals.c.id == pk)
                     .values(state=S.REJECTED.value, reason="stale", updated_at=func.now())
                 )
-                return S.REJECTED
+                return S.REJECTED, row.signal_id
             follower_ids = (
                 conn.execute(select(followers.c.id).where(followers.c.leader_id == row.leader_id))
                 .scalars()
@@ -167,7 +168,7 @@ class PipelineStore:
                 .where(signals.c.id == pk)
                 .values(state=S.DISPATCHED.value, updated_at=func.now())
             )
-            return S.DISPATCHED
+            return S.DISPATCHED, row.signal_id
 
     # -- size: under the followers' row locks ----------------------------------------------
     def size_pending(

@@ -52,17 +52,17 @@ class TxStore:
         """The signal's intents waiting to be signed (no lock: a preview for the caller)."""
         return self.created_and_age(pk)[0]
 
-    def created_and_age(self, pk: int) -> tuple[list[ToSign], float]:
-        """`created`, and the signal's age in seconds, read in one transaction."""
+    def created_and_age(self, pk: int) -> tuple[list[ToSign], float, str]:
+        """`created`, the signal's age in seconds and its id, read in one transaction."""
         with self.db.tx() as conn:
-            age = _age(conn, pk)
+            age, signal_id = _age_and_id(conn, pk)
             rows = conn.execute(
                 select(*_TO_SIGN_COLS)
                 .select_from(intents.join(followers))
                 .where(intents.c.signal_pk == pk, intents.c.state == I.CREATED.value)
                 .order_by(intents.c.id)
             ).all()
-        return [ToSign(*r) for r in rows], age
+        return [ToSign(*r) for r in rows], age, signal_id
 
     def missing_signers(self, addresses: Iterable[str]) -> list[str]:
         wanted = set(addresses)
@@ -243,10 +243,10 @@ class TxStore:
         """The signal's signed intents with their newest attempt's bytes."""
         return self.signed_and_age(pk)[0]
 
-    def signed_and_age(self, pk: int) -> tuple[list[ToSend], float]:
-        """`signed`, and the signal's age in seconds, read in one transaction."""
+    def signed_and_age(self, pk: int) -> tuple[list[ToSend], float, str]:
+        """`signed`, the signal's age in seconds and its id, read in one transaction."""
         with self.db.tx() as conn:
-            age = _age(conn, pk)
+            age, signal_id = _age_and_id(conn, pk)
             rows = conn.execute(
                 select(intents.c.id, attempts.c.id, attempts.c.tx_hash, attempts.c.raw_tx)
                 .select_from(intents.join(attempts, attempts.c.intent_id == intents.c.id))
@@ -254,7 +254,7 @@ class TxStore:
                 .order_by(intents.c.id, attempts.c.attempt_no.desc())
                 .distinct(intents.c.id)
             ).all()
-        return [ToSend(r[0], r[1], r[2], bytes(r[3])) for r in rows], age
+        return [ToSend(r[0], r[1], r[2], bytes(r[3])) for r in rows], age, signal_id
 
     def mark_sent(
         self,
@@ -409,7 +409,15 @@ class TxStore:
 
 def _age(conn: Connection, pk: int) -> float:
     """The signal's age in seconds (since the producer issued it, or since intake)."""
-    return float(conn.execute(select(AGE_S).where(signals.c.id == pk)).scalar_one())
+    return _age_and_id(conn, pk)[0]
+
+
+def _age_and_id(conn: Connection, pk: int) -> tuple[float, str]:
+    """The signal's age in seconds and its external id."""
+    age, signal_id = conn.execute(
+        select(AGE_S, signals.c.signal_id).where(signals.c.id == pk)
+    ).one()
+    return float(age), str(signal_id)
 
 
 def _attempt_outcomes(conn: Connection, hashes: Sequence[str], winners: Sequence[str]) -> None:

@@ -1,4 +1,5 @@
-"""Dev-chain venue administration: deploy the router and set its prices."""
+"""Dev-chain venue administration: deploy the recorder router, set its prices, read a
+position (the demo, the drills, the tests and `copytrade venue`; not the order path)."""
 
 from __future__ import annotations
 

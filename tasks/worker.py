@@ -1,0 +1,27 @@
+"""Worker process hooks that need the services (core/bootstrap.py). A task module, so the
+app's `include` imports it in every worker before `worker_init` fires, and
+config/celery_app.py imports nothing of the composition root."""
+
+from __future__ import annotations
+
+from celery.signals import worker_init, worker_process_init
+
+from config.celery_app import app
+from config.settings import get_settings
+from core import bootstrap, metrics
+
+
+@worker_process_init.connect
+def _fresh_process(**_: object) -> None:
+    # Each prefork child builds its own engine, HTTP session and key cache on first use.
+    bootstrap.reset()
+    metrics.prime(sorted(n for n in app.tasks if n.startswith("copytrade.")))
+
+
+@worker_init.connect
+def _worker_started(**_: object) -> None:
+    # In the main process, before the pool forks: children count into the same directory.
+    s = get_settings()
+    metrics.start_worker_exporter(s.metrics_port, s.metrics_dir)
+    if s.preload_signers:
+        bootstrap.preload_signers()
