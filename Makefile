@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
 PROMTOOL := .tools/bin/promtool
 
-.PHONY: install test test-unit lint contracts demo chaos bench clean
+.PHONY: install test test-unit test-service lint contracts demo chaos bench clean
 DEMO_ARGS ?=
 
 install: $(VENV)/.installed node_modules/.installed $(PROMTOOL)
@@ -53,9 +53,16 @@ bench: install
 test-unit: install
 	$(BIN)/pytest tests/unit -p random_order --random-order
 
+## make test-service: the service tier — the executor's rules on in-memory fakes of the
+## ports (tests/service/fakes.py), no servers; seconds
+test-service: install
+	$(BIN)/pytest tests/service -p random_order --random-order
+
 lint: install
 	$(BIN)/ruff check config core tasks tests scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/import_cycles.py
 
 ## make contracts: recompile contracts/*.sol offline with the pinned npm solc
 contracts: node_modules/.installed

@@ -62,7 +62,9 @@ def test_a_pending_order_past_its_signal_age_gets_no_more_bumps_and_is_cancelled
 ) -> None:
     from datetime import datetime, timedelta
 
-    max_age = 5
+    # Long enough for a signal to reach `sent` on a loaded machine right after the restart
+    # (sent_intent waits for it), short enough to be reached while the order is bumped.
+    max_age = 12
     rig.restart(COPYTRADE_MAX_SIGNAL_AGE_S=str(max_age), COPYTRADE_SENT_EXPIRY_S="600")
     try:
         flow = rig.flow()
@@ -70,7 +72,9 @@ def test_a_pending_order_past_its_signal_age_gets_no_more_bumps_and_is_cancelled
         _, address = flow.follower(leader)
         intent = sent_intent(flow, leader)  # stuck in the pool: bumped every 1.5 s
         procs.wait_until(
-            lambda: flow.q.intent(intent["id"])["state"] == "cancelling", 15, "cancelling"
+            lambda: flow.q.intent(intent["id"])["state"] == "cancelling",
+            max_age + 15,
+            "cancelling",
         )
         done = flow.q.intent(intent["id"])
         assert done["reason"] == "stale"
