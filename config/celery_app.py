@@ -25,6 +25,7 @@ from kombu import Queue
 from config.flower import guard
 from config.settings import get_settings
 from core import logs, metrics
+from core.domain import steps
 
 QUEUES = ("intake", "execution", "watch")
 
@@ -55,18 +56,7 @@ def make_app(broker_url: str | None = None) -> Celery:
         result_backend=None,
         task_default_queue="execution",
         task_queues=[Queue(q) for q in QUEUES],
-        task_routes={
-            "copytrade.submit_signal": {"queue": "intake"},
-            "copytrade.validate": {"queue": "execution"},
-            "copytrade.size": {"queue": "execution"},
-            "copytrade.check_mode": {"queue": "execution"},
-            "copytrade.build_tx": {"queue": "execution"},
-            "copytrade.send": {"queue": "execution"},
-            "copytrade.watch": {"queue": "watch"},
-            "copytrade.stuck_scan": {"queue": "watch"},
-            "copytrade.reconcile": {"queue": "watch"},
-            "copytrade.follow_leaders": {"queue": "watch"},
-        },
+        task_routes=steps.routes(),  # the step table, core/domain/steps.py
         # Redelivery of an unacked message after this long: above any countdown we use.
         broker_transport_options={"visibility_timeout": 3600},
         broker_connection_retry_on_startup=True,

@@ -23,11 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.domain.signals import SIGNAL_ID_RE
+from core.domain.steps import PER_SIGNAL_TASKS
 
-# Per-signal chain steps: their one argument is the signal's pk.
-SIGNAL_TASKS = frozenset(
-    f"copytrade.{s}" for s in ("validate", "size", "check_mode", "build_tx", "send")
-)
+# Per-signal chain steps (the step table): their one argument is the signal's pk.
+SIGNAL_TASKS = PER_SIGNAL_TASKS
 _PK_ARGS = re.compile(r"\A[(\[](\d+),?[)\]]\Z")  # Celery's argsrepr: "(42,)" / "[42]"
 _SIGNAL_ID_ARG = re.compile(r"'signal_id': '([A-Za-z0-9._:-]{1,128})'")
 

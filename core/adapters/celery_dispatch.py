@@ -8,10 +8,9 @@ from celery import Celery, chain
 from kombu.exceptions import ChannelError, KombuError, OperationalError
 
 from core.domain.errors import TransientError
+from core.domain.steps import chain_from, task_name
 
 log = logging.getLogger(__name__)
-
-STEPS = ("validate", "size", "check_mode", "build_tx", "send", "watch")
 
 
 class CeleryDispatcher:
@@ -19,9 +18,9 @@ class CeleryDispatcher:
         self.app = app
 
     def dispatch(self, signal_pk: int, start: str = "validate", countdown: float = 0) -> bool:
-        steps = STEPS[STEPS.index(start) :]
         sigs = [
-            self.app.signature(f"copytrade.{s}", args=(signal_pk,), immutable=True) for s in steps
+            self.app.signature(task_name(s), args=(signal_pk,), immutable=True)
+            for s in chain_from(start)
         ]
         try:
             chain(*sigs).apply_async(countdown=countdown or None)

@@ -30,6 +30,7 @@ from core.domain.states import (
     SignalState,
     check_signal,
 )
+from core.domain.steps import resume_step
 from core.domain.types import Action, Side
 from core.faults import pause
 
@@ -116,7 +117,7 @@ class PipelineStore:
                 .group_by(intents.c.signal_pk)
                 .order_by(intents.c.signal_pk)
             ).all()
-        return [(int(pk), "check_mode" if created else "send") for pk, created in rows]
+        return [(int(pk), resume_step(I.CREATED if created else I.SIGNED)) for pk, created in rows]
 
     # -- validate: one intent per follower of the leader -----------------------------------
     def expand(self, pk: int, max_age_s: int) -> tuple[SignalState, str]:

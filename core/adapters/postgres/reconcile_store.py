@@ -10,6 +10,7 @@ from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, signals
 from core.domain.rows import Stalled
 from core.domain.states import INTENT_BEFORE_SEND, IntentState, SignalState, check_intent
+from core.domain.steps import RESUMABLE, first_step, resume_step
 
 I = IntentState
 LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('copytrade.reconcile'))"
@@ -54,7 +55,7 @@ class ReconcileStore:
                 .scalars()
                 .all()
             )
-            steps = {I.PENDING.value: "size", I.CREATED.value: "check_mode", I.SIGNED.value: "send"}
+            steps = {st.value: resume_step(st) for st in RESUMABLE}
             rows = conn.execute(
                 select(intents.c.signal_pk, intents.c.state, func.max(intents.c.tries))
                 .where(intents.c.state.in_(list(steps)), intents.c.updated_at < idle, ~QUEUED)
@@ -87,12 +88,9 @@ class ReconcileStore:
                     .where(and_(intents.c.state.in_(early), intents.c.updated_at < idle, ~QUEUED))
                     .values(tries=intents.c.tries + 1)
                 )
-        order = ["size", "check_mode", "send"]
         first: dict[int, str] = {}
         for pk, state, _tries in rows:
-            step = steps[state]
-            if pk not in first or order.index(step) < order.index(first[pk]):
-                first[pk] = step
-        dispatch = [(int(pk), "validate") for pk in accepted]
+            first[pk] = first_step([steps[state], first.get(pk, steps[state])])
+        dispatch = [(int(pk), resume_step(SignalState.ACCEPTED)) for pk in accepted]
         dispatch += sorted(first.items())
         return Stalled(dispatch, int(poisoned))
