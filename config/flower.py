@@ -13,6 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from config.settings import get_settings
+
 REFUSAL = (
     "copytrade: Flower refuses to start without COPYTRADE_FLOWER_USER and "
     "COPYTRADE_FLOWER_PASSWORD (set COPYTRADE_DEPLOYMENT=dev to run it open on a laptop)"
@@ -30,8 +32,6 @@ def guard(argv: Sequence[str]) -> None:
     """Called when config.celery_app loads: for the flower command, basic auth or exit."""
     if not is_flower(argv):
         return
-    from config.settings import get_settings
-
     s = get_settings()
     if s.flower_user and s.flower_password:
         if ":" in s.flower_user or "," in s.flower_password:

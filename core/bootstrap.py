@@ -11,16 +11,18 @@ from functools import cached_property
 from config.settings import Settings, get_settings
 from core.adapters.chain import Chain
 from core.adapters.nonce_audit import audit_nonce
-from core.adapters.postgres.attempt_store import AttemptStore
+from core.adapters.postgres.attempts import AttemptStore
 from core.adapters.postgres.audit_queries import AuditQueries
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
+from core.adapters.postgres.intents import IntentStore
 from core.adapters.postgres.leader_store import LeaderStore
-from core.adapters.postgres.pipeline_store import PipelineStore
+from core.adapters.postgres.nonces import NonceStore
 from core.adapters.postgres.queries import Queries
+from core.adapters.postgres.receipts import ReceiptStore
 from core.adapters.postgres.reconcile_store import ReconcileStore
 from core.adapters.postgres.registry import Registry
-from core.adapters.postgres.tx_store import TxStore
+from core.adapters.postgres.signals import SignalStore
 from core.adapters.redis_mode import RedisModeStore
 from core.adapters.signers.factory import preload, resolve
 from core.adapters.venue import RecorderVenue
@@ -85,12 +87,20 @@ class Services:
         return Registry(self.db)
 
     @cached_property
-    def store(self) -> PipelineStore:
-        return PipelineStore(self.db)
+    def signals(self) -> SignalStore:
+        return SignalStore(self.db)
 
     @cached_property
-    def txs(self) -> TxStore:
-        return TxStore(self.db)
+    def intents(self) -> IntentStore:
+        return IntentStore(self.db)
+
+    @cached_property
+    def nonces(self) -> NonceStore:
+        return NonceStore(self.db)
+
+    @cached_property
+    def receipts(self) -> ReceiptStore:
+        return ReceiptStore(self.db)
 
     @cached_property
     def controls(self) -> ControlStore:
@@ -120,7 +130,16 @@ class Services:
             s.min_tip_wei,
             s.fee_ceiling_wei,
         )
-        return Pipeline(self.store, self.txs, self.chain, self.mode, cfg, self.venue, resolve)
+        return Pipeline(
+            self.signals,
+            self.intents,
+            self.nonces,
+            self.chain,
+            self.mode,
+            cfg,
+            self.venue,
+            resolve,
+        )
 
     @cached_property
     def attempts(self) -> AttemptStore:
@@ -130,8 +149,8 @@ class Services:
     def watcher(self) -> Watcher:
         s = self.settings
         return Watcher(
-            self.store,
-            self.txs,
+            self.signals,
+            self.receipts,
             self.attempts,
             self.chain,
             self.mode,
@@ -182,11 +201,12 @@ class Services:
 
     @cached_property
     def intake(self) -> Intake:
+        # start-up cost: config.celery_app builds the Celery app at import (celery, kombu)
         from config.celery_app import app_for
-        from core.adapters.celery_dispatch import CeleryDispatcher
+        from core.adapters.celery_dispatch import CeleryDispatcher  # start-up cost: celery
 
         dispatcher = CeleryDispatcher(app_for(self.settings.broker_url))
-        return Intake(self.registry, self.store, dispatcher, self.settings.max_future_skew_s)
+        return Intake(self.registry, self.signals, dispatcher, self.settings.max_future_skew_s)
 
 
 _services: Services | None = None

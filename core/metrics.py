@@ -46,6 +46,8 @@ class _Metrics:
 
 @cache
 def _metrics(pid: int) -> _Metrics:  # keyed by pid: a forked child builds its own
+    # import order: prometheus_client picks its value class from PROMETHEUS_MULTIPROC_DIR
+    # when first imported, and the worker sets that directory first (setup_multiprocess).
     from prometheus_client import CollectorRegistry, Counter, Histogram
 
     reg = CollectorRegistry(auto_describe=True)  # never served directly (see serve_workers)
@@ -186,7 +188,7 @@ def prime(task_names: Iterable[str]) -> None:
 def setup_multiprocess(directory: str | None = None) -> str:
     """Count in files under a fresh directory from now on (this process and its forks).
     Called in the worker's main process before the pool starts; returns the directory."""
-    from prometheus_client import values
+    from prometheus_client import values  # import order: see _metrics
 
     path = directory or tempfile.mkdtemp(prefix="copytrade-metrics-")
     os.makedirs(path, exist_ok=True)
@@ -201,8 +203,9 @@ def setup_multiprocess(directory: str | None = None) -> str:
 
 def serve_workers(port: int, directory: str, addr: str = "0.0.0.0") -> None:  # noqa: S104
     """Serve the sum over every process that counted under `directory` (a thread)."""
+    # import order: see _metrics
     from prometheus_client import CollectorRegistry, start_http_server
-    from prometheus_client.multiprocess import MultiProcessCollector
+    from prometheus_client.multiprocess import MultiProcessCollector  # import order
 
     reg = CollectorRegistry()
     MultiProcessCollector(reg, path=directory)  # type: ignore[no-untyped-call]

@@ -20,7 +20,7 @@ from core.domain.mode import Heartbeat
 from core.domain.rows import (
     Assigned,
     FollowerRow,
-    InFlight,
+    InFlightIntent,
     LeaderTxRow,
     Mined,
     Newest,
@@ -86,14 +86,16 @@ class Broadcaster(Protocol):
     """Raw transactions onto the wire; `guard` runs before every chunk (the window's)."""
 
     def send_raw(self, raws: Sequence[bytes], guard: Guard | None = None) -> list[SendOutcome]: ...
+    def broadcast(
+        self, raws: Sequence[bytes], guard: Guard | None = None
+    ) -> tuple[list[SendOutcome], int]:
+        """`send_raw`, and the head's number read in the last batch."""
+        ...
 
 
 class PipelineChain(Broadcaster, Protocol):
     """What the per-signal pipeline reads and sends."""
 
-    def broadcast(
-        self, raws: Sequence[bytes], guard: Guard | None = None
-    ) -> tuple[list[SendOutcome], int]: ...
     def call(self, to: str, data: bytes, sender: str | None = None) -> bytes: ...
     def fees_and_balances(
         self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50
@@ -205,14 +207,10 @@ class NonceAllocator(Protocol):
     ) -> tuple[int, int]: ...
 
 
-class IntentPorts(IntentStore, NonceAllocator, Protocol):
-    """The pipeline's store after sizing: intents, and the nonces it takes to sign them."""
-
-
 class InFlightStore(Protocol):
     """What watching moves: mined, confirmed, reverted, cancelled, reorged."""
 
-    def in_flight(self) -> list[InFlight]: ...
+    def in_flight(self) -> list[InFlightIntent]: ...
     def mark_mined(self, rows: Sequence[Mined]) -> set[int]: ...
     def confirm(self, rows: Sequence[Mined]) -> list[tuple[int, datetime | None]]: ...
     def transition(

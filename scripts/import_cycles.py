@@ -1,10 +1,14 @@
 """No import circle among core/, config/ and tasks/, module by module, counting imports
-inside functions (grimp sees every import statement). `make lint` runs it after
-lint-imports, whose acyclic_siblings contract checks the same between sibling packages."""
+inside functions (grimp sees every import statement); and every import left inside a
+function says why on its line or the line above (`# start-up cost: …`, `# fork safety: …`,
+`# import order: …`). `make lint` runs it after lint-imports, whose acyclic_siblings
+contract checks the same between sibling packages."""
 
 from __future__ import annotations
 
+import ast
 import sys
+from pathlib import Path
 
 import grimp
 
@@ -59,6 +63,27 @@ def cycles(graph: grimp.ImportGraph) -> list[list[str]]:
     return found
 
 
+def uncommented_lazy_imports(roots: tuple[str, ...] = ROOTS) -> list[str]:
+    """file:line of every import inside a function with no comment saying why."""
+    found: list[str] = []
+    for root in roots:
+        for path in sorted(Path(root).rglob("*.py")):
+            if "alembic" in path.parts:
+                continue
+            lines = path.read_text().splitlines()
+            tree = ast.parse("\n".join(lines))
+            for fn in ast.walk(tree):
+                if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.Import | ast.ImportFrom):
+                        here = lines[node.lineno - 1]
+                        above = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
+                        if "#" not in here and not above.startswith("#"):
+                            found.append(f"{path}:{node.lineno}: {here.strip()}")
+    return sorted(set(found))
+
+
 def main() -> int:
     graph = grimp.build_graph(*ROOTS, cache_dir=None)
     found = cycles(graph)
@@ -72,7 +97,10 @@ def main() -> int:
                     print(f"    {a} -> {b} ({where})")
     if not found:
         print(f"no import circle among {', '.join(ROOTS)}")
-    return 1 if found else 0
+    lazy = uncommented_lazy_imports()
+    for where in lazy:
+        print(f"{where}  <- an import inside a function: say why (start-up cost, fork safety)")
+    return 1 if found or lazy else 0
 
 
 if __name__ == "__main__":

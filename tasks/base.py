@@ -15,6 +15,7 @@ from celery import Task
 
 from config.celery_app import app
 from config.settings import get_settings
+from core.bootstrap import services
 from core.domain.errors import TransientError, UnsafeToSend
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,10 @@ def pipeline_task(  # type: ignore[type-arg]
 
 
 def _give_up(signal_pk: int, exc: Exception) -> None:
-    from core.bootstrap import services
-
     svc = services()
     reason = f"internal: {type(exc).__name__}"
-    n = svc.store.give_up(signal_pk, reason)
+    n = svc.signals.give_up(signal_pk, reason)
     log.error("signal %s gave up after %s: %d intent(s) failed", signal_pk, reason, n)
-    nxt = svc.store.next_waiting(signal_pk)
+    nxt = svc.signals.next_waiting(signal_pk)
     if nxt is not None:
         svc.intake.dispatcher.dispatch(nxt, start="size")

@@ -24,7 +24,7 @@ def size(signal_pk: int) -> list[int] | Halt:
             # Nothing of this signal waits to reach send (all rejected, stale or sized by
             # another chain): the leader's next signal must not wait for a send that will
             # never come from here.
-            nxt = s.store.next_waiting(signal_pk)
+            nxt = s.signals.next_waiting(signal_pk)
             if nxt is not None:
                 s.intake.dispatcher.dispatch(nxt, start="size")
         return Halt([sized, gated])  # gated, or another chain sized them: stop here
@@ -46,7 +46,7 @@ def send(signal_pk: int) -> int:
     s = services()
     n = s.pipeline.send(signal_pk)
     # This signal's intents are past send: wake the leader's next waiting signal.
-    nxt = s.store.next_waiting(signal_pk)
+    nxt = s.signals.next_waiting(signal_pk)
     if nxt is not None:
         s.intake.dispatcher.dispatch(nxt, start="size")
     return n

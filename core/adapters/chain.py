@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
+from eth_abi import decode
 from web3 import HTTPProvider
 
 from core.domain.chain import Block, Guard, Log, Receipt, SendOutcome, Tx
@@ -362,8 +363,6 @@ class Chain:
             return "unknown"
         payload = err.get("data") or ""
         if isinstance(payload, str) and payload.startswith("0x08c379a0"):
-            from eth_abi import decode
-
             return str(decode(["string"], bytes.fromhex(payload[10:]))[0])
         return str(err.get("message", "unknown"))[:200]
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from eth_utils import to_checksum_address
+
 from core.adapters.chain import Chain
 from core.adapters.venue import artifact, decode_position, encode_positions, encode_set_price
 from core.domain import fees
@@ -63,7 +65,6 @@ def deploy(
     code = bytes.fromhex(artifact()["bytecode"][2:])
     _, raw = send_and_wait(chain, signer, chain_id, None, code)
     address = str(raw["contractAddress"])
-    from eth_utils import to_checksum_address
 
     address = to_checksum_address(address)
     for asset, price in (prices or {}).items():

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from core.cli.common import console, emit_json, table
-from core.domain.errors import ConfigError, RejectedSignal
+from core.domain.errors import ConfigError, RejectedSignal, TransientError
 from core.domain.risk import Policy
+from core.domain.rows import FollowerRow
 from core.domain.signals import parse_address
 from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
 from core.domain.types import Mode
@@ -18,19 +19,34 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a tabl
 Reason = Annotated[Optional[str], typer.Option("--reason", help="Why (goes to the audit log).")]
 
 if TYPE_CHECKING:
+    from config.settings import Settings
     from core.bootstrap import Services
+    from core.ports import Signer
 
 
 def _svc() -> Services:
+    # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
     from core.bootstrap import services
 
     return services()
 
 
-def _actor() -> str:
+def _signer(ref: str) -> Signer:
+    # start-up cost: the signer factory loads eth_account and coincurve (~0.5 s)
+    from core.adapters.signers.factory import resolve
+
+    return resolve(ref)
+
+
+def _settings() -> Settings:
+    # start-up cost: config.settings loads pydantic_settings, asyncio and ssl (~35 ms)
     from config.settings import get_settings
 
-    return get_settings().operator or "cli"
+    return get_settings()
+
+
+def _actor() -> str:
+    return _settings().operator or "cli"
 
 
 def _assets(text: str) -> frozenset[str]:
@@ -60,10 +76,10 @@ def register(app: typer.Typer) -> None:
     @db.command("upgrade")
     def db_upgrade() -> None:
         """Apply the Alembic migrations up to head."""
-        from config.settings import get_settings
+        # start-up cost: alembic and sqlalchemy
         from core.adapters.postgres.migrate import current_heads, upgrade
 
-        url = get_settings().database_url
+        url = _settings().database_url
         upgrade(url)
         console.print(f"database at revision {current_heads(url)}")
 
@@ -75,15 +91,14 @@ def register(app: typer.Typer) -> None:
         ] = [],  # noqa: B006
     ) -> None:
         """Deploy the PerpRouter and print its address (set COPYTRADE_VENUE_ADDRESS to it)."""
-        from core.adapters.signers.factory import resolve
-        from core.adapters.venue_admin import deploy
+        from core.adapters.venue_admin import deploy  # start-up cost: web3
 
         prices = {}
         for p in price:
             asset, _, usd = p.partition("=")
             prices[asset.strip().upper()] = usd_to_e6(usd)
         s = _svc()
-        print(deploy(s.chain, resolve(signer), s.settings.chain_id, prices))
+        print(deploy(s.chain, _signer(signer), s.settings.chain_id, prices))
 
     @venue.command("set-price")
     def venue_set_price(
@@ -92,14 +107,13 @@ def register(app: typer.Typer) -> None:
         signer: Annotated[str, typer.Option(help="The router owner's signer.")],
     ) -> None:
         """Set an asset's price on the router (owner only)."""
-        from core.adapters.signers.factory import resolve
-        from core.adapters.venue_admin import set_price
+        from core.adapters.venue_admin import set_price  # start-up cost: web3
 
         s = _svc()
         venue_address = s.settings.venue_address or _missing_venue()
         set_price(
             s.chain,
-            resolve(signer),
+            _signer(signer),
             s.settings.chain_id,
             venue_address,
             asset.upper(),
@@ -121,8 +135,6 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Register a leader to copy; the leader watcher follows its trades on the venue."""
-        from core.domain.errors import TransientError
-
         checked = parse_address(address)
         s = _svc()
         if from_block is not None:
@@ -169,13 +181,11 @@ def register(app: typer.Typer) -> None:
         json_: Json = False,
     ) -> None:
         """Add a follower copying LEADER with its own signer and policy."""
-        from core.adapters.signers.factory import resolve
-
         s = _svc()
         lid = s.registry.leader_id(parse_address(leader_address))
         if lid is None:
             raise RejectedSignal("unknown_leader", f"{leader_address}: add it with `leader add`")
-        address = resolve(signer).address  # fails here, not at the first trade
+        address = _signer(signer).address  # fails here, not at the first trade
         policy = Policy(
             max_leverage,
             usd_to_e6(max_position_usd),
@@ -237,9 +247,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rotate a follower's key: only when nothing signed by the old key is unfinished
         (new orders are then signed by the new key; fund its address first)."""
-        from core.adapters.signers.factory import resolve
-
-        address = resolve(signer).address  # a bad reference fails here, in one line
+        address = _signer(signer).address  # a bad reference fails here, in one line
         _svc().registry.set_signer(follower_id, signer, address, _actor(), reason)
         console.print(f"follower {follower_id} now signs as {address}")
 
@@ -327,8 +335,6 @@ def _missing_venue() -> str:
 
 
 def _follower_dict(f: object) -> dict[str, object]:
-    from core.domain.rows import FollowerRow
-
     assert isinstance(f, FollowerRow)
     p = f.policy
     return {

@@ -43,9 +43,10 @@ def register(app: typer.Typer) -> None:
         json_: Annotated[bool, typer.Option("--json", help="Reports as JSON.")] = False,
     ) -> None:
         """Run drills; each prints a verdict with its figures. Exit 1 if any check fails."""
+        # start-up cost: the drills load sqlalchemy, eth_abi and the demo stack (~0.5 s)
         from core.drills.base import Report
-        from core.drills.mode import FAULTS
-        from core.drills.run import expand, run_local, run_observe
+        from core.drills.mode import FAULTS  # start-up cost: sqlalchemy (via core.drills.base)
+        from core.drills.run import expand, run_local, run_observe  # start-up cost: the drills
 
         try:
             chosen = expand(names)
@@ -71,6 +72,7 @@ def register(app: typer.Typer) -> None:
             console.print("[green]GO[/]" if r.ok else "[red]NO-GO[/]")
 
         if observe:
+            # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
             from core.bootstrap import services
 
             reports = run_observe(chosen, timeout, say, show, services())

@@ -7,36 +7,40 @@ import threading
 from typing import Annotated, Any
 
 import typer
+from rich.columns import Columns
+from rich.table import Table
 
 from core.cli.common import console, emit_json, table
 from core.domain.rows import OpenWindow
+from core.logs import setup as setup_logging
+from core.services.heartbeat import run as run_heartbeat
+from core.services.status import gather
+from core.services.verify import verify
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 NeedReason = Annotated[str, typer.Option("--reason", help="Why (required; audit-logged).")]
 
 
 def _svc() -> Any:
+    # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
     from core.bootstrap import services
 
     return services()
 
 
 def _actor() -> str:
+    # start-up cost: config.settings loads pydantic_settings, asyncio and ssl (~35 ms)
     from config.settings import get_settings
 
     return get_settings().operator or "cli"
 
 
 def status_data() -> dict[str, Any]:
-    from core.services.status import gather
-
     return gather(_svc())
 
 
 def _show_status(d: dict[str, Any]) -> None:
     """One screen: the facts, then the counts, then whatever needs a look."""
-    from rich.columns import Columns
-    from rich.table import Table
 
     def small(title: str, rows: Any) -> Table:
         t = Table(title=title, show_header=False, title_justify="left")
@@ -103,22 +107,20 @@ def register(app: typer.Typer) -> None:
         period: Annotated[float | None, typer.Option(help="Seconds; default the setting.")] = None,
     ) -> None:
         """Run the heartbeat (its own process; LIVE needs it). Stops on SIGTERM/SIGINT."""
-        from core.logs import setup
-        from core.services.heartbeat import run
-
         s = _svc()
-        setup(s.settings.log_level, s.settings.log_format)
+        setup_logging(s.settings.log_level, s.settings.log_format)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         p = period or s.settings.health_period_s
         console.print(f"heartbeat every {p}s to {s.settings.mode_redis_url.split('@')[-1]}")
         if s.settings.heartbeat_metrics_port:
+            # start-up cost: prometheus_client (~30 ms), only with a metrics port
             from core.services.health_metrics import serve
 
             serve(s, s.settings.heartbeat_metrics_port)
             console.print(f"state metrics on :{s.settings.heartbeat_metrics_port}/metrics")
-        run(s.heartbeat_store, p, stop)
+        run_heartbeat(s.heartbeat_store, p, stop)
 
     @app.command("demo")
     def demo(
@@ -128,6 +130,7 @@ def register(app: typer.Typer) -> None:
         json_: Json = False,
     ) -> None:
         """Run the whole job on an embedded stack (no servers), then stop everything."""
+        # start-up cost: the demo loads config.settings (pydantic_settings, ~35 ms)
         from core.demo.run import run
 
         raise typer.Exit(run(followers, signals, keep, json_))
@@ -145,8 +148,6 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify_cmd(json_: Json = False) -> None:
         """Check nonces, orders on chain and signals against the data; exit 1 on a breach."""
-        from core.services.verify import verify
-
         s = _svc()
         report = verify(
             s.audit_queries,
@@ -188,6 +189,6 @@ def register(app: typer.Typer) -> None:
         """Lift the emergency stop and re-enqueue the intents it held."""
         s = _svc()
         s.mode.resume(_actor(), reason)
-        waiting = s.store.waiting_signals()
+        waiting = s.signals.waiting_signals()
         sent = sum(s.intake.dispatcher.dispatch(pk, start=step) for pk, step in waiting)
         console.print(f"resumed; {sent} of {len(waiting)} waiting signal(s) re-enqueued")

@@ -9,10 +9,12 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 
 from core.cli.common import console, emit_json, table
 from core.domain.errors import ConfigError
 from core.domain.types import USD
+from core.services.drift import report as drift_report
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 _AGO = re.compile(r"\A(\d+)([smhd])\Z")
@@ -51,6 +53,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Operator actions (mode, stop, resume, leaders, followers, policies, signers,
         cancels) with who, when and why; oldest first."""
+        # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
         from core.bootstrap import services
 
         at = parse_since(since) if since else None
@@ -86,11 +89,8 @@ def register(app: typer.Typer) -> None:
         """Per follower and asset: the leader's position, the follower's on chain, what
         the policy asks for (ratio/equity sizing) and allows (max position). Exit 1 when a
         row is not ok."""
-        from rich.progress import Progress
-
-        from core.adapters.postgres.queries import Queries
-        from core.bootstrap import services
-        from core.services.drift import report
+        from core.adapters.postgres.queries import Queries  # start-up cost: sqlalchemy
+        from core.bootstrap import services  # start-up cost: web3, sqlalchemy, all adapters
 
         s = services()
         fs = s.registry.list_followers()
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         traded = Queries(s.db).traded_assets()
         with Progress(console=console, transient=True, disable=json_) as bar:
             task = bar.add_task("reading positions", total=len(fs))
-            rows = report(
+            rows = drift_report(
                 fs,
                 traded,
                 s.chain,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -9,7 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from core.cli.common import console, console_err, emit_json, table
+from core.domain.errors import RejectedSignal
+from core.domain.signals import json_schema
 from core.domain.sizing import usd_to_e6
+from core.domain.states import IntentState
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 INTENT_COLUMNS = ("id", "signal_id", "follower_id", "state", "nonce", "tx_hash", "reason")
@@ -20,13 +24,14 @@ if TYPE_CHECKING:
 
 
 def _svc() -> Services:
+    # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
     from core.bootstrap import services
 
     return services()
 
 
 def _queries() -> Queries:
-    from core.adapters.postgres.queries import Queries
+    from core.adapters.postgres.queries import Queries  # start-up cost: sqlalchemy
 
     return Queries(_svc().db)
 
@@ -95,10 +100,6 @@ def register(app: typer.Typer) -> None:
         json_: Json = False,
     ) -> None:
         """Submit a payload in the producers' JSON schema (`copytrade signal schema`)."""
-        import json
-
-        from core.domain.errors import RejectedSignal
-
         if source == "-":
             raw = sys.stdin.buffer.read(MAX_JSON + 1)
         else:
@@ -115,8 +116,6 @@ def register(app: typer.Typer) -> None:
     @signal.command("schema")
     def signal_schema() -> None:
         """Print the payload's JSON Schema (version 1)."""
-        from core.domain.signals import json_schema
-
         emit_json(json_schema())
 
     @signal.command("show")
@@ -137,9 +136,6 @@ def register(app: typer.Typer) -> None:
         json_: Json = False,
     ) -> None:
         """List intents, newest last."""
-        from core.domain.errors import RejectedSignal
-        from core.domain.states import IntentState
-
         if state is not None and state not in {s.value for s in IntentState}:
             raise RejectedSignal(
                 "bad_state", f"{state}: one of {', '.join(s.value for s in IntentState)}"
@@ -164,7 +160,7 @@ def register(app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option("--reason", help="Why (audit-logged).")],
     ) -> None:
         """Cancel a signed, sent or held intent: a 0-value self-send at its nonce."""
-        from core.adapters.postgres.registry import write_audit
+        from core.adapters.postgres.registry import write_audit  # start-up cost: sqlalchemy
 
         s = _svc()
         claimed = s.maintenance.cancel(intent_id)

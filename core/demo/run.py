@@ -28,6 +28,10 @@ from core.demo.stack import (
     use,
     wait_ready,
 )
+from core.domain.risk import Policy, project_exposure
+from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
+from core.domain.types import Action
+from core.services.status import gather
 
 TERMINAL = {"confirmed", "reverted", "rejected", "dry_run", "failed", "cancelled"}
 
@@ -65,9 +69,8 @@ def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
 
 
 def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_json: bool) -> int:
+    # start-up cost: eth_account and coincurve (~0.5 s)
     from core.adapters.signers.local import LocalSigner
-    from core.domain.risk import Policy
-    from core.domain.sizing import parse_sizing, usd_to_e6
 
     console.rule(
         f"[bold]copytrade demo[/]: one leader, {n_followers} followers, {n_signals} signals"
@@ -147,7 +150,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
         )
         console.print(f"signal {sid}: {action} {asset} {side} {coll} USD x{lev} -> {answer.status}")
         signal_ids.append(sid)
-    from core.adapters.postgres.queries import Queries
+    from core.adapters.postgres.queries import Queries  # start-up cost: sqlalchemy
 
     q = Queries(s.db)
     total = n_followers * n_signals
@@ -181,8 +184,6 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
 
 
 def _usd(value_e6: int) -> str:
-    from core.domain.sizing import usd_text
-
     return usd_text(value_e6)
 
 
@@ -195,10 +196,7 @@ def _report(
     venue: str,
     as_json: bool,
 ) -> int:
-    from core.adapters.venue_admin import position
-    from core.domain.risk import project_exposure
-    from core.domain.types import Action
-    from core.services.status import gather
+    from core.adapters.venue_admin import position  # start-up cost: web3
 
     table = Table(title="followers: one row per intent")
     for col in (

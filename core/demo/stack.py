@@ -12,9 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from config.settings import foreign_env
+from config.settings import foreign_env, get_settings, settings_from
 from core.demo.embedded import Embedded, check_interrupt, wait_until
 from core.demo.scenario import PRICES
+from core.domain.sizing import usd_to_e6
+from core.domain.types import Mode
 
 PASSWORD = "demo-only"  # the throwaway keystores of a throwaway stack
 
@@ -33,7 +35,7 @@ def settings_env(emb: Embedded, **extra: str) -> dict[str, str]:
 
 def services_for(env: dict[str, str]) -> Any:
     """Services on exactly these settings (this process's environment not consulted)."""
-    from config.settings import settings_from
+    # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
     from core.bootstrap import Services
 
     return Services(settings_from(env))
@@ -41,7 +43,7 @@ def services_for(env: dict[str, str]) -> Any:
 
 def use(env: dict[str, str]) -> Any:
     """Point this process's settings and services at the stack."""
-    from config.settings import get_settings
+    # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
     from core import bootstrap
 
     for k in [k for k in os.environ if k.startswith("COPYTRADE_") and k not in env]:
@@ -54,7 +56,7 @@ def use(env: dict[str, str]) -> Any:
 
 def keystore(directory: Path) -> tuple[str, str]:
     """A fresh key in a keystore file: (signer ref, address)."""
-    from eth_account import Account
+    from eth_account import Account  # start-up cost: eth_account (~0.5 s)
 
     key = "0x" + secrets.token_hex(32)
     acct = Account.from_key(key)
@@ -68,10 +70,9 @@ def keystore(directory: Path) -> tuple[str, str]:
 def migrate_and_deploy(env: dict[str, str]) -> tuple[Any, dict[str, str]]:
     """Schema at head and the venue deployed by a throwaway funded key (written nowhere);
     returns the services and the env with COPYTRADE_VENUE_ADDRESS."""
-    from core.adapters.postgres.migrate import upgrade
-    from core.adapters.signers.local import LocalSigner
-    from core.adapters.venue_admin import deploy
-    from core.domain.sizing import usd_to_e6
+    from core.adapters.postgres.migrate import upgrade  # start-up cost: alembic, sqlalchemy
+    from core.adapters.signers.local import LocalSigner  # start-up cost: eth_account, coincurve
+    from core.adapters.venue_admin import deploy  # start-up cost: web3
 
     s = services_for(env)
     upgrade(s.settings.database_url)
@@ -128,8 +129,6 @@ def wait_ready(emb: Embedded, names: list[str]) -> None:
 
 def go_live(s: Any, actor: str, on_wait: Callable[[Any], None] = lambda v: None) -> Any:
     """Request LIVE and wait for the effective mode (three consecutive heartbeats)."""
-    from core.domain.types import Mode
-
     s.mode.request(Mode.LIVE, actor, f"{actor} run")
     deadline = time.monotonic() + 30
     while not (v := s.mode.verdict()).live:

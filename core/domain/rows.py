@@ -50,7 +50,7 @@ class ToSend:
 
 
 @dataclass(frozen=True)
-class InFlight:
+class InFlightIntent:
     intent_id: int
     state: IntentState
     hashes: tuple[str, ...]  # every attempt, oldest first

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.adapters.postgres.drill_queries import DrillQueries
+from core.domain.sizing import usd_to_e6
 from core.drills.local import LocalStack
 
 TERMINAL_SIGNAL = ("done", "rejected")
@@ -123,8 +124,6 @@ class Load:
         self._thread.join(10)
 
     def _run(self) -> None:
-        from core.domain.sizing import usd_to_e6
-
         assert self.ctx.stack is not None
         while not self._stop.is_set():
             sid = f"drill-{uuid.uuid4().hex[:12]}"

@@ -12,13 +12,13 @@ from typing import Any
 from core.adapters.postgres.queries import Queries
 from core.adapters.venue import ORDER_TOPIC
 from core.domain.fees import BUMP_DEN, BUMP_NUM
+from core.domain.sizing import usd_to_e6
 from core.drills.base import Ctx, DrillFailed, Report
 from core.drills.mode import _verified
+from core.services.verify import verify
 
 
 def _payload(ctx: Ctx, collateral_usd: str = "2") -> dict[str, Any]:
-    from core.domain.sizing import usd_to_e6
-
     assert ctx.stack is not None
     return {
         "schema": 1,
@@ -112,8 +112,6 @@ def stuck_tx(ctx: Ctx) -> Report:
 def duplicate_signal(ctx: Ctx, copies: int = 8) -> Report:
     r = Report("duplicate-signal", "local" if ctx.local else "observe")
     if ctx.stack is None:
-        from core.services.verify import verify
-
         s = ctx.s
         report = verify(
             s.audit_queries, s.chain, s.settings.venue_address, 10**9, s.venue.order_topic

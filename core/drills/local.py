@@ -55,6 +55,7 @@ class LocalStack:
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> Any:
+        # start-up cost: eth_account and coincurve (~0.5 s)
         from core.adapters.signers.local import LocalSigner
 
         emb = self.emb
@@ -118,7 +119,7 @@ class LocalStack:
 
     # -- the chain's clock -------------------------------------------------------------
     def _mine(self) -> None:
-        from core.adapters.chain import Chain
+        from core.adapters.chain import Chain  # start-up cost: web3 (~0.7 s)
 
         chain = Chain(self.emb.rpc_url)
         while not self._closing.wait(BLOCK_S):
@@ -152,7 +153,7 @@ class LocalStack:
         self.emb.start_redis(self.mode_name, self.mode_socket, data)
 
     def mode_client(self) -> Any:
-        import redis
+        import redis  # start-up cost: redis-py (~40 ms), only for the mode-store faults
 
         db = 1 if self.same_redis else 0  # Embedded.env(): the broker is db 0, mode db 1
         return redis.Redis(unix_socket_path=str(self.mode_socket), db=db, socket_timeout=2)

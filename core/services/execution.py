@@ -7,37 +7,31 @@ twice (redelivery, a resumed chain, two workers) finds nothing left to do.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from dataclasses import dataclass, replace
 
 from core import logs, metrics
-from core.domain import fees
+from core.domain import attempts, fees
 from core.domain.errors import ChainError, SignerError, TransientError, UnsafeToSend
 from core.domain.risk import PROFILES, Decision, acceptable_price, decide, project_exposure
 from core.domain.rows import Signed, SizingInput, SizingOutcome, ToSend, ToSign
 from core.domain.sizing import FIXED_SIZE
-from core.domain.states import IntentState as I
-from core.domain.states import SignalState
+from core.domain.states import IntentState, SignalState
 from core.domain.types import Action, Mode, Side
 from core.domain.venue import OrderCall
 from core.faults import pause
 from core.ports import (
-    IntentPorts,
+    IntentStore,
+    NonceAllocator,
     PipelineChain,
     SignalStore,
     SignerSource,
     Venue,
 )
 from core.services.mode import ModeService
+from core.services.sending import Sender, who
 
 log = logging.getLogger(__name__)
-
-
-def who() -> str:
-    """hostname:pid of this (forked) process, recorded on the attempts it broadcast."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -66,24 +60,27 @@ def order_call(t: ToSign) -> OrderCall:
 class Pipeline:
     def __init__(
         self,
-        store: SignalStore,
-        txs: IntentPorts,
+        signals: SignalStore,
+        intents: IntentStore,
+        nonces: NonceAllocator,
         chain: PipelineChain,
         mode: ModeService,
         cfg: ExecutionConfig,
         venue: Venue,
         signers: SignerSource,
     ) -> None:
-        self.store = store
-        self.txs = txs
+        self.signals = signals
+        self.intents = intents
+        self.nonces = nonces
         self.chain = chain
         self.mode = mode
         self.cfg = cfg
         self.venue = venue
         self.signers = signers
+        self.sender = Sender(mode, chain)
 
     def validate(self, pk: int) -> SignalState:
-        state, signal_id = self.store.expand(pk, self.cfg.max_signal_age_s)
+        state, signal_id = self.signals.expand(pk, self.cfg.max_signal_age_s)
         logs.add(signal_id=signal_id)
         return state
 
@@ -96,10 +93,10 @@ class Pipeline:
         """Size what the sequence gate releases; returns (sized, still gated). A signal
         past its max age (held behind the gate, a backlog, retries) sizes nothing: its
         pending intents end rejected(stale)."""
-        sig = self.store.signal(pk)
+        sig = self.signals.signal(pk)
         logs.add(signal_id=sig.signal_id)
         if sig.age_s > self.cfg.max_signal_age_s:
-            self.store.reject_pending(pk, "stale")
+            self.signals.reject_pending(pk, "stale")
             return 0, 0
         profile = PROFILES[self.cfg.profile]
         order = sig.order
@@ -132,7 +129,7 @@ class Pipeline:
                 return Decision("no_price"), None
             return decision, price
 
-        return self.store.size_pending(pk, sizer, sig.leader_id, order.asset)
+        return self.signals.size_pending(pk, sizer, sig.leader_id, order.asset)
 
     def check_mode(self, pk: int) -> int:
         """Requested DRY (globally, or for a follower outside the canary cohort): the created
@@ -143,7 +140,7 @@ class Pipeline:
 
     def _check(self, pk: int) -> tuple[int, list[ToSign]]:
         """check_mode; also returns the created intents left to sign."""
-        todo, age_s, signal_id = self.txs.created_and_age(pk)
+        todo, age_s, signal_id = self.intents.created_and_age(pk)
         logs.add(signal_id=signal_id)
         if not todo:
             return 0, []
@@ -159,11 +156,11 @@ class Pipeline:
                 results[t.intent_id] = (data, None)
             except ChainError as exc:
                 results[t.intent_id] = (data, f"simulation: {exc}"[:300])
-        n = self.txs.record_dry_run(results)
+        n = self.intents.record_dry_run(results)
         live = [t for t in todo if t.intent_id not in results]
         if live and age_s > self.cfg.max_signal_age_s:
             # Too old to be a copy, whatever the mode: never signed (LIVE or forced DRY).
-            self.txs.fail({t.intent_id: "stale" for t in live}, to=I.REJECTED)
+            self.intents.fail({t.intent_id: "stale" for t in live}, to=IntentState.REJECTED)
             return n, []
         if live and not verdict.live:
             raise UnsafeToSend(f"effective mode is DRY: {verdict.reason}")
@@ -190,7 +187,7 @@ class Pipeline:
                     "intent %s waits: %s", t.intent_id, exc, extra={"intent_id": t.intent_id}
                 )
                 waiting.add(t.intent_id)
-        self.txs.fail(failures)
+        self.intents.fail(failures)
         able = [t for t in todo if t.intent_id not in waiting]
         signers = sorted({t.signer_address for t in able if t.intent_id not in failures})
         base, rewards, wei = self.chain.fees_and_balances(signers)
@@ -200,26 +197,18 @@ class Pipeline:
         poor = self._unaffordable(able, failures, fee.max_fee_per_gas, wei)
         for intent_id, why in poor.items():
             log.warning("intent %s rejected: %s", intent_id, why, extra={"intent_id": intent_id})
-        self.txs.fail(poor, to=I.REJECTED)
+        self.intents.fail(poor, to=IntentState.REJECTED)
         usable = {t.signer_address for t in todo if t.intent_id not in failures}
-        missing = self.txs.missing_signers(usable)
+        missing = self.nonces.missing_signers(usable)
         if missing:
-            self.txs.init_signers(self.chain.nonces(missing, "latest"), self.cfg.chain_id)
+            self.nonces.init_signers(self.chain.nonces(missing, "latest"), self.cfg.chain_id)
 
         def sign(t: ToSign, nonce: int) -> Signed:
             data = self.venue.encode_order(order_call(t))
-            tx = {
-                "type": 2,
-                "chainId": self.cfg.chain_id,
-                "nonce": nonce,
-                "to": self.cfg.venue_address,
-                "value": 0,
-                "data": data,
-                "gas": self.cfg.gas_limit,
-                "maxFeePerGas": fee.max_fee_per_gas,
-                "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
-            }
-            s = self.signers(t.signer_ref).sign_transaction(tx)
+            spec = attempts.order(
+                self.cfg.chain_id, nonce, fee, self.cfg.venue_address, data, self.cfg.gas_limit
+            )
+            s = self.signers(t.signer_ref).sign_transaction(spec.as_dict())
             return Signed(
                 s.raw,
                 s.tx_hash,
@@ -230,7 +219,7 @@ class Pipeline:
             )
 
         checked = [t.intent_id for t in todo if t.intent_id not in failures]
-        n, later = self.txs.sign_created(
+        n, later = self.nonces.sign_created(
             pk, sign, checked, waiting, max_age_s=self.cfg.max_signal_age_s
         )
         pause("build.after_commit")
@@ -263,7 +252,7 @@ class Pipeline:
     def send(self, pk: int) -> int:
         """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try),
         inside the broadcast window (the verdict read again before every chunk)."""
-        todo, age_s, signal_id = self.txs.signed_and_age(pk)
+        todo, age_s, signal_id = self.intents.signed_and_age(pk)
         logs.add(signal_id=signal_id)
         if not todo:
             return 0
@@ -275,9 +264,9 @@ class Pipeline:
         try:
             if time.monotonic() > expires_at:
                 raise UnsafeToSend("the signal is past its max age")
-            with self.mode.broadcast_window(expires_at) as window:
-                pause("send.in_window")
-                outcomes, block = self.chain.broadcast([t.raw for t in todo], window.guard)
+            sent = self.sender.broadcast(
+                "order", [t.raw for t in todo], expires_at, in_window="send.in_window"
+            )
         except UnsafeToSend:
             if time.monotonic() > expires_at:
                 # Signed past max age: the nonce is ours and must be consumed; the no-op
@@ -286,16 +275,17 @@ class Pipeline:
                 return 0
             raise
         pause("send.after_broadcast")
-        metrics.broadcast_outcomes("order", outcomes)
         ok: list[ToSend] = []
         errors: dict[int, str] = {}
-        for t, out in zip(todo, outcomes, strict=True):
+        for t, out in zip(todo, sent.outcomes, strict=True):
             if out.accepted or (out.kind == "nonce_too_low" and self.chain.receipts([t.tx_hash])):
                 ok.append(t)
             else:
                 errors[t.attempt_id] = f"{out.kind}: {out.message}"
-        at = {t.attempt_id: out.at or window.opened for t, out in zip(todo, outcomes, strict=True)}
-        n, age_s = self.txs.mark_sent(ok, errors, at, sent_by=who(), block=block, signal_pk=pk)
+        at = {t.attempt_id: sent.at(i) for i, t in enumerate(todo)}
+        n, age_s = self.intents.mark_sent(
+            ok, errors, at, sent_by=who(), block=sent.block, signal_pk=pk
+        )
         if n:
             metrics.observe_signal_to_broadcast(age_s, n)
         if errors:

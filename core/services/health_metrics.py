@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from core.domain.states import IntentState
@@ -138,7 +139,6 @@ class StateCollector:
 
 def serve(services: Any, port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104
     """Serve the state gauges on `port` (a daemon thread of the calling process)."""
-    from prometheus_client import CollectorRegistry, start_http_server
 
     reg = CollectorRegistry(auto_describe=False)
     reg.register(StateCollector(services))

@@ -1,7 +1,8 @@
 """Watching by block: one pass reads the receipts of every attempt of every in-flight
 intent (one JSON-RPC batch), then applies mined / confirmed / reverted / cancelled, puts
-an intent whose receipt left the chain back to sent, and re-broadcasts the same bytes of
-any transaction the node no longer knows (dropped, or reorged out)."""
+an intent whose receipt left the chain back to sent, and has the same bytes of any
+transaction the node no longer knows (dropped, or reorged out) sent again
+(core/services/resending.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ from datetime import UTC, datetime
 
 from core import metrics
 from core.domain.chain import Receipt
-from core.domain.errors import UnsafeToSend
-from core.domain.rows import InFlight, Mined
+from core.domain.rows import InFlightIntent, Mined
 from core.domain.states import IntentState
 from core.ports import AttemptStore, InFlightStore, SignalStore, WatcherChain
 from core.services.mode import ModeService
+from core.services.resending import LostResender
+from core.services.sending import Sender
 
 log = logging.getLogger(__name__)
-I = IntentState
-PENDING_STATES = (I.SENT, I.HELD, I.CANCELLING)
+PENDING_STATES = (IntentState.SENT, IntentState.HELD, IntentState.CANCELLING)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Watcher:
         self.mode = mode
         self.confirmations = confirmations
         self.venue = venue_address
+        self.resender = LostResender(attempts, chain, Sender(mode, chain))
 
     def poll(self) -> WatchResult:
         result = WatchResult()
@@ -61,8 +63,8 @@ class Watcher:
         if flights:
             result.block = self.chain.block_number()
             receipts = self.chain.receipts([h for f in flights for h in f.hashes])
-            silent: list[InFlight] = []
-            orders: list[tuple[InFlight, Receipt]] = []
+            silent: list[InFlightIntent] = []
+            orders: list[tuple[InFlightIntent, Receipt]] = []
             for f in flights:
                 mined = [
                     (receipts[h], k)
@@ -73,23 +75,25 @@ class Watcher:
                     orders.append((f, mined[0][0]))
                 elif mined:
                     self._apply_cancel(f, mined[0][0], result)
-                elif f.state is I.MINED:
-                    self._reorged(f, I.SENT, result)
-                elif f.state is I.CANCELLING and f.block_number is not None:
+                elif f.state is IntentState.MINED:
+                    self._reorged(f, IntentState.SENT, result)
+                elif f.state is IntentState.CANCELLING and f.block_number is not None:
                     self.attempts.set_block(f.intent_id, f.state, None, None)
                 else:
                     silent.append(f)
             self._apply_orders(orders, result)
-            self._rebroadcast_unknown(silent, result)
+            result.rebroadcast += self.resender.resend(silent)
         result.signals_done = self.store.finish_signals()
         return result
 
-    def _apply_orders(self, orders: list[tuple[InFlight, Receipt]], result: WatchResult) -> None:
+    def _apply_orders(
+        self, orders: list[tuple[InFlightIntent, Receipt]], result: WatchResult
+    ) -> None:
         """Orders with a receipt, in bulk: -> mined (one statement per source state), then
         those N blocks deep with status 1 -> confirmed (one statement); a reverted one is
         applied on its own (its reason costs an eth_call)."""
 
-        def row(f: InFlight, r: Receipt) -> Mined:
+        def row(f: InFlightIntent, r: Receipt) -> Mined:
             return Mined(f.intent_id, f.state, r.tx_hash, r.block_number, r.block_hash, f.hashes)
 
         won = self.txs.mark_mined([row(f, r) for f, r in orders if f.state in PENDING_STATES])
@@ -97,7 +101,7 @@ class Watcher:
         deep = [
             (f, r)
             for f, r in orders
-            if (f.state is I.MINED or f.intent_id in won)
+            if (f.state is IntentState.MINED or f.intent_id in won)
             and result.block - r.block_number + 1 >= self.confirmations
         ]
         now = datetime.now(UTC)
@@ -109,29 +113,29 @@ class Watcher:
             if r.status != 1:
                 self._revert(f, r, result)
 
-    def _revert(self, f: InFlight, r: Receipt, result: WatchResult) -> None:
+    def _revert(self, f: InFlightIntent, r: Receipt, result: WatchResult) -> None:
         why = self.chain.revert_reason(f.signer_address, self.venue, f.calldata, r.block_number)
         if self.txs.transition(
             f.intent_id,
-            I.MINED,
-            I.REVERTED,
+            IntentState.MINED,
+            IntentState.REVERTED,
             block_number=r.block_number,
             block_hash=r.block_hash,
             reason=f"reverted: {why}",
         ):
             result.reverted += 1
 
-    def _apply_cancel(self, f: InFlight, r: Receipt, result: WatchResult) -> None:
+    def _apply_cancel(self, f: InFlightIntent, r: Receipt, result: WatchResult) -> None:
         """The no-op cancel was mined: cancelling -> cancelled once N blocks deep."""
-        if f.state is not I.CANCELLING:
+        if f.state is not IntentState.CANCELLING:
             return
         if f.block_number != r.block_number:
             self.attempts.set_block(f.intent_id, f.state, r.block_number, r.block_hash)
         deep = result.block - r.block_number + 1 >= self.confirmations
         if deep and self.txs.transition(
             f.intent_id,
-            I.CANCELLING,
-            I.CANCELLED,
+            IntentState.CANCELLING,
+            IntentState.CANCELLED,
             tx_hash=r.tx_hash,
             block_number=r.block_number,
             block_hash=r.block_hash,
@@ -139,53 +143,14 @@ class Watcher:
             self._mark_attempts(f, r.tx_hash)
             result.cancelled += 1
 
-    def _mark_attempts(self, f: InFlight, winner: str) -> None:
+    def _mark_attempts(self, f: InFlightIntent, winner: str) -> None:
         self.txs.mark_mined_attempt(f.hashes, winner)
 
-    def _reorged(self, f: InFlight, back: IntentState, result: WatchResult) -> None:
-        if self.txs.transition(f.intent_id, I.MINED, back, block_number=None, block_hash=None):
+    def _reorged(self, f: InFlightIntent, back: IntentState, result: WatchResult) -> None:
+        if self.txs.transition(
+            f.intent_id, IntentState.MINED, back, block_number=None, block_hash=None
+        ):
             result.reorged += 1
             log.warning(
                 "intent %s: its block left the canonical chain; back to %s", f.intent_id, back.value
             )
-
-    def _rebroadcast_unknown(self, silent: list[InFlight], result: WatchResult) -> None:
-        """A pending intent none of whose attempts the node knows: send the newest
-        broadcast attempt's bytes again (never skipped, never re-signed)."""
-        if not silent:
-            return
-        known = self.chain.known([h for f in silent for h in f.hashes])
-        lost = [f for f in silent if not any(h in known for h in f.hashes)]
-        if not lost:
-            return
-        newest = {
-            f.intent_id: next(
-                h for h, b in zip(reversed(f.hashes), reversed(f.broadcast), strict=True) if b
-            )
-            for f in lost
-            if any(f.broadcast)
-        }
-        raws = self.attempts.raws(list(newest.values()))
-        try:
-            with self.mode.broadcast_window() as window:
-                outcomes = self.chain.send_raw([raws[h] for h in newest.values()], window.guard)
-        except UnsafeToSend:
-            return
-        metrics.broadcast_outcomes("rebroadcast", outcomes)
-        for (intent_id, h), out in zip(newest.items(), outcomes, strict=True):
-            if out.accepted:
-                result.rebroadcast += 1
-                log.warning(
-                    "intent %s: node lost %s; same bytes sent again",
-                    intent_id,
-                    h,
-                    extra={"intent_id": intent_id},
-                )
-            else:
-                log.warning(
-                    "intent %s: re-broadcast of %s refused: %s",
-                    intent_id,
-                    h,
-                    out.message,
-                    extra={"intent_id": intent_id},
-                )

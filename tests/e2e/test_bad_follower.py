@@ -74,7 +74,7 @@ def test_a_signal_whose_step_keeps_failing_gives_up_in_seconds_and_releases_the_
     bad = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
     lid = s.registry.leader_id(leader)
     assert lid is not None
-    _, pk = s.store.insert_signal(bad, lid, "test")
+    _, pk = s.signals.insert_signal(bad, lid, "test")
     s.pipeline.validate(pk)  # its intents exist; then its row is damaged
     with s.db.tx() as conn:
         conn.execute(text("UPDATE signals SET action = 'flip' WHERE id = :pk"), {"pk": pk})

@@ -63,13 +63,13 @@ def test_send_redelivered_after_broadcast_changes_nothing(flow: Flow) -> None:
     leader = flow.leader()
     fid, address = flow.follower(leader)
     spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=2))
-    _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
     # Steps up to the write-ahead, in this process, on the real database and chain.
     s.pipeline.validate(pk)
     assert s.pipeline.size(pk) == (1, 0)
     s.pipeline.check_mode(pk)
     assert s.pipeline.build(pk) == 1
-    (signed,) = s.txs.signed(pk)
+    (signed,) = s.intents.signed(pk)
     (first,) = s.chain.send_raw([signed.raw])  # the broadcast that "crashed" before the update
     assert first.accepted
     assert flow.q.intents(signal_id=spec.signal_id)[0]["state"] == "signed"

@@ -48,7 +48,7 @@ def test_signal_accepted_while_the_broker_was_down_is_dispatched_later(
     dead.conf.broker_connection_retry = False
     dead.conf.task_publish_retry_policy = {"max_retries": 0}
     p = flow.payload(leader, collateral_usd="10", leverage=1)
-    answer = Intake(flow.s.registry, flow.s.store, CeleryDispatcher(dead)).submit(p).as_dict()
+    answer = Intake(flow.s.registry, flow.s.signals, CeleryDispatcher(dead)).submit(p).as_dict()
     assert (answer["status"], answer["dispatched"]) == ("accepted", False)
     flow.wait_done(p["signal_id"], timeout=30)
     (got,) = flow.q.intents(signal_id=p["signal_id"])
@@ -64,7 +64,7 @@ def test_a_chain_lost_after_sizing_is_resumed_from_the_missing_step(
     leader = flow.leader()
     flow.follower(leader)
     spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
-    _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
     s.pipeline.validate(pk)
     s.pipeline.size(pk)  # ... and then every message of the chain was lost
     flow.wait_done(spec.signal_id, timeout=30)
@@ -85,7 +85,7 @@ def test_poison_intents_fail_before_a_nonce_and_a_second_reconciler_is_locked_ou
         leader = flow.leader()
         flow.follower(leader)
         spec = parse_signal(flow.payload(leader))
-        _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+        _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
         s.pipeline.validate(pk)
         with s.db.tx() as conn:
             conn.execute(

@@ -15,8 +15,8 @@ def test_second_signal_is_sized_only_after_the_first_is_sent(flow: Flow) -> None
     lid = s.registry.leader_id(leader)
     a = parse_signal(flow.payload(leader, "open", collateral_usd="10", leverage=1))
     b = parse_signal(flow.payload(leader, "increase", collateral_usd="10", leverage=1))
-    _, pk_a = s.store.insert_signal(a, lid, "test")
-    _, pk_b = s.store.insert_signal(b, lid, "test")
+    _, pk_a = s.signals.insert_signal(a, lid, "test")
+    _, pk_b = s.signals.insert_signal(b, lid, "test")
     # A is taken to `signed` (nonce assigned, not broadcast) in this process.
     s.pipeline.validate(pk_a)
     s.pipeline.size(pk_a)

@@ -201,8 +201,13 @@ def test_two_beats_replace_each_stuck_intent_once_per_round(rig: Rig) -> None:
 def test_expired_sent_and_stale_signed_intents_are_cancelled_by_no_ops(rig: Rig) -> None:
     from core.domain.signals import parse_signal
 
+    # The max age leaves a loaded machine time to send the first signal (sent_intent) and
+    # to build the second; the second is stale max_age_s after it was issued.
+    max_age = 12
     rig.restart(
-        COPYTRADE_SENT_EXPIRY_S="2", COPYTRADE_STUCK_AFTER_S="100", COPYTRADE_MAX_SIGNAL_AGE_S="4"
+        COPYTRADE_SENT_EXPIRY_S="2",
+        COPYTRADE_STUCK_AFTER_S="100",
+        COPYTRADE_MAX_SIGNAL_AGE_S=str(max_age),
     )
     try:
         flow = rig.flow()
@@ -215,14 +220,16 @@ def test_expired_sent_and_stale_signed_intents_are_cancelled_by_no_ops(rig: Rig)
         _, other_addr = flow.follower(other_leader)
         s = flow.s
         spec = parse_signal({**flow.payload(other_leader), "issued_at": int(time.time()) - 2})
-        _, pk = s.store.insert_signal(spec, s.registry.leader_id(other_leader), "test")
+        _, pk = s.signals.insert_signal(spec, s.registry.leader_id(other_leader), "test")
         s.pipeline.validate(pk)
         s.pipeline.size(pk)
         assert s.pipeline.build(pk) == 1
         (signed,) = flow.q.intents(signal_id=spec.signal_id)
         for i in (expiring, signed):
             procs.wait_until(
-                lambda i=i: flow.q.intent(i["id"])["state"] == "cancelling", 15, "cancelling"
+                lambda i=i: flow.q.intent(i["id"])["state"] == "cancelling",
+                max_age + 15,
+                "cancelling",
             )
             procs.wait_until(  # the no-op is claimed first, then broadcast
                 lambda i=i: flow.q.intent(i["id"])["attempts"][-1]["broadcast_at"] is not None,
@@ -248,7 +255,6 @@ def test_worker_killed_with_a_replacement_in_flight_sends_its_written_bytes(rig:
     import os
     import signal
 
-    from core.adapters.postgres.audit_queries import AuditQueries
     from core.services.verify import verify
     from tests.support.pauses import Pause
 
@@ -275,14 +281,13 @@ def test_worker_killed_with_a_replacement_in_flight_sends_its_written_bytes(rig:
     procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed")
     assert flow.position(address).size_usd_1e6 == 10 * 10**6
     s = flow.s
-    report = verify(AuditQueries(s.db), s.chain, s.settings.venue_address, 120)
+    report = verify(s.audit_queries, s.chain, s.settings.venue_address, 120, s.venue.order_topic)
     assert report.breaches == []
 
 
 def test_our_nonce_used_outside_is_detected_and_the_order_re_signed_at_the_next(
     rig: Rig,
 ) -> None:
-    from core.adapters.postgres.audit_queries import AuditQueries
     from core.services.verify import verify
     from tests.support.chain import orders_by_client_id, spend_outside
 
@@ -319,6 +324,6 @@ def test_our_nonce_used_outside_is_detected_and_the_order_re_signed_at_the_next(
         == 1
     )
     s = flow.s
-    report = verify(AuditQueries(s.db), s.chain, s.settings.venue_address, 120)
+    report = verify(s.audit_queries, s.chain, s.settings.venue_address, 120, s.venue.order_topic)
     assert report.breaches == []
     assert report.figures["nonces_used_outside"] >= 1

@@ -43,7 +43,7 @@ def validated(flow: Flow) -> tuple[int, str, str]:
     _, address = flow.follower(leader)
     spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
     s = flow.s
-    _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
     s.pipeline.validate(pk)
     return pk, spec.signal_id, address
 

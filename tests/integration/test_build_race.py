@@ -48,7 +48,7 @@ def expanded(flow: Flow, leader: str, asset: str) -> int:
         )
     )
     s = flow.s
-    _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
     s.pipeline.validate(pk)
     return pk
 
@@ -66,7 +66,7 @@ def test_build_signs_only_the_intents_its_own_check_passed(
     gated, gated_addr = flow.follower(leader, eth=0 if late == "unaffordable" else 10)
     if late == "outside_cohort":
         s.registry.set_follower_flags(gated, "pytest", "race", in_cohort=False)
-    s.txs.init_signers({gated_addr: 0}, 31337)  # the follower's wallet is known (traded before)
+    s.nonces.init_signers({gated_addr: 0}, 31337)  # the follower's wallet is known (traded before)
     ahead = expanded(flow, leader, "ETH")
     behind = expanded(flow, leader, "BTC")
     assert s.pipeline.size(ahead) == (2, 0)  # early rejected (asset), gated created
@@ -92,4 +92,4 @@ def test_build_signs_only_the_intents_its_own_check_passed(
 
 
 def _sid(flow: Flow, pk: int) -> str:
-    return flow.s.store.signal(pk).signal_id
+    return flow.s.signals.signal(pk).signal_id

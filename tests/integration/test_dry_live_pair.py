@@ -37,7 +37,7 @@ def run_once(
     )
     s.mode.request(mode, "pytest", "pair run")
     spec = parse_signal(payload)
-    _, pk = s.store.insert_signal(spec, lid, "test")
+    _, pk = s.signals.insert_signal(spec, lid, "test")
     s.pipeline.validate(pk)
     s.pipeline.size(pk)
     s.pipeline.check_mode(pk)

@@ -31,7 +31,7 @@ def test_created_intents_wait_then_turn_stale_never_dry_run(stack: Any) -> None:
     leader = flow.leader()
     fid, _ = flow.follower(leader)
     spec = parse_signal({**flow.payload(leader), "issued_at": int(time.time()) - MAX_AGE + 2})
-    _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
     s.pipeline.validate(pk)
     s.pipeline.size(pk)
     with pytest.raises(UnsafeToSend, match="mode_store_unreadable"):
@@ -49,7 +49,7 @@ def test_signed_intents_past_max_age_stay_signed_and_are_reported(stack: Any) ->
     leader = flow.leader()
     fid, address = flow.follower(leader)
     spec = parse_signal({**flow.payload(leader), "issued_at": int(time.time()) - MAX_AGE + 2})
-    _, pk = ok.store.insert_signal(spec, ok.registry.leader_id(leader), "test")
+    _, pk = ok.signals.insert_signal(spec, ok.registry.leader_id(leader), "test")
     ok.pipeline.validate(pk)
     ok.pipeline.size(pk)
     assert ok.pipeline.build(pk) == 1

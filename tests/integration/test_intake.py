@@ -66,7 +66,7 @@ def test_broker_down_still_answers_accepted_with_the_row_committed(flow: Flow) -
     dead = Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0")
     dead.conf.broker_connection_retry = False
     dead.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0}
-    intake = Intake(flow.s.registry, flow.s.store, CeleryDispatcher(dead))
+    intake = Intake(flow.s.registry, flow.s.signals, CeleryDispatcher(dead))
     p = flow.payload(flow.leader())
     answer = intake.submit(p, source="test").as_dict()
     assert (answer["status"], answer["dispatched"]) == ("accepted", False)

@@ -41,7 +41,7 @@ def test_a_later_signal_of_a_leader_is_never_visible_before_an_earlier_one(own: 
     pks: dict[str, int] = {}
 
     def submit(name: str, spec: Any) -> None:
-        pks[name] = s.store.insert_signal(spec, lid, "test")[1]
+        pks[name] = s.signals.insert_signal(spec, lid, "test")[1]
 
     seen_early: list[str] = []
     with paused(own.stack.dir / "pause", "intake.before_commit") as point:

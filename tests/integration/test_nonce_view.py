@@ -71,7 +71,7 @@ def signed_intent(rig: Rig) -> tuple[int, dict[str, Any], str]:
     leader = flow.leader()
     fid, address = flow.follower(leader)
     spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
-    _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
     s.pipeline.validate(pk)
     s.pipeline.size(pk)
     assert s.pipeline.build(pk) == 1

@@ -40,7 +40,7 @@ def test_a_gated_signal_says_what_it_waits_behind(own: tuple[Flow, dict[str, str
     pks = []
     for _ in range(2):
         spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
-        pks.append((s.store.insert_signal(spec, lid, "test")[1], spec.signal_id))
+        pks.append((s.signals.insert_signal(spec, lid, "test")[1], spec.signal_id))
     (ahead, ahead_id), (behind, behind_id) = pks
     s.pipeline.validate(ahead)
     s.pipeline.size(ahead)

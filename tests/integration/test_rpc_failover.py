@@ -73,7 +73,7 @@ def test_a_node_on_another_chain_is_refused_and_nothing_is_sent(stack: Any) -> N
         assert "recorded on" in alarm[0]
         assert alarm[1] < 60
         spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
-        _, pk = good.store.insert_signal(spec, good.registry.leader_id(leader), "test")
+        _, pk = good.signals.insert_signal(spec, good.registry.leader_id(leader), "test")
         good.pipeline.validate(pk)
         good.pipeline.size(pk)
         assert good.pipeline.build(pk) == 1

@@ -34,7 +34,7 @@ def world(stack: Any) -> Iterator[tuple[Services, Flow, dict[str, str]]]:
 
 def trade(s: Services, flow: Flow, leader: str) -> str:
     spec = parse_signal(flow.payload(leader, collateral_usd="10", leverage=1))
-    _, pk = s.store.insert_signal(spec, s.registry.leader_id(leader), "test")
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
     for step in (s.pipeline.validate, s.pipeline.size, s.pipeline.build, s.pipeline.send):
         step(pk)
     procs.wait_until(
@@ -104,7 +104,7 @@ def test_verify_catches_a_duplicate_order_a_skipped_nonce_and_a_stuck_signal(wor
         )
     # 3. A signal stuck past its max age.
     old = parse_signal({**flow.payload(leader), "issued_at": int(time.time()) - 10_000})
-    s.store.insert_signal(old, s.registry.leader_id(leader), "test")
+    s.signals.insert_signal(old, s.registry.leader_id(leader), "test")
     report = run_verify(s)
     text = "\n".join(report.breaches)
     assert f"client order id {intent['idempotency_key']}: 2 orders on chain" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.pipeline_store import AGE_S
+from core.adapters.postgres.signals import AGE_S
 from core.adapters.postgres.tables import audit_log, intents, signals, signers
 from core.domain.rows import Assigned
 

@@ -22,7 +22,6 @@ from core.domain.errors import TransientError
 from core.domain.rows import LeaderTxRow, WatchedLeader
 from core.domain.states import IntentState, SignalState, check_intent, reason_code
 
-I, S = IntentState, SignalState
 LOCK = "hashtext('copytrade.leader_watch')"
 KEEP_BLOCKS = 256  # block hashes kept for reorg checks
 
@@ -178,14 +177,14 @@ class LeaderStore:
             )
             if signal_pk is None:
                 return False
-            for state in (I.PENDING, I.CREATED):
-                check_intent(state, I.REJECTED)
+            for state in (IntentState.PENDING, IntentState.CREATED):
+                check_intent(state, IntentState.REJECTED)
                 n = conn.execute(
                     update(intents)
                     .where(intents.c.signal_pk == signal_pk, intents.c.state == state.value)
-                    .values(state=I.REJECTED.value, reason=reason, updated_at=func.now())
+                    .values(state=IntentState.REJECTED.value, reason=reason, updated_at=func.now())
                 ).rowcount
-                count_moved(conn, state, I.REJECTED, n, reason_code(reason))
+                count_moved(conn, state, IntentState.REJECTED, n, reason_code(reason))
             # Counted after the update: a build that commits later finds its intents
             # rejected (its compare-and-set fails); one that committed before is counted.
             acted = conn.execute(
@@ -197,8 +196,14 @@ class LeaderStore:
                 update(signals)
                 .where(
                     signals.c.id == signal_pk,
-                    signals.c.state.in_([S.ACCEPTED.value, S.DISPATCHED.value, S.DONE.value]),
+                    signals.c.state.in_(
+                        [
+                            SignalState.ACCEPTED.value,
+                            SignalState.DISPATCHED.value,
+                            SignalState.DONE.value,
+                        ]
+                    ),
                 )
-                .values(state=S.REVOKED.value, reason=reason, updated_at=func.now())
+                .values(state=SignalState.REVOKED.value, reason=reason, updated_at=func.now())
             )
             return bool(acted)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 
 SCRIPTS = Path(__file__).resolve().parent / "alembic"
 
@@ -22,8 +24,6 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def current_heads(database_url: str) -> str:
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
 
     engine = create_engine(database_url)
     try:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from core.adapters.postgres.db import Database
+from core.adapters.postgres.signals import AGE_S
 from core.adapters.postgres.tables import attempts, intents, signals
 from core.domain.errors import NotFound
 
@@ -129,8 +130,6 @@ class Queries:
 
     def signed_past_age(self, max_age_s: int) -> int:
         """Signed intents whose signal is past its max age (they wait for a no-op cancel)."""
-        from core.adapters.postgres.pipeline_store import AGE_S
-
         with self.db.tx() as conn:
             return int(
                 conn.execute(

@@ -12,7 +12,6 @@ from core.domain.rows import Stalled
 from core.domain.states import INTENT_BEFORE_SEND, IntentState, SignalState, check_intent
 from core.domain.steps import RESUMABLE, first_step, resume_step
 
-I = IntentState
 LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('copytrade.reconcile'))"
 
 # An intent queued behind an earlier unsent intent of the same follower, or behind an
@@ -63,9 +62,9 @@ class ReconcileStore:
             ).all()
             poisoned = 0
             if count_tries:
-                early = [I.PENDING.value, I.CREATED.value]
-                for st in (I.PENDING, I.CREATED):
-                    check_intent(st, I.FAILED)
+                early = [IntentState.PENDING.value, IntentState.CREATED.value]
+                for st in (IntentState.PENDING, IntentState.CREATED):
+                    check_intent(st, IntentState.FAILED)
                     n = conn.execute(
                         update(intents)
                         .where(
@@ -76,12 +75,12 @@ class ReconcileStore:
                             ~QUEUED,
                         )
                         .values(
-                            state=I.FAILED.value,
+                            state=IntentState.FAILED.value,
                             reason="poison: stopped short too often",
                             updated_at=func.now(),
                         )
                     ).rowcount
-                    count_moved(conn, st, I.FAILED, n, "poison")
+                    count_moved(conn, st, IntentState.FAILED, n, "poison")
                     poisoned += n
                 conn.execute(
                     update(intents)

@@ -13,7 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
+
 from config.settings import get_settings, keystore_password, read_secret_env
+from core.adapters.signers.kms import KmsSigner
 from core.adapters.signers.local import LocalSigner
 from core.domain.errors import SignerError
 from core.ports import Signer
@@ -28,8 +31,6 @@ _lock = threading.Lock()
 
 
 def _from_keystore(path: str) -> LocalSigner:
-    from eth_account import Account
-
     file = Path(path)
     if not file.is_file():
         raise SignerError(f"keystore:{path}: no such file")
@@ -59,11 +60,9 @@ def _from_kms(key_id: str) -> Signer:
     """A KMS key (ECC_SECG_P256K1); one boto3 client per process, bounded retries and
     timeouts (a throttled key retries as a TransientError, other followers go on)."""
     global _kms_client
-    from core.adapters.signers.kms import KmsSigner
-
     if _kms_client is None:
-        import boto3
-        from botocore.config import Config
+        import boto3  # start-up cost: boto3 (~0.15 s), only for kms: references
+        from botocore.config import Config  # start-up cost: botocore (boto3's core)
 
         s = get_settings()
         _kms_client = boto3.client(

@@ -1,7 +1,6 @@
-"""Signals in, intents sized: intake, expansion and the sizing transaction.
-
-Every write is a compare-and-set on the row's state, so running a step twice changes
-nothing the second time.
+"""Signals and the sizing of their intents: intake (idempotent on the signal id, in the
+leader's order), expansion into one intent per follower, sizing under the followers' row
+locks behind the sequence gate, giving up, finishing.
 """
 
 from __future__ import annotations
@@ -17,10 +16,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.registry import follower_from_row, follower_query
-from core.adapters.postgres.tables import followers, intents, signals
+from core.adapters.postgres.tables import (
+    followers,
+    intents,
+    signals,
+)
 from core.domain.errors import TransientError
 from core.domain.risk import LeaderOrder
-from core.domain.rows import SignalRow, SizingInput, SizingOutcome
+from core.domain.rows import (
+    SignalRow,
+    SizingInput,
+    SizingOutcome,
+)
 from core.domain.signals import SignalSpec, idempotency_key
 from core.domain.states import (
     INTENT_BEFORE_SEND,
@@ -34,8 +41,9 @@ from core.domain.steps import resume_step
 from core.domain.types import Action, Side
 from core.faults import pause
 
-I, S = IntentState, SignalState
 LEADER_INTAKE_LOCK = 0x6C647273  # advisory lock class for (this, leader id): intake order
+
+
 log = logging.getLogger(__name__)
 
 
@@ -54,13 +62,45 @@ def signal_from_row(r: Any) -> SignalRow:
         r.leader_id,
         order,
         r.price_usd_1e6,
-        S(r.state),
+        SignalState(r.state),
         r.reason,
         float(r.age_s),
     )
 
 
-class PipelineStore:
+def signal_age(conn: Connection, pk: int) -> float:
+    """The signal's age in seconds (since the producer issued it, or since intake)."""
+    return signal_age_and_id(conn, pk)[0]
+
+
+def signal_age_and_id(conn: Connection, pk: int) -> tuple[float, str]:
+    """The signal's age in seconds and its external id."""
+    age, signal_id = conn.execute(
+        select(AGE_S, signals.c.signal_id).where(signals.c.id == pk)
+    ).one()
+    return float(age), str(signal_id)
+
+
+def _earlier_open(conn: Connection, pk: int, leader_id: int) -> bool:
+    """An earlier signal of the leader is not yet expanded: none of this one's intents may
+    be sized before it (the sequence gate)."""
+    return (
+        conn.execute(
+            select(signals.c.id)
+            .where(
+                signals.c.leader_id == leader_id,
+                signals.c.id < pk,
+                signals.c.state.in_([SignalState.RECEIVED.value, SignalState.ACCEPTED.value]),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+class SignalStore:
+    """The `SignalStore` and `IntakeStore` ports (core/ports.py)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -87,7 +127,7 @@ class PipelineStore:
                     issued_at=spec.issued_at,
                     content_hash=content,
                     source=source,
-                    state=S.ACCEPTED.value,
+                    state=SignalState.ACCEPTED.value,
                 )
                 .on_conflict_do_nothing(index_elements=[signals.c.signal_id])
                 .returning(signals.c.id)
@@ -112,12 +152,17 @@ class PipelineStore:
         signed: what `resume` and the end of a forced DRY re-enqueue."""
         with self.db.tx() as conn:
             rows = conn.execute(
-                select(intents.c.signal_pk, func.bool_or(intents.c.state == I.CREATED.value))
-                .where(intents.c.state.in_([I.CREATED.value, I.SIGNED.value]))
+                select(
+                    intents.c.signal_pk, func.bool_or(intents.c.state == IntentState.CREATED.value)
+                )
+                .where(intents.c.state.in_([IntentState.CREATED.value, IntentState.SIGNED.value]))
                 .group_by(intents.c.signal_pk)
                 .order_by(intents.c.signal_pk)
             ).all()
-        return [(int(pk), resume_step(I.CREATED if created else I.SIGNED)) for pk, created in rows]
+        return [
+            (int(pk), resume_step(IntentState.CREATED if created else IntentState.SIGNED))
+            for pk, created in rows
+        ]
 
     # -- validate: one intent per follower of the leader -----------------------------------
     def expand(self, pk: int, max_age_s: int) -> tuple[SignalState, str]:
@@ -127,17 +172,17 @@ class PipelineStore:
             row = conn.execute(
                 select(signals, AGE_S).where(signals.c.id == pk).with_for_update()
             ).one()
-            state = S(row.state)
-            if state is not S.ACCEPTED:
+            state = SignalState(row.state)
+            if state is not SignalState.ACCEPTED:
                 return state, row.signal_id
             if row.age_s > max_age_s:
-                check_signal(state, S.REJECTED)
+                check_signal(state, SignalState.REJECTED)
                 conn.execute(
                     update(signals)
                     .where(signals.c.id == pk)
-                    .values(state=S.REJECTED.value, reason="stale", updated_at=func.now())
+                    .values(state=SignalState.REJECTED.value, reason="stale", updated_at=func.now())
                 )
-                return S.REJECTED, row.signal_id
+                return SignalState.REJECTED, row.signal_id
             follower_ids = (
                 conn.execute(select(followers.c.id).where(followers.c.leader_id == row.leader_id))
                 .scalars()
@@ -155,7 +200,7 @@ class PipelineStore:
                             "leg": 0,
                             "seq": pk,
                             "idempotency_key": idempotency_key(row.signal_id, fid),
-                            "state": I.PENDING.value,
+                            "state": IntentState.PENDING.value,
                             "action": row.action,
                             "asset": row.asset,
                             "side": row.side,
@@ -163,13 +208,13 @@ class PipelineStore:
                         for fid in follower_ids
                     ],
                 )
-            check_signal(state, S.DISPATCHED)
+            check_signal(state, SignalState.DISPATCHED)
             conn.execute(
                 update(signals)
                 .where(signals.c.id == pk)
-                .values(state=S.DISPATCHED.value, updated_at=func.now())
+                .values(state=SignalState.DISPATCHED.value, updated_at=func.now())
             )
-            return S.DISPATCHED, row.signal_id
+            return SignalState.DISPATCHED, row.signal_id
 
     # -- size: under the followers' row locks ----------------------------------------------
     def size_pending(
@@ -191,7 +236,7 @@ class PipelineStore:
                 return 0, int(
                     conn.execute(
                         select(func.count()).where(
-                            intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                            intents.c.signal_pk == pk, intents.c.state == IntentState.PENDING.value
                         )
                     ).scalar_one()
                 )
@@ -201,7 +246,8 @@ class PipelineStore:
                     .where(
                         followers.c.id.in_(
                             select(intents.c.follower_id).where(
-                                intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                                intents.c.signal_pk == pk,
+                                intents.c.state == IntentState.PENDING.value,
                             )
                         )
                     )
@@ -215,7 +261,7 @@ class PipelineStore:
                 return 0, 0
             pending = conn.execute(
                 select(intents.c.id, intents.c.follower_id).where(
-                    intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                    intents.c.signal_pk == pk, intents.c.state == IntentState.PENDING.value
                 )
             ).all()
             if _earlier_open(conn, pk, leader_id):  # again: one may have committed meanwhile
@@ -256,12 +302,12 @@ class PipelineStore:
                     log.exception(
                         "intent %s: sizing failed", intent_id, extra={"intent_id": intent_id}
                     )
-                    sized.setdefault(I.FAILED, []).append(
+                    sized.setdefault(IntentState.FAILED, []).append(
                         {"b_id": intent_id, "b_reason": f"internal: {type(exc).__name__}"}
                         | dict.fromkeys(("b_collateral", "b_leverage", "b_notional", "b_price"))
                     )
                     continue
-                new = I.CREATED if decision.accepted else I.REJECTED
+                new = IntentState.CREATED if decision.accepted else IntentState.REJECTED
                 sized.setdefault(new, []).append(
                     {
                         "b_id": intent_id,
@@ -275,7 +321,7 @@ class PipelineStore:
             for new, rows_ in sized.items():
                 cas_many(
                     conn,
-                    I.PENDING,
+                    IntentState.PENDING,
                     new,
                     rows_,
                     reason=bindparam("b_reason"),
@@ -295,13 +341,19 @@ class PipelineStore:
             ids = (
                 conn.execute(
                     select(intents.c.id).where(
-                        intents.c.signal_pk == pk, intents.c.state == I.PENDING.value
+                        intents.c.signal_pk == pk, intents.c.state == IntentState.PENDING.value
                     )
                 )
                 .scalars()
                 .all()
             )
-            return cas_many(conn, I.PENDING, I.REJECTED, [{"b_id": i} for i in ids], reason=reason)
+            return cas_many(
+                conn,
+                IntentState.PENDING,
+                IntentState.REJECTED,
+                [{"b_id": i} for i in ids],
+                reason=reason,
+            )
 
     def give_up(self, pk: int, reason: str) -> int:
         """A step of this signal keeps failing in a way a retry will not fix: its intents
@@ -309,20 +361,22 @@ class PipelineStore:
         no-op), and a signal not yet expanded ends rejected(reason). Returns how many
         intents moved."""
         with self.db.tx() as conn:
-            state = S(
+            state = SignalState(
                 conn.execute(
                     select(signals.c.state).where(signals.c.id == pk).with_for_update()
                 ).scalar_one()
             )
-            if state is S.ACCEPTED:
-                check_signal(state, S.REJECTED)
+            if state is SignalState.ACCEPTED:
+                check_signal(state, SignalState.REJECTED)
                 conn.execute(
                     update(signals)
                     .where(signals.c.id == pk)
-                    .values(state=S.REJECTED.value, reason=reason[:200], updated_at=func.now())
+                    .values(
+                        state=SignalState.REJECTED.value, reason=reason[:200], updated_at=func.now()
+                    )
                 )
             moved = 0
-            for st in (I.PENDING, I.CREATED):
+            for st in (IntentState.PENDING, IntentState.CREATED):
                 ids = (
                     conn.execute(
                         select(intents.c.id).where(
@@ -334,7 +388,7 @@ class PipelineStore:
                 )
                 rows = [{"b_id": i} for i in ids]
                 moved += cas_many(
-                    conn, st, I.FAILED, rows, intents.c.nonce.is_(None), reason=reason
+                    conn, st, IntentState.FAILED, rows, intents.c.nonce.is_(None), reason=reason
                 )
             return moved
 
@@ -347,7 +401,7 @@ class PipelineStore:
                 select(func.min(intents.c.signal_pk))
                 .select_from(intents.join(signals, signals.c.id == intents.c.signal_pk))
                 .where(
-                    intents.c.state == I.PENDING.value,
+                    intents.c.state == IntentState.PENDING.value,
                     intents.c.signal_pk > pk,
                     signals.c.leader_id == leader,
                 )
@@ -369,24 +423,7 @@ class PipelineStore:
             return int(
                 conn.execute(
                     update(signals)
-                    .where(signals.c.state == S.DISPATCHED.value, ~live)
-                    .values(state=S.DONE.value, updated_at=func.now())
+                    .where(signals.c.state == SignalState.DISPATCHED.value, ~live)
+                    .values(state=SignalState.DONE.value, updated_at=func.now())
                 ).rowcount
             )
-
-
-def _earlier_open(conn: Connection, pk: int, leader_id: int) -> bool:
-    """An earlier signal of the leader is not yet expanded: none of this one's intents may
-    be sized before it (the sequence gate)."""
-    return (
-        conn.execute(
-            select(signals.c.id)
-            .where(
-                signals.c.leader_id == leader_id,
-                signals.c.id < pk,
-                signals.c.state.in_([S.RECEIVED.value, S.ACCEPTED.value]),
-            )
-            .limit(1)
-        ).first()
-        is not None
-    )

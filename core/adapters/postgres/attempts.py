@@ -13,22 +13,20 @@ from sqlalchemy.exc import IntegrityError
 
 from core.adapters.postgres.cas import cas_one
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.pipeline_store import AGE_S
+from core.adapters.postgres.nonces import bump_nonces, lock_nonces
 from core.adapters.postgres.registry import write_audit
+from core.adapters.postgres.signals import AGE_S
 from core.adapters.postgres.tables import (
     attempts,
     followers,
     intents,
     nonce_suspects,
     signals,
-    signers,
 )
 from core.domain.fees import Fees
 from core.domain.rows import Newest
 from core.domain.states import IntentState, check_intent
 from core.domain.types import Wei
-
-I = IntentState
 
 
 class AttemptStore:
@@ -74,7 +72,7 @@ class AttemptStore:
         return [
             Newest(
                 r[0],
-                I(r[1]),
+                IntentState(r[1]),
                 r[2],
                 r[3],
                 int(r[4]),
@@ -222,21 +220,15 @@ class AttemptStore:
         to the signer's next free nonce (signed -> signed / sent -> signed), write the new
         bytes ahead and record the outside use. (new nonce, attempt id), or None when the
         intent moved meanwhile."""
-        check_intent(n.state, I.SIGNED)
+        check_intent(n.state, IntentState.SIGNED)
         with self.db.tx() as conn:
-            nonce = int(
-                conn.execute(
-                    select(signers.c.next_nonce)
-                    .where(signers.c.address == n.signer_address)
-                    .with_for_update()
-                ).scalar_one()
-            )
+            nonce = lock_nonces(conn, [n.signer_address])[n.signer_address]
             tx_hash, raw = sign(nonce)
             moved = cas_one(
                 conn,
                 n.intent_id,
                 n.state,
-                I.SIGNED,
+                IntentState.SIGNED,
                 intents.c.nonce == outside_nonce,
                 nonce=nonce,
                 tx_hash=tx_hash,
@@ -259,11 +251,7 @@ class AttemptStore:
                 )
                 .returning(attempts.c.id)
             ).scalar_one()
-            conn.execute(
-                update(signers)
-                .where(signers.c.address == n.signer_address)
-                .values(next_nonce=nonce + 1, updated_at=func.now())
-            )
+            bump_nonces(conn, {n.signer_address: nonce + 1})
             write_audit(
                 conn,
                 "system",
@@ -281,4 +269,10 @@ class AttemptStore:
     ) -> None:
         self.mark_broadcast(attempt_id, block, who, at)
         with self.db.tx() as conn:
-            cas_one(conn, intent_id, I.SIGNED, I.SENT, sent_at=func.clock_timestamp())
+            cas_one(
+                conn,
+                intent_id,
+                IntentState.SIGNED,
+                IntentState.SENT,
+                sent_at=func.clock_timestamp(),
+            )

@@ -1,0 +1,149 @@
+"""What watching applies: the in-flight intents with every attempt's hash, receipts ->
+mined -> confirmed, the winning attempt marked, the others replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, case, func, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from core.adapters.postgres.cas import bulk_update, cas_one, count_moved
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.tables import (
+    attempts,
+    intents,
+)
+from core.domain.rows import (
+    InFlightIntent,
+    Mined,
+)
+from core.domain.states import (
+    IntentState,
+    check_intent,
+)
+
+
+def _attempt_outcomes(conn: Connection, hashes: Sequence[str], winners: Sequence[str]) -> None:
+    """The attempts in `hashes`: `mined` if among `winners`, else `replaced`."""
+    conn.execute(
+        update(attempts)
+        .where(attempts.c.tx_hash.in_(list(hashes)))
+        .values(outcome=case((attempts.c.tx_hash.in_(list(winners)), "mined"), else_="replaced"))
+    )
+
+
+class ReceiptStore:
+    """The `InFlightStore` port (core/ports.py)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- watch -----------------------------------------------------------------------------
+    def transition(
+        self, intent_id: int, current: IntentState, new: IntentState, **values: Any
+    ) -> bool:
+        """Compare-and-set one intent; True when this caller won."""
+        with self.db.tx() as conn:
+            return cas_one(conn, intent_id, current, new, **values)
+
+    def in_flight(self) -> list[InFlightIntent]:
+        watched = [
+            IntentState.SENT.value,
+            IntentState.HELD.value,
+            IntentState.MINED.value,
+            IntentState.CANCELLING.value,
+        ]
+        by_no = attempts.c.attempt_no
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(
+                    intents.c.id,
+                    intents.c.state,
+                    func.array_agg(aggregate_order_by(attempts.c.tx_hash, by_no)),
+                    func.array_agg(aggregate_order_by(attempts.c.kind, by_no)),
+                    func.array_agg(aggregate_order_by(attempts.c.broadcast_at.is_not(None), by_no)),
+                    intents.c.block_number,
+                    intents.c.signer_address,
+                    intents.c.calldata,
+                    intents.c.sent_at,
+                )
+                .select_from(intents.join(attempts, attempts.c.intent_id == intents.c.id))
+                .where(intents.c.state.in_(watched))
+                .group_by(intents.c.id)
+            ).all()
+        return [
+            InFlightIntent(
+                r[0],
+                IntentState(r[1]),
+                tuple(r[2]),
+                tuple(r[3]),
+                tuple(r[4]),
+                r[5],
+                r[6],
+                bytes(r[7] or b""),
+                r[8],
+            )
+            for r in rows
+        ]
+
+    def mark_mined(self, rows: Sequence[Mined]) -> set[int]:
+        """-> mined for many intents (from sent, held or cancelling), one statement per
+        source state; their attempts marked mined / replaced. Returns the ids this caller
+        moved (a compare-and-set another watcher won is not included)."""
+        won: set[int] = set()
+        if not rows:
+            return won
+        with self.db.tx() as conn:
+            for st in {r.state for r in rows}:
+                check_intent(st, IntentState.MINED)
+                group = [r.params() for r in rows if r.state is st]
+                stmt = bulk_update(
+                    intents,
+                    intents.c.id,
+                    "b_id",
+                    group,
+                    intents.c.state == st.value,
+                    state=IntentState.MINED.value,
+                    updated_at=func.clock_timestamp(),
+                    tx_hash=bindparam("b_hash"),
+                    block_number=bindparam("b_block"),
+                    block_hash=bindparam("b_bhash"),
+                ).returning(intents.c.id)
+                ids = set(conn.execute(stmt).scalars())
+                count_moved(conn, st, IntentState.MINED, len(ids))
+                won |= ids
+            moved = [r for r in rows if r.intent_id in won]
+            if moved:
+                hashes = [h for r in moved for h in r.hashes]
+                _attempt_outcomes(conn, hashes, [r.tx_hash for r in moved])
+        return won
+
+    def confirm(self, rows: Sequence[Mined]) -> list[tuple[int, datetime | None]]:
+        """mined -> confirmed for many intents (receipt status 1, N blocks deep) in one
+        statement; returns (id, sent_at) of those this caller moved."""
+        if not rows:
+            return []
+        with self.db.tx() as conn:
+            stmt = bulk_update(
+                intents,
+                intents.c.id,
+                "b_id",
+                [r.params() for r in rows],
+                intents.c.state == IntentState.MINED.value,
+                state=IntentState.CONFIRMED.value,
+                updated_at=func.clock_timestamp(),
+                block_number=bindparam("b_block"),
+                block_hash=bindparam("b_bhash"),
+            ).returning(intents.c.id, intents.c.sent_at)
+            out = [(int(i), at) for i, at in conn.execute(stmt)]
+            count_moved(conn, IntentState.MINED, IntentState.CONFIRMED, len(out))
+        return out
+
+    def mark_mined_attempt(self, hashes: Sequence[str], winner: str) -> None:
+        """One statement: the mined attempt `mined`, every other attempt `replaced`."""
+        with self.db.tx() as conn:
+            _attempt_outcomes(conn, hashes, [winner])

@@ -1,0 +1,67 @@
+"""Every transaction the executor signs, built in one place: an order (its first attempt
+and every replacement or re-sign: the same calldata to the venue) and the no-op cancel (a
+0-value self-send at the same nonce that gives the nonce back). Type 2 (EIP-1559) only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.domain.fees import Fees
+
+CANCEL_GAS = 21_000  # a plain value transfer
+KINDS = ("order", "cancel")
+
+
+@dataclass(frozen=True)
+class TxSpec:
+    """What to sign: the chain, the nonce, the fees, and where it goes."""
+
+    chain_id: int
+    nonce: int
+    fees: Fees
+    to: str
+    data: bytes
+    gas: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": self.nonce,
+            "to": self.to,
+            "value": 0,
+            "data": self.data,
+            "gas": self.gas,
+            "maxFeePerGas": self.fees.max_fee_per_gas,
+            "maxPriorityFeePerGas": self.fees.max_priority_fee_per_gas,
+        }
+
+
+def order(chain_id: int, nonce: int, fees: Fees, venue: str, calldata: bytes, gas: int) -> TxSpec:
+    """An order to the venue: first attempt, replacement (same nonce, higher fees) or
+    re-sign (next nonce) alike."""
+    return TxSpec(chain_id, nonce, fees, venue, calldata, gas)
+
+
+def noop(chain_id: int, nonce: int, fees: Fees, signer_address: str) -> TxSpec:
+    """The no-op cancel: nothing but the nonce (and its gas) is spent."""
+    return TxSpec(chain_id, nonce, fees, signer_address, b"", CANCEL_GAS)
+
+
+def attempt(
+    kind: str,
+    chain_id: int,
+    nonce: int,
+    fees: Fees,
+    venue: str,
+    calldata: bytes,
+    gas: int,
+    signer_address: str,
+) -> TxSpec:
+    """The transaction of an attempt of `kind` (order | cancel)."""
+    if kind == "cancel":
+        return noop(chain_id, nonce, fees, signer_address)
+    if kind != "order":
+        raise ValueError(f"unknown attempt kind {kind!r}; kinds: {', '.join(KINDS)}")
+    return order(chain_id, nonce, fees, venue, calldata, gas)

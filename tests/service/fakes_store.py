@@ -1,0 +1,433 @@
+"""In-memory fakes of the system of record: signals (SignalStore), intents with their
+first attempts and the signers' nonces (IntentPorts), and the later attempts (ResignStore).
+Every write is a compare-and-set checked against the state table, as in the real stores
+(core/adapters/postgres/tx_store.py, attempt_store.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from core.domain.errors import TransientError
+from core.domain.fees import Fees
+from core.domain.rows import Newest, SignalRow, Signed, SizingInput, SizingOutcome, ToSend, ToSign
+from core.domain.states import IntentState, SignalState, check_intent, check_signal
+from core.domain.types import Wei
+
+
+class FakeSignals:
+    """SignalStore: signal rows and the pending intents' sizing inputs, per signal."""
+
+    def __init__(self) -> None:
+        self.signals: dict[int, SignalRow] = {}
+        self.pending: dict[int, list[SizingInput]] = {}
+        self.rejected: dict[int, str] = {}  # intent id -> reason (pending -> rejected)
+        self.sized: dict[int, SizingOutcome] = {}
+
+    def expand(self, pk: int, max_age_s: int) -> tuple[SignalState, str]:
+        row = self.signals[pk]
+        if row.state is not SignalState.ACCEPTED:
+            return row.state, row.signal_id
+        new = SignalState.REJECTED if row.age_s > max_age_s else SignalState.DISPATCHED
+        check_signal(row.state, new)
+        stale = new is SignalState.REJECTED
+        self.signals[pk] = replace(row, state=new, reason="stale" if stale else None)
+        return new, row.signal_id
+
+    def signal(self, pk: int) -> SignalRow:
+        return self.signals[pk]
+
+    def reject_pending(self, pk: int, reason: str) -> int:
+        items = self.pending.pop(pk, [])
+        self.rejected.update({i.intent_id: reason for i in items})
+        return len(items)
+
+    def size_pending(
+        self, pk: int, sizer: Callable[[SizingInput], SizingOutcome], leader_id: int, asset: str
+    ) -> tuple[int, int]:
+        outcomes = [(item.intent_id, sizer(item)) for item in self.pending.pop(pk, [])]
+        self.sized.update(outcomes)
+        return sum(1 for _, (decision, _price) in outcomes if decision.accepted), 0
+
+    def finish_signals(self) -> int:
+        return 0
+
+
+@dataclass
+class IntentRow:
+    t: ToSign
+    signal_pk: int
+    state: IntentState = IntentState.CREATED
+    reason: str | None = None
+    nonce: int | None = None
+    tx_hash: str | None = None
+    calldata: bytes | None = None
+    mode: str | None = None
+
+
+@dataclass
+class AttemptRow:
+    id: int
+    intent_id: int
+    attempt_no: int
+    kind: str
+    nonce: int
+    tx_hash: str
+    raw: bytes
+    fees: Fees
+    gas_limit: int
+    error: str | None = None
+    broadcast_at: datetime | None = None
+    broadcast_block: int | None = None
+    sent_by: str | None = None
+
+
+class FakeIntents:
+    """IntentStore + NonceAllocator: the intents table, their first attempts, and each
+    signer's next nonce (core/adapters/postgres/intents.py, nonces.py).
+    `on_sign_created` runs at the start of sign_created (another writer between the
+    pipeline's checks and its locked sign: a new intent sized, the signal aging)."""
+
+    def __init__(self) -> None:
+        self.intents: dict[int, IntentRow] = {}
+        self.attempts: dict[int, AttemptRow] = {}
+        self.ages: dict[int, tuple[float, str]] = {}  # signal pk -> (age s, signal id)
+        self.next_nonce: dict[str, int] = {}
+        self.signer_chain: dict[str, int] = {}
+        self.on_sign_created: Callable[[], None] | None = None
+
+    # -- seeding and reading (tests) -----------------------------------------------------------
+    def add_signal(self, pk: int, age_s: float) -> None:
+        self.ages[pk] = (age_s, f"sig-{pk}")
+
+    def add(self, t: ToSign, pk: int) -> IntentRow:
+        self.intents[t.intent_id] = row = IntentRow(t, pk)
+        return row
+
+    def add_signed(self, t: ToSign, pk: int, nonce: int, raw: bytes, tx_hash: str) -> int:
+        """An intent already signed (attempt 1 written ahead); returns the attempt id."""
+        row = self.add(t, pk)
+        row.state, row.nonce, row.tx_hash, row.mode = IntentState.SIGNED, nonce, tx_hash, "live"
+        return self._attempt(t.intent_id, nonce, tx_hash, raw, Fees(Wei(0), Wei(0)), 0)
+
+    def state(self, intent_id: int) -> IntentState:
+        return self.intents[intent_id].state
+
+    def reason(self, intent_id: int) -> str | None:
+        return self.intents[intent_id].reason
+
+    def first_attempt(self, intent_id: int) -> AttemptRow | None:
+        mine = [a for a in self.attempts.values() if a.intent_id == intent_id]
+        return min(mine, key=lambda a: a.attempt_no) if mine else None
+
+    def _attempt(
+        self, intent_id: int, nonce: int, tx_hash: str, raw: bytes, fees: Fees, gas: int
+    ) -> int:
+        aid = 1000 + len(self.attempts)
+        self.attempts[aid] = AttemptRow(aid, intent_id, 1, "order", nonce, tx_hash, raw, fees, gas)
+        return aid
+
+    def _cas(self, intent_id: int, current: IntentState, new: IntentState) -> IntentRow | None:
+        check_intent(current, new)
+        row = self.intents.get(intent_id)
+        if row is None or row.state is not current:
+            return None
+        row.state = new
+        return row
+
+    # -- IntentStore ---------------------------------------------------------------------------
+    def created_and_age(self, pk: int) -> tuple[list[ToSign], float, str]:
+        age, signal_id = self.ages[pk]
+        rows = sorted(
+            (
+                r.t
+                for r in self.intents.values()
+                if r.signal_pk == pk and r.state is IntentState.CREATED
+            ),
+            key=lambda t: t.intent_id,
+        )
+        return rows, age, signal_id
+
+    def fail(
+        self,
+        failures: dict[int, str],
+        from_state: IntentState = IntentState.CREATED,
+        to: IntentState = IntentState.FAILED,
+    ) -> None:
+        check_intent(from_state, to)
+        for intent_id, reason in failures.items():
+            row = self.intents.get(intent_id)
+            if row is not None and row.nonce is None and self._cas(intent_id, from_state, to):
+                row.reason = reason
+
+    def record_dry_run(self, results: dict[int, tuple[bytes, str | None]]) -> int:
+        check_intent(IntentState.CREATED, IntentState.DRY_RUN)
+        n = 0
+        for intent_id, (data, reason) in results.items():
+            row = self._cas(intent_id, IntentState.CREATED, IntentState.DRY_RUN)
+            if row is not None:
+                row.calldata, row.reason, row.mode = data, reason, "dry"
+                n += 1
+        return n
+
+    def signed_and_age(self, pk: int) -> tuple[list[ToSend], float, str]:
+        age, signal_id = self.ages[pk]
+        out = []
+        for r in sorted(self.intents.values(), key=lambda r: r.t.intent_id):
+            if r.signal_pk == pk and r.state is IntentState.SIGNED:
+                mine = [a for a in self.attempts.values() if a.intent_id == r.t.intent_id]
+                a = max(mine, key=lambda a: a.attempt_no)
+                out.append(ToSend(r.t.intent_id, a.id, a.tx_hash, a.raw))
+        return out, age, signal_id
+
+    def mark_sent(
+        self,
+        sent: list[ToSend],
+        errors: dict[int, str],
+        at: Mapping[int, datetime],
+        sent_by: str = "",
+        block: int = 0,
+        signal_pk: int | None = None,
+    ) -> tuple[int, float]:
+        for attempt_id, message in errors.items():
+            self.attempts[attempt_id].error = message[:500]
+        if not sent:
+            return 0, 0.0
+        for s in sent:
+            a = self.attempts[s.attempt_id]
+            a.broadcast_at = a.broadcast_at or at[s.attempt_id]
+            a.sent_by = a.sent_by or sent_by or None
+            a.broadcast_block = a.broadcast_block or block or None
+            a.error = None
+        n = sum(1 for s in sent if self._cas(s.intent_id, IntentState.SIGNED, IntentState.SENT))
+        return n, self.ages[signal_pk][0] if signal_pk is not None else 0.0
+
+    # -- NonceAllocator ------------------------------------------------------------------------
+    def missing_signers(self, addresses: Iterable[str]) -> list[str]:
+        return sorted(set(addresses) - set(self.next_nonce))
+
+    def init_signers(self, first_nonces: dict[str, int], chain_id: int) -> None:
+        for address, nonce in first_nonces.items():
+            if address not in self.next_nonce:  # an existing row is never reset
+                self.next_nonce[address] = nonce
+                self.signer_chain[address] = chain_id
+
+    def sign_created(
+        self,
+        pk: int,
+        sign: Callable[[ToSign, int], Signed],
+        checked: Collection[int],
+        skip: AbstractSet[int] = frozenset(),
+        max_age_s: float | None = None,
+    ) -> tuple[int, int]:
+        if self.on_sign_created is not None:
+            self.on_sign_created()
+        todo = sorted(
+            (
+                r.t
+                for r in self.intents.values()
+                if r.signal_pk == pk and r.state is IntentState.CREATED and r.t.intent_id in checked
+            ),
+            key=lambda t: t.intent_id,
+        )
+        if not todo:
+            return 0, 0
+        if max_age_s is not None and self.ages[pk][0] > max_age_s:
+            self.fail({t.intent_id: "stale" for t in todo}, to=IntentState.REJECTED)
+            return 0, 0
+        next_nonce = {t.signer_address: self.next_nonce[t.signer_address] for t in todo}
+        done: list[tuple[ToSign, int, Signed]] = []
+        held: set[str] = set()  # signers whose orders wait (their order is kept)
+        for t in todo:
+            if t.signer_address in held or t.intent_id in skip:
+                held.add(t.signer_address)
+                continue
+            nonce = next_nonce[t.signer_address]
+            try:
+                s = sign(t, nonce)
+            except TransientError:
+                held.add(t.signer_address)
+                continue
+            next_nonce[t.signer_address] = nonce + 1
+            done.append((t, nonce, s))
+        # One transaction: written only once every signature is in hand (a raise above
+        # rolls it all back — no nonce taken).
+        for t, nonce, s in done:
+            row = self._cas(t.intent_id, IntentState.CREATED, IntentState.SIGNED)
+            assert row is not None
+            row.nonce, row.tx_hash, row.calldata, row.mode = nonce, s.tx_hash, s.calldata, "live"
+            fees = Fees(Wei(s.max_fee_per_gas), Wei(s.max_priority_fee_per_gas))
+            self._attempt(t.intent_id, nonce, s.tx_hash, s.raw, fees, s.gas_limit)
+        if done:
+            self.next_nonce.update(next_nonce)
+        return len(done), len(todo) - len(done)
+
+
+@dataclass(frozen=True)
+class Claim:
+    intent_id: int
+    attempt_no: int
+    attempt_id: int
+    kind: str
+    tx_hash: str
+    raw: bytes
+    fees: Fees
+    gas: int
+    new_state: IntentState | None
+    reason: str | None
+
+
+class FakeAttempts:
+    """ResignStore over Newest rows (the newest attempt per intent). `claim` inserts
+    attempt n.attempt_no + 1 once per (intent, number) — a second claim of the same number
+    loses (None) — and, with `new_state`, moves the intent by compare-and-set."""
+
+    def __init__(self, rows: Iterable[Newest] = (), signer_next_nonce: int = 50) -> None:
+        self.rows: dict[int, Newest] = {}
+        self.taken: set[tuple[int, int]] = set()
+        self.hashes_by_intent: dict[int, list[str]] = {}
+        self.raws_by_hash: dict[str, bytes] = {}
+        self.claims: list[Claim] = []
+        self.broadcasts: list[tuple[int, int, str, datetime]] = []
+        self.errors: dict[int, str] = {}
+        self.state_changes: list[tuple[int, IntentState, IntentState]] = []
+        self.blocks: dict[int, tuple[int | None, str | None]] = {}
+        self.suspects: dict[int, tuple[str, int, str]] = {}
+        self.next_nonce: dict[str, int] = {}
+        self.signer_next_nonce = signer_next_nonce
+        self.outside: list[tuple[int, int, int]] = []  # (intent, outside nonce, new nonce)
+        self._ids = 5000
+        for n in rows:
+            self.add(n)
+
+    def add(self, n: Newest) -> None:
+        self.rows[n.intent_id] = n
+        self.taken.update((n.intent_id, no) for no in range(1, n.attempt_no + 1))
+        self.hashes_by_intent.setdefault(n.intent_id, []).append(n.tx_hash)
+        self.raws_by_hash[n.tx_hash] = n.raw
+        self._ids = max(self._ids, n.attempt_id)
+
+    def state(self, intent_id: int) -> IntentState:
+        return self.rows[intent_id].state
+
+    def _move(self, intent_id: int, current: IntentState, new: IntentState) -> bool:
+        check_intent(current, new)
+        row = self.rows[intent_id]
+        if row.state is not current:
+            return False
+        self.rows[intent_id] = replace(row, state=new)
+        self.state_changes.append((intent_id, current, new))
+        return True
+
+    def _insert(self, n: Newest, kind: str, tx_hash: str, raw: bytes, fees: Fees, gas: int) -> int:
+        self._ids += 1
+        self.taken.add((n.intent_id, n.attempt_no + 1))
+        self.hashes_by_intent.setdefault(n.intent_id, []).append(tx_hash)
+        self.raws_by_hash[tx_hash] = raw
+        self.rows[n.intent_id] = replace(
+            self.rows[n.intent_id],
+            attempt_id=self._ids,
+            attempt_no=n.attempt_no + 1,
+            kind=kind,
+            tx_hash=tx_hash,
+            raw=raw,
+            fees=fees,
+            gas_limit=gas,
+            broadcast=False,
+            age_s=0.0,
+            broadcast_block=None,
+        )
+        return self._ids
+
+    # -- AttemptStore --------------------------------------------------------------------------
+    def newest(self, states: tuple[IntentState, ...], intent_id: int | None = None) -> list[Newest]:
+        return [
+            n
+            for i, n in sorted(self.rows.items())
+            if n.state in states and (intent_id is None or i == intent_id)
+        ]
+
+    def claim(
+        self,
+        n: Newest,
+        kind: str,
+        tx_hash: str,
+        raw: bytes,
+        fees: Fees,
+        gas: int,
+        new_state: IntentState | None = None,
+        reason: str | None = None,
+    ) -> int | None:
+        if new_state is not None:
+            check_intent(n.state, new_state)
+        if (n.intent_id, n.attempt_no + 1) in self.taken:
+            return None
+        if new_state is not None and not self._move(n.intent_id, n.state, new_state):
+            return None
+        aid = self._insert(n, kind, tx_hash, raw, fees, gas)
+        no = n.attempt_no + 1
+        self.claims.append(
+            Claim(n.intent_id, no, aid, kind, tx_hash, raw, fees, gas, new_state, reason)
+        )
+        return aid
+
+    def claim_state(self, n: Newest, new_state: IntentState) -> bool:
+        return self._move(n.intent_id, n.state, new_state)
+
+    def mark_broadcast(self, attempt_id: int, block: int, who: str, at: datetime) -> None:
+        self.broadcasts.append((attempt_id, block, who, at))
+        self.errors.pop(attempt_id, None)
+        for i, n in self.rows.items():
+            if n.attempt_id == attempt_id:
+                self.rows[i] = replace(
+                    n, broadcast=True, broadcast_block=n.broadcast_block or block
+                )
+
+    def record_error(self, attempt_id: int, message: str) -> None:
+        self.errors[attempt_id] = message[:500]
+
+    def hashes(self, intent_id: int) -> list[str]:
+        return list(self.hashes_by_intent.get(intent_id, []))
+
+    def raws(self, hashes: list[str]) -> dict[str, bytes]:
+        return {h: self.raws_by_hash[h] for h in hashes if h in self.raws_by_hash}
+
+    def set_block(
+        self, intent_id: int, state: IntentState, block: int | None, block_hash: str | None
+    ) -> None:
+        if self.rows[intent_id].state is state:
+            self.blocks[intent_id] = (block, block_hash)
+
+    # -- ResignStore ---------------------------------------------------------------------------
+    def resign(
+        self, n: Newest, sign: Callable[[int], tuple[str, bytes]], fees: Fees, outside_nonce: int
+    ) -> tuple[int, int] | None:
+        check_intent(n.state, IntentState.SIGNED)
+        nonce = self.next_nonce.get(n.signer_address, self.signer_next_nonce)
+        tx_hash, raw = sign(nonce)
+        row = self.rows[n.intent_id]
+        if row.nonce != outside_nonce or not self._move(n.intent_id, n.state, IntentState.SIGNED):
+            return None
+        aid = self._insert(n, "order", tx_hash, raw, fees, n.gas_limit)
+        self.rows[n.intent_id] = replace(self.rows[n.intent_id], nonce=nonce)
+        self.next_nonce[n.signer_address] = nonce + 1
+        self.outside.append((n.intent_id, outside_nonce, nonce))
+        return nonce, aid
+
+    def sent_after_resign(
+        self, intent_id: int, attempt_id: int, block: int, who: str, at: datetime
+    ) -> None:
+        self.mark_broadcast(attempt_id, block, who, at)
+        self._move(intent_id, IntentState.SIGNED, IntentState.SENT)
+
+    def suspect(self, intent_id: int) -> tuple[str, str] | None:
+        s = self.suspects.get(intent_id)
+        return None if s is None else (s[0], s[2])
+
+    def suspect_seen(self, intent_id: int, tx_hash: str, block: int, block_hash: str) -> None:
+        self.suspects[intent_id] = (tx_hash, block, block_hash)
+
+    def forget_suspect(self, intent_id: int) -> None:
+        self.suspects.pop(intent_id, None)
