@@ -7,6 +7,7 @@ import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from config.settings import Settings, get_settings
 from core.adapters.chain import Chain
@@ -35,6 +36,9 @@ from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
 from core.services.reconcile import Reconciler
 from core.services.watching import Watcher
+
+if TYPE_CHECKING:
+    from core.adapters.celery_dispatch import CeleryDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +143,7 @@ class Services:
             cfg,
             self.venue,
             resolve,
+            self.dispatcher,
         )
 
     @cached_property
@@ -200,13 +205,16 @@ class Services:
         )
 
     @cached_property
-    def intake(self) -> Intake:
+    def dispatcher(self) -> CeleryDispatcher:
         # start-up cost: config.celery_app builds the Celery app at import (celery, kombu)
         from config.celery_app import app_for
         from core.adapters.celery_dispatch import CeleryDispatcher  # start-up cost: celery
 
-        dispatcher = CeleryDispatcher(app_for(self.settings.broker_url))
-        return Intake(self.registry, self.signals, dispatcher, self.settings.max_future_skew_s)
+        return CeleryDispatcher(app_for(self.settings.broker_url))
+
+    @cached_property
+    def intake(self) -> Intake:
+        return Intake(self.registry, self.signals, self.dispatcher, self.settings.max_future_skew_s)
 
 
 _services: Services | None = None

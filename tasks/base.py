@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Ignore
 
 from config.celery_app import app
 from config.settings import get_settings
@@ -23,14 +23,6 @@ TRANSIENT_RETRIES = 50
 PERMANENT_RETRIES = 2  # then the signal gives up (a bug or bad data: a retry will not help)
 
 
-@dataclass(frozen=True)
-class Halt:
-    """Returned by a step: its value is the task's result, and the rest of the chain is not
-    enqueued (a gated or duplicate chain stops here instead of running empty steps)."""
-
-    value: Any
-
-
 def pipeline_task(  # type: ignore[type-arg]
     name: str, per_signal: bool = False
 ) -> Callable[[Callable[..., Any]], Task]:
@@ -39,11 +31,9 @@ def pipeline_task(  # type: ignore[type-arg]
         def run(self: Task, *args: Any) -> Any:  # type: ignore[type-arg]
             s = get_settings()
             try:
-                result = fn(*args)
-                if isinstance(result, Halt):
-                    self.request.chain = None  # the rest of this chain has nothing to do
-                    return result.value
-                return result
+                return fn(*args)
+            except Ignore:
+                raise  # the step stops its chain (Celery acks the message, runs no more steps)
             except UnsafeToSend as exc:
                 # Bounded by the signal's max age: past it the step ends the wait itself.
                 limit = int(s.max_signal_age_s / s.health_period_s) + 20
@@ -58,20 +48,10 @@ def pipeline_task(  # type: ignore[type-arg]
                     raise self.retry(
                         exc=exc, countdown=1.0, max_retries=PERMANENT_RETRIES
                     ) from None
-                _give_up(int(args[0]), exc)
+                services().pipeline.give_up(int(args[0]), exc)
                 raise
 
         run.__doc__ = fn.__doc__
         return run
 
     return wrap
-
-
-def _give_up(signal_pk: int, exc: Exception) -> None:
-    svc = services()
-    reason = f"internal: {type(exc).__name__}"
-    n = svc.signals.give_up(signal_pk, reason)
-    log.error("signal %s gave up after %s: %d intent(s) failed", signal_pk, reason, n)
-    nxt = svc.signals.next_waiting(signal_pk)
-    if nxt is not None:
-        svc.intake.dispatcher.dispatch(nxt, start="size")

@@ -1,9 +1,12 @@
-"""Thin tasks for the per-signal chain. Each takes the signal's id and calls one step."""
+"""Thin tasks for the per-signal chain: each takes the signal's id, calls one step of
+core/services/execution.py, and maps its answer (tasks/base.py maps the errors)."""
 
 from __future__ import annotations
 
+from celery.exceptions import Ignore
+
 from core.bootstrap import services
-from tasks.base import Halt, pipeline_task
+from tasks.base import pipeline_task
 
 
 @pipeline_task("copytrade.validate", per_signal=True)
@@ -12,23 +15,9 @@ def validate(signal_pk: int) -> str:
 
 
 @pipeline_task("copytrade.size", per_signal=True)
-def size(signal_pk: int) -> list[int] | Halt:
-    s = services()
-    sized, gated = s.pipeline.size(signal_pk)
-    # Gated intents (an earlier intent of the follower not yet past send) are woken by the
-    # `send` of the signal ahead; a lost wake-up (a crash in between) is the reconciler's:
-    # it re-enqueues the head of each follower's line once idle. No polling: under load,
-    # one retry per waiting signal filled the queue ahead of the signal at the head.
-    if not sized:
-        if not gated:
-            # Nothing of this signal waits to reach send (all rejected, stale or sized by
-            # another chain): the leader's next signal must not wait for a send that will
-            # never come from here.
-            nxt = s.signals.next_waiting(signal_pk)
-            if nxt is not None:
-                s.intake.dispatcher.dispatch(nxt, start="size")
-        return Halt([sized, gated])  # gated, or another chain sized them: stop here
-    return [sized, gated]
+def size(signal_pk: int) -> None:
+    if not services().pipeline.size_step(signal_pk):
+        raise Ignore()  # gated, or sized by another chain: the rest of this chain stops here
 
 
 @pipeline_task("copytrade.check_mode", per_signal=True)
@@ -43,10 +32,4 @@ def build_tx(signal_pk: int) -> int:
 
 @pipeline_task("copytrade.send", per_signal=True)
 def send(signal_pk: int) -> int:
-    s = services()
-    n = s.pipeline.send(signal_pk)
-    # This signal's intents are past send: wake the leader's next waiting signal.
-    nxt = s.signals.next_waiting(signal_pk)
-    if nxt is not None:
-        s.intake.dispatcher.dispatch(nxt, start="size")
-    return n
+    return services().pipeline.send_step(signal_pk)

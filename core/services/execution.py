@@ -17,10 +17,12 @@ from core.domain.risk import PROFILES, Decision, acceptable_price, decide, proje
 from core.domain.rows import Signed, SizingInput, SizingOutcome, ToSend, ToSign
 from core.domain.sizing import FIXED_SIZE
 from core.domain.states import IntentState, SignalState
+from core.domain.steps import resume_step
 from core.domain.types import Action, Mode, Side
 from core.domain.venue import OrderCall
 from core.faults import pause
 from core.ports import (
+    Dispatcher,
     IntentStore,
     NonceAllocator,
     PipelineChain,
@@ -68,6 +70,7 @@ class Pipeline:
         cfg: ExecutionConfig,
         venue: Venue,
         signers: SignerSource,
+        dispatcher: Dispatcher,
     ) -> None:
         self.signals = signals
         self.intents = intents
@@ -78,6 +81,7 @@ class Pipeline:
         self.venue = venue
         self.signers = signers
         self.sender = Sender(mode, chain)
+        self.dispatcher = dispatcher
 
     def validate(self, pk: int) -> SignalState:
         state, signal_id = self.signals.expand(pk, self.cfg.max_signal_age_s)
@@ -130,6 +134,34 @@ class Pipeline:
             return decision, price
 
         return self.signals.size_pending(pk, sizer, sig.leader_id, order.asset)
+
+    def size_step(self, pk: int) -> bool:
+        """The `size` step: True when the chain goes on (something was sized). Gated
+        intents (an earlier intent of the follower not yet past send) are woken by the
+        `send` of the signal ahead; a lost wake-up (a crash in between) is the reconciler's.
+        No polling: under load, one retry per waiting signal filled the queue ahead of the
+        signal at the head. When nothing of this signal waits to reach send (all rejected,
+        stale or sized by another chain), the leader's next signal is woken now."""
+        sized, gated = self.size(pk)
+        if not sized and not gated:
+            self.wake_next(pk)
+        return bool(sized)
+
+    def wake_next(self, pk: int) -> None:
+        """Dispatch the leader's next signal waiting behind `pk` from `size`."""
+        nxt = self.signals.next_waiting(pk)
+        if nxt is not None:
+            self.dispatcher.dispatch(nxt, start=resume_step(IntentState.PENDING))
+
+    def give_up(self, pk: int, exc: Exception) -> int:
+        """A per-signal step failed for good (a bug or bad data): the signal's intents
+        without a nonce end failed(internal: <Type>) and the leader's next signal is woken,
+        so one broken signal never holds a leader's queue."""
+        reason = f"internal: {type(exc).__name__}"
+        n = self.signals.give_up(pk, reason)
+        log.error("signal %s gave up after %s: %d intent(s) failed", pk, reason, n)
+        self.wake_next(pk)
+        return n
 
     def check_mode(self, pk: int) -> int:
         """Requested DRY (globally, or for a follower outside the canary cohort): the created
@@ -248,6 +280,13 @@ class Pipeline:
                 )
         failures.update(poor)
         return poor
+
+    def send_step(self, pk: int) -> int:
+        """The `send` step: send, then wake the leader's next waiting signal (this one's
+        intents are past send)."""
+        n = self.send(pk)
+        self.wake_next(pk)
+        return n
 
     def send(self, pk: int) -> int:
         """signed -> sent: broadcast the written-ahead bytes (the same bytes on every try),

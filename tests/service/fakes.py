@@ -48,6 +48,17 @@ CHAIN_NONCES = {"alice": 7, "bob": 3, "carol": 0}
 RICH = 10**18  # wei: 1 ETH
 
 
+class FakeDispatcher:
+    """Dispatcher: records (signal pk, first step) of every chain enqueued."""
+
+    def __init__(self) -> None:
+        self.dispatched: list[tuple[int, str]] = []
+
+    def dispatch(self, signal_pk: int, start: str = "validate", countdown: float = 0) -> bool:
+        self.dispatched.append((signal_pk, start))
+        return True
+
+
 class Clock:
     """A monotonic clock that moves only when told (the `clock` fixture installs it)."""
 
@@ -207,6 +218,7 @@ class PipelineRig:
     chain: FakeChain
     signers: FakeSigners
     venue: FakeVenue
+    dispatcher: FakeDispatcher
     pk: int = 1
 
     def order(self, intent_id: int, signer: str = "alice", in_cohort: bool = True) -> ToSign:
@@ -251,8 +263,11 @@ def make_pipeline(
     intents.add_signal(1, age_s)
     # One in-memory table behind both ports, as one database is behind the two real stores.
     cfg_ = execution_config(**cfg)
-    pipeline = Pipeline(signals, intents, intents, chain, mode, cfg_, venue, signers)
-    return PipelineRig(pipeline, mode, controls, beats, signals, intents, chain, signers, venue)
+    dispatcher = FakeDispatcher()
+    pipeline = Pipeline(signals, intents, intents, chain, mode, cfg_, venue, signers, dispatcher)
+    return PipelineRig(
+        pipeline, mode, controls, beats, signals, intents, chain, signers, venue, dispatcher
+    )
 
 
 @dataclass

@@ -25,6 +25,9 @@ class FakeSignals:
         self.pending: dict[int, list[SizingInput]] = {}
         self.rejected: dict[int, str] = {}  # intent id -> reason (pending -> rejected)
         self.sized: dict[int, SizingOutcome] = {}
+        self.gated: dict[int, int] = {}  # signal pk -> pending intents the gate holds back
+        self.waiting: dict[int, int] = {}  # signal pk -> the leader's next signal behind it
+        self.given_up: dict[int, str] = {}  # signal pk -> reason
 
     def expand(self, pk: int, max_age_s: int) -> tuple[SignalState, str]:
         row = self.signals[pk]
@@ -47,12 +50,21 @@ class FakeSignals:
     def size_pending(
         self, pk: int, sizer: Callable[[SizingInput], SizingOutcome], leader_id: int, asset: str
     ) -> tuple[int, int]:
+        if self.gated.get(pk):
+            return 0, self.gated[pk]
         outcomes = [(item.intent_id, sizer(item)) for item in self.pending.pop(pk, [])]
         self.sized.update(outcomes)
         return sum(1 for _, (decision, _price) in outcomes if decision.accepted), 0
 
     def finish_signals(self) -> int:
         return 0
+
+    def next_waiting(self, pk: int) -> int | None:
+        return self.waiting.get(pk)
+
+    def give_up(self, pk: int, reason: str) -> int:
+        self.given_up[pk] = reason
+        return len(self.pending.pop(pk, []))
 
 
 @dataclass

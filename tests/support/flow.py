@@ -113,12 +113,13 @@ class Flow:
 
     def run_task(self, name: str, *args: Any, timeout: float = 30) -> str:
         """Enqueue a task by name on the real broker and wait until a worker logs that it
-        succeeded; returns the task id."""
+        finished: succeeded, or ignored (a step that stopped its chain: Celery's Ignore);
+        returns the task id."""
         task_id = self.s.intake.dispatcher.app.send_task(name, args=args).id
-        needle = f"{name}[{task_id}] succeeded"
+        done = (f"{name}[{task_id}] succeeded", f"{name}[{task_id}] ignored")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(needle in w.text() for w in self.workers):
+            if any(n in w.text() for w in self.workers for n in done):
                 return task_id
             time.sleep(0.05)
         raise TimeoutError(f"{name}[{task_id}] did not succeed within {timeout}s")
