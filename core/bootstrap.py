@@ -13,17 +13,17 @@ from config.settings import Settings, get_settings
 from core.adapters.chain import Chain
 from core.adapters.nonce_audit import audit_nonce
 from core.adapters.postgres.attempts import AttemptStore
-from core.adapters.postgres.audit_queries import AuditQueries
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.intents import IntentStore
-from core.adapters.postgres.leader_store import LeaderStore
+from core.adapters.postgres.leader_txs import LeaderStore
 from core.adapters.postgres.nonces import NonceStore
-from core.adapters.postgres.queries import Queries
+from core.adapters.postgres.reads.audit import AuditQueries
+from core.adapters.postgres.reads.queries import Queries
 from core.adapters.postgres.receipts import ReceiptStore
-from core.adapters.postgres.reconcile_store import ReconcileStore
 from core.adapters.postgres.registry import Registry
 from core.adapters.postgres.signals import SignalStore
+from core.adapters.postgres.stalled import ReconcileStore
 from core.adapters.redis_mode import RedisModeStore
 from core.adapters.signers.factory import preload, resolve
 from core.adapters.venue import RecorderVenue

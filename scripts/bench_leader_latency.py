@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.adapters.postgres.queries import Queries  # noqa: E402
+from core.adapters.postgres.reads.queries import Queries  # noqa: E402
 from core.adapters.signers.local import LocalSigner  # noqa: E402
 from core.adapters.venue import encode_order  # noqa: E402
 from core.domain.types import Action  # noqa: E402

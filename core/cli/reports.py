@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from core.bootstrap import services
 
         at = parse_since(since) if since else None
-        rows = services().registry.audit(limit, at, action)
+        rows = services().audit_queries.audit(limit, at, action)
         if json_:
             emit_json(rows)
             return
@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
         """Per follower and asset: the leader's position, the follower's on chain, what
         the policy asks for (ratio/equity sizing) and allows (max position). Exit 1 when a
         row is not ok."""
-        from core.adapters.postgres.queries import Queries  # start-up cost: sqlalchemy
+        from core.adapters.postgres.reads.queries import Queries  # start-up cost: sqlalchemy
         from core.bootstrap import services  # start-up cost: web3, sqlalchemy, all adapters
 
         s = services()

@@ -19,7 +19,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a tabl
 INTENT_COLUMNS = ("id", "signal_id", "follower_id", "state", "nonce", "tx_hash", "reason")
 
 if TYPE_CHECKING:
-    from core.adapters.postgres.queries import Queries
+    from core.adapters.postgres.reads.queries import Queries
     from core.bootstrap import Services
 
 
@@ -31,7 +31,7 @@ def _svc() -> Services:
 
 
 def _queries() -> Queries:
-    from core.adapters.postgres.queries import Queries  # start-up cost: sqlalchemy
+    from core.adapters.postgres.reads.queries import Queries  # start-up cost: sqlalchemy
 
     return Queries(_svc().db)
 

@@ -150,7 +150,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
         )
         console.print(f"signal {sid}: {action} {asset} {side} {coll} USD x{lev} -> {answer.status}")
         signal_ids.append(sid)
-    from core.adapters.postgres.queries import Queries  # start-up cost: sqlalchemy
+    from core.adapters.postgres.reads.queries import Queries  # start-up cost: sqlalchemy
 
     q = Queries(s.db)
     total = n_followers * n_signals

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.adapters.postgres.drill_queries import DrillQueries
+from core.adapters.postgres.reads.drills import DrillQueries
 from core.domain.sizing import usd_to_e6
 from core.drills.local import LocalStack
 

@@ -9,7 +9,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from core.adapters.postgres.queries import Queries
+from core.adapters.postgres.reads.queries import Queries
 from core.adapters.venue import ORDER_TOPIC
 from core.domain.fees import BUMP_DEN, BUMP_NUM
 from core.domain.sizing import usd_to_e6

@@ -58,7 +58,7 @@ def test_stop_between_check_mode_and_send_blocks_the_broadcast_until_resume(
     (done,) = flow.q.intents(signal_id=p["signal_id"])
     assert (done["state"], done["tx_hash"]) == ("confirmed", signed["tx_hash"])
     assert flow.position(address).size_usd_1e6 == 10 * 10**6
-    audit = [a["action"] for a in flow.s.registry.audit(limit=5)]
+    audit = [a["action"] for a in flow.s.audit_queries.audit(limit=5)]
     assert "control.emergency_stop" in audit
     assert fid == done["follower_id"]
 

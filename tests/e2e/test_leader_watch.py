@@ -76,7 +76,7 @@ class Rig:
 
     @property
     def q(self) -> Any:
-        from core.adapters.postgres.queries import Queries
+        from core.adapters.postgres.reads.queries import Queries
 
         return Queries(self.s.db)
 

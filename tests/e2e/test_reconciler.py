@@ -11,7 +11,7 @@ from celery import Celery
 from sqlalchemy import text, update
 
 from core.adapters.celery_dispatch import CeleryDispatcher
-from core.adapters.postgres.reconcile_store import LOCK, ReconcileStore
+from core.adapters.postgres.stalled import LOCK, ReconcileStore
 from core.adapters.postgres.tables import intents
 from core.domain.signals import parse_signal
 from core.services.intake import Intake

@@ -243,7 +243,7 @@ def test_readme_operator_commands_work_end_to_end_on_a_fresh_database(stack: Any
         from core.bootstrap import Services
         from tests.support.stacks import settings_with
 
-        actions = [a["action"] for a in Services(settings_with(env)).registry.audit()]
+        actions = [a["action"] for a in Services(settings_with(env)).audit_queries.audit()]
         for expected in ("control.requested_mode", "control.emergency_stop", "leader.add"):
             assert expected in actions
 

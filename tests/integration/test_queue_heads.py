@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.adapters.postgres.queries import Queries
+from core.adapters.postgres.reads.queries import Queries
 from core.bootstrap import Services
 from core.domain.signals import parse_signal
 from core.domain.types import Mode

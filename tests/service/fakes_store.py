@@ -1,7 +1,7 @@
 """In-memory fakes of the system of record: signals (SignalStore), intents with their
 first attempts and the signers' nonces (IntentPorts), and the later attempts (ResignStore).
 Every write is a compare-and-set checked against the state table, as in the real stores
-(core/adapters/postgres/tx_store.py, attempt_store.py)."""
+(core/adapters/postgres/{signals,intents,nonces,attempts}.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from core.adapters.postgres.queries import Queries
+from core.adapters.postgres.reads.queries import Queries
 from core.adapters.venue_admin import position
 from core.domain.risk import Policy
 from core.domain.sizing import parse_sizing

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -230,20 +228,6 @@ class Registry:
                 follower_id=follower_id,
                 **_policy_audit(policy),
             )
-
-    def audit(
-        self, limit: int = 100, since: datetime | None = None, action: str | None = None
-    ) -> Sequence[dict[str, Any]]:
-        """The newest `limit` audit entries (at or after `since`; actions starting with
-        `action`), oldest first."""
-        q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        if since is not None:
-            q = q.where(audit_log.c.at >= since)
-        if action:
-            q = q.where(audit_log.c.action.startswith(action, autoescape=True))
-        with self.db.tx() as conn:
-            rows = conn.execute(q).all()
-        return [dict(r._mapping) for r in reversed(rows)]
 
 
 def _policy_values(p: Policy) -> dict[str, Any]:

@@ -1,6 +1,11 @@
-"""Read-only queries for `copytrade verify`: what we assigned, what we intended."""
+"""Read-only queries for `copytrade verify` (what we assigned, what we intended) and
+`copytrade audit` (the audit log)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -62,3 +67,17 @@ class AuditQueries:
                 )
             ).all()
         return [(a, b) for a, b in rows]
+
+    def audit(
+        self, limit: int = 100, since: datetime | None = None, action: str | None = None
+    ) -> Sequence[dict[str, Any]]:
+        """The newest `limit` audit entries (at or after `since`; actions starting with
+        `action`), oldest first."""
+        q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if since is not None:
+            q = q.where(audit_log.c.at >= since)
+        if action:
+            q = q.where(audit_log.c.action.startswith(action, autoescape=True))
+        with self.db.tx() as conn:
+            rows = conn.execute(q).all()
+        return [dict(r._mapping) for r in reversed(rows)]

@@ -1,0 +1,1 @@
+"""Read models: what status, verify, the drills and the CLI listings read (no writes)."""
