@@ -2,6 +2,10 @@
 
 Raw responses are read here and node error strings are mapped to outcomes, so nothing
 above this module sees a web3 or requests exception.
+
+One piece over ~400 lines on purpose: every call — reads, batches, the pinned-endpoint
+audit, broadcasts — goes through the same endpoint failover and the chain-identity check
+in the same batch, and those two must not exist twice.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from core.domain.errors import TransientError
+from core.domain.errors import SignerError, TransientError
 from core.domain.fees import Fees
 from core.domain.rows import Newest, SignalRow, Signed, SizingInput, SizingOutcome, ToSend, ToSign
 from core.domain.states import IntentState, SignalState, check_intent, check_signal
@@ -252,6 +252,7 @@ class FakeIntents:
         next_nonce = {t.signer_address: self.next_nonce[t.signer_address] for t in todo}
         done: list[tuple[ToSign, int, Signed]] = []
         held: set[str] = set()  # signers whose orders wait (their order is kept)
+        refused: list[int] = []
         for t in todo:
             if t.signer_address in held or t.intent_id in skip:
                 held.add(t.signer_address)
@@ -262,10 +263,14 @@ class FakeIntents:
             except TransientError:
                 held.add(t.signer_address)
                 continue
+            except SignerError:  # as the real store: failed alone, no nonce taken
+                refused.append(t.intent_id)
+                continue
             next_nonce[t.signer_address] = nonce + 1
             done.append((t, nonce, s))
         # One transaction: written only once every signature is in hand (a raise above
         # rolls it all back — no nonce taken).
+        self.fail({i: "signer_error" for i in refused})
         for t, nonce, s in done:
             row = self._cas(t.intent_id, IntentState.CREATED, IntentState.SIGNED)
             assert row is not None
@@ -274,7 +279,7 @@ class FakeIntents:
             self._attempt(t.intent_id, nonce, s.tx_hash, s.raw, fees, s.gas_limit)
         if done:
             self.next_nonce.update(next_nonce)
-        return len(done), len(todo) - len(done)
+        return len(done), len(todo) - len(done) - len(refused)
 
 
 @dataclass(frozen=True)

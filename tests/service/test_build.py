@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -278,3 +279,18 @@ def test_size(age_s: float, rejected: dict[int, str], sized: set[int]) -> None:
     assert rig.signals.rejected == rejected
     assert set(rig.signals.sized) == sized
     assert all(decision.accepted and price for decision, price in rig.signals.sized.values())
+
+
+def test_a_key_that_refuses_to_sign_fails_its_intent_alone() -> None:
+    rig = make_pipeline()
+    rig.order(1, "alice")
+    rig.order(2, "bob")
+    bob = rig.signers.signers[SIGNERS["bob"][0]]
+
+    def refuse(tx: dict[str, Any]) -> Any:
+        raise SignerError("kms key disabled")
+
+    bob.sign_transaction = refuse  # type: ignore[method-assign]
+    assert rig.pipeline.build(rig.pk) == 1
+    assert rig.intents.state(1) is IntentState.SIGNED
+    assert (rig.intents.state(2), rig.intents.reason(2)) == (IntentState.FAILED, "signer_error")

@@ -21,7 +21,7 @@ from core.adapters.postgres.tables import (
     intents,
     signers,
 )
-from core.domain.errors import TransientError
+from core.domain.errors import SignerError, TransientError
 from core.domain.rows import (
     Signed,
     ToSign,
@@ -105,7 +105,9 @@ class NonceStore:
         checks (mode, cohort, signer, gas) the caller ran and passed; an intent sized since
         then is left for its own check. Nonce, raw bytes and hash are written ahead. An
         intent in `skip`, or whose signing raises TransientError (a throttled KMS), stays
-        `created` with its signer's later intents; the others are signed. Past `max_age_s`
+        `created` with its signer's later intents; one whose signing raises SignerError (a
+        key disabled since the check) ends failed(signer_error) alone, without a nonce; the
+        others are signed. Past `max_age_s`
         (the signal's age read in this transaction, under the locks) nothing is signed:
         the intents end rejected(stale) before a nonce. Returns (signed, left created)."""
         with self.db.tx() as conn:
@@ -143,6 +145,7 @@ class NonceStore:
             intent_rows: list[dict[str, Any]] = []
             attempt_rows: list[dict[str, Any]] = []
             held: set[str] = set()  # signers whose orders wait (their order is kept)
+            refused: list[int] = []  # a key that resolves but will not sign: failed alone
             for t in todo:
                 if t.signer_address in held or t.intent_id in skip:
                     held.add(t.signer_address)
@@ -152,6 +155,9 @@ class NonceStore:
                     s = sign(t, nonce)
                 except TransientError:
                     held.add(t.signer_address)
+                    continue
+                except SignerError:
+                    refused.append(t.intent_id)  # no nonce taken; the others go on
                     continue
                 next_nonce[t.signer_address] = nonce + 1
                 intent_rows.append(
@@ -176,8 +182,11 @@ class NonceStore:
                         "gas_limit": s.gas_limit,
                     }
                 )
+            if refused:
+                rows = [{"b_id": i} for i in refused]
+                cas_many(conn, IntentState.CREATED, IntentState.FAILED, rows, reason="signer_error")
             if not intent_rows:
-                return 0, len(todo)
+                return 0, len(todo) - len(refused)
             # The rows are locked by this transaction: every compare-and-set wins.
             cas_many(
                 conn,
@@ -193,4 +202,4 @@ class NonceStore:
             conn.execute(insert(attempts), attempt_rows)
             bump_nonces(conn, next_nonce)
             pause("build.before_commit")
-            return len(intent_rows), len(todo) - len(intent_rows)
+            return len(intent_rows), len(todo) - len(intent_rows) - len(refused)

@@ -1,6 +1,10 @@
 """Signals and the sizing of their intents: intake (idempotent on the signal id, in the
 leader's order), expansion into one intent per follower, sizing under the followers' row
 locks behind the sequence gate, giving up, finishing.
+
+One piece over ~400 lines on purpose: it is the signal aggregate — every method reads or
+moves one signal together with its not-yet-signed intents, under the same row locks and
+the same gate (gate.py), and splitting it would split those transactions' reasoning.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.db import Database
+from core.adapters.postgres.gate import earlier_intent_unsent, earlier_signal_open
 from core.adapters.postgres.registry import follower_from_row, follower_query
 from core.adapters.postgres.tables import (
     followers,
@@ -30,7 +35,6 @@ from core.domain.rows import (
 )
 from core.domain.signals import SignalSpec, idempotency_key
 from core.domain.states import (
-    INTENT_BEFORE_SEND,
     INTENT_NOT_COUNTED,
     INTENT_TERMINAL,
     IntentState,
@@ -86,13 +90,7 @@ def _earlier_open(conn: Connection, pk: int, leader_id: int) -> bool:
     be sized before it (the sequence gate)."""
     return (
         conn.execute(
-            select(signals.c.id)
-            .where(
-                signals.c.leader_id == leader_id,
-                signals.c.id < pk,
-                signals.c.state.in_([SignalState.RECEIVED.value, SignalState.ACCEPTED.value]),
-            )
-            .limit(1)
+            select(signals.c.id).where(earlier_signal_open(signals, leader_id, pk)).limit(1)
         ).first()
         is not None
     )
@@ -270,11 +268,7 @@ class SignalStore:
                 conn.execute(
                     select(intents.c.follower_id)
                     .distinct()
-                    .where(
-                        intents.c.follower_id.in_(fids),
-                        intents.c.seq < pk,
-                        intents.c.state.in_([s.value for s in INTENT_BEFORE_SEND]),
-                    )
+                    .where(intents.c.follower_id.in_(fids), earlier_intent_unsent(intents, pk))
                 ).scalars()
             )
             legs: dict[int, list[tuple[Action, int]]] = defaultdict(list)

@@ -3,37 +3,22 @@ does the round, the other returns at once)."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import and_, func, select, text, update
 
 from core.adapters.postgres.cas import count_moved
 from core.adapters.postgres.db import Database
+from core.adapters.postgres.gate import QUEUED
 from core.adapters.postgres.tables import intents, signals
 from core.domain.rows import Stalled
-from core.domain.states import INTENT_BEFORE_SEND, IntentState, SignalState, check_intent
+from core.domain.states import IntentState, SignalState, check_intent
 from core.domain.steps import RESUMABLE, first_step, resume_step
 
 LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('copytrade.reconcile'))"
 
 # An intent queued behind an earlier unsent intent of the same follower, or behind an
-# earlier open signal of the same leader, is waiting its turn (PipelineStore.size_pending
-# sizes in that order), not stopped short: after a stop or a forced DRY a long queue is
-# normal and must not count towards poison.
-_earlier = intents.alias("earlier")
-_earlier_signal = signals.alias("earlier_signal")
-_own_signal = signals.alias("own_signal")
-QUEUED = or_(
-    exists().where(
-        _earlier.c.follower_id == intents.c.follower_id,
-        _earlier.c.seq < intents.c.seq,
-        _earlier.c.state.in_([s.value for s in INTENT_BEFORE_SEND]),
-    ),
-    exists().where(
-        _own_signal.c.id == intents.c.signal_pk,
-        _earlier_signal.c.leader_id == _own_signal.c.leader_id,
-        _earlier_signal.c.id < _own_signal.c.id,
-        _earlier_signal.c.state.in_([SignalState.RECEIVED.value, SignalState.ACCEPTED.value]),
-    ),
-)
+# earlier open signal of the same leader, is waiting its turn (the gate, gate.py), not
+# stopped short: after a stop or a forced DRY a long queue is normal and must not count
+# towards poison.
 
 
 class ReconcileStore:
