@@ -11,6 +11,7 @@ from eth_utils import to_checksum_address
 from core.adapters.chain import Chain
 from core.adapters.venue import artifact, decode_position, encode_positions, encode_set_price
 from core.domain import fees
+from core.domain.attempts import TxSpec
 from core.domain.chain import Receipt
 from core.domain.errors import ChainError
 from core.domain.venue import Position
@@ -29,19 +30,8 @@ def send_and_wait(
     """Sign, send and wait for one admin transaction (not the order path)."""
     base, rewards = chain.fee_history()
     fee = fees.suggest(base, rewards)
-    tx = {
-        "type": 2,
-        "chainId": chain_id,
-        "nonce": chain.nonce(signer.address, "pending"),
-        "value": 0,
-        "data": data,
-        "gas": gas,
-        "maxFeePerGas": fee.max_fee_per_gas,
-        "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
-    }
-    if to:
-        tx["to"] = to
-    signed = signer.sign_transaction(tx)
+    nonce = chain.nonce(signer.address, "pending")
+    signed = signer.sign_transaction(TxSpec(chain_id, nonce, fee, to or None, data, gas).as_dict())
     (out,) = chain.send_raw([signed.raw])
     if not out.accepted:
         raise ChainError(f"admin transaction refused: {out.message}")

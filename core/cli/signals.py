@@ -160,7 +160,7 @@ def register(app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option("--reason", help="Why (audit-logged).")],
     ) -> None:
         """Cancel a signed, sent or held intent: a 0-value self-send at its nonce."""
-        from core.adapters.postgres.registry import write_audit  # start-up cost: sqlalchemy
+        from core.adapters.postgres.audit_log import write_audit  # start-up cost: sqlalchemy
 
         s = _svc()
         claimed = s.maintenance.cancel(intent_id)

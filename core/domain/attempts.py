@@ -1,6 +1,7 @@
-"""Every transaction the executor signs, built in one place: an order (its first attempt
-and every replacement or re-sign: the same calldata to the venue) and the no-op cancel (a
-0-value self-send at the same nonce that gives the nonce back). Type 2 (EIP-1559) only."""
+"""Every transaction the system signs, built in one place: an order (its first attempt
+and every replacement or re-sign: the same calldata to the venue), the no-op cancel (a
+0-value self-send at the same nonce that gives the nonce back) and the dev venue's admin
+transactions. Type 2 (EIP-1559) only."""
 
 from __future__ import annotations
 
@@ -15,27 +16,30 @@ KINDS = ("order", "cancel")
 
 @dataclass(frozen=True)
 class TxSpec:
-    """What to sign: the chain, the nonce, the fees, and where it goes."""
+    """What to sign: the chain, the nonce, the fees, and where it goes (`to` None: a
+    contract creation — the dev venue's deployment)."""
 
     chain_id: int
     nonce: int
     fees: Fees
-    to: str
+    to: str | None
     data: bytes
     gas: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        tx: dict[str, Any] = {
             "type": 2,
             "chainId": self.chain_id,
             "nonce": self.nonce,
-            "to": self.to,
             "value": 0,
             "data": self.data,
             "gas": self.gas,
             "maxFeePerGas": self.fees.max_fee_per_gas,
             "maxPriorityFeePerGas": self.fees.max_priority_fee_per_gas,
         }
+        if self.to is not None:
+            tx["to"] = self.to
+        return tx
 
 
 def order(chain_id: int, nonce: int, fees: Fees, venue: str, calldata: bytes, gas: int) -> TxSpec:

@@ -11,10 +11,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.cas import cas_one
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.nonces import bump_nonces, lock_nonces
-from core.adapters.postgres.registry import write_audit
 from core.adapters.postgres.signals import AGE_S
 from core.adapters.postgres.tables import (
     attempts,

@@ -23,8 +23,8 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.registry import write_audit
 from core.adapters.postgres.tables import controls
 from core.domain.mode import EMERGENCY_STOP, REQUESTED_MODE
 from core.domain.rows import OpenWindow

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.tables import audit_log, followers, intents, leaders, policies
+from core.adapters.postgres.tables import followers, intents, leaders, policies
 from core.domain.errors import InFlight, NotFound
 from core.domain.risk import Policy
 from core.domain.rows import FollowerRow
@@ -64,14 +65,6 @@ def follower_from_row(r: Any) -> FollowerRow:
         r.circuit_breaker,
         r.in_cohort,
         policy,
-    )
-
-
-def write_audit(
-    conn: Connection, actor: str, action: str, reason: str | None, **details: Any
-) -> None:
-    conn.execute(
-        insert(audit_log).values(actor=actor, action=action, reason=reason, details=details)
     )
 
 
