@@ -1,4 +1,5 @@
-"""Flow verbs: signal submit/show, intents list, intent show."""
+"""Flow verbs: signal submit / submit-json / show / schema, intents list, intent show /
+cancel."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The stuck-transaction decision, pure: given an in-flight intent's newest attempt, the
 fee market and the head, what the scan does with it this round. Table-tested in
-tests/unit/test_stuck_decision.py; carried out by core/services/stuck.py."""
+tests/service/test_stuck_decision.py; carried out by core/services/stuck.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Signer rows and nonces: a new signer starts at the chain's count once; taking nonces is
-one locked take-and-bump (`take_nonces`) used by signing and re-signing.
+one locked take-and-bump (`lock_nonces`, then `bump_nonces` in the same transaction) used
+by signing and re-signing (attempts.py).
 """
 
 from __future__ import annotations
