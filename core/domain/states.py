@@ -39,68 +39,86 @@ class SignalState(StrEnum):
     IGNORED = "ignored"
 
 
-I = IntentState
 INTENT_MEANING: dict[IntentState, str] = {
-    I.PENDING: "waiting for the follower's sequence gate and sizing",
-    I.CREATED: "sized and risk-checked, no nonce",
-    I.SIGNED: "nonce assigned, raw bytes and hash written ahead",
-    I.SENT: "accepted by the node at least once",
-    I.HELD: "the next replacement would pass the fee ceiling; the last attempt stays in the pool",
-    I.CANCELLING: "a 0-value self-send at the same nonce is in flight",
-    I.MINED: "receipt in a canonical block",
-    I.CANCELLED: "the no-op has N confirmations",
-    I.CONFIRMED: "mined with status 1 and N confirmations",
-    I.REVERTED: "mined with status 0 and N confirmations",
-    I.REJECTED: "refused by a rule (reason recorded); never signed",
-    I.DRY_RUN: "simulated in requested DRY; calldata recorded, nothing signed",
-    I.FAILED: "gave up before a nonce was assigned (reason recorded)",
+    IntentState.PENDING: "waiting for the follower's sequence gate and sizing",
+    IntentState.CREATED: "sized and risk-checked, no nonce",
+    IntentState.SIGNED: "nonce assigned, raw bytes and hash written ahead",
+    IntentState.SENT: "accepted by the node at least once",
+    IntentState.HELD: (
+        "the next replacement would pass the fee ceiling; the last attempt stays in the pool"
+    ),
+    IntentState.CANCELLING: "a 0-value self-send at the same nonce is in flight",
+    IntentState.MINED: "receipt in a canonical block",
+    IntentState.CANCELLED: "the no-op has N confirmations",
+    IntentState.CONFIRMED: "mined with status 1 and N confirmations",
+    IntentState.REVERTED: "mined with status 0 and N confirmations",
+    IntentState.REJECTED: "refused by a rule (reason recorded); never signed",
+    IntentState.DRY_RUN: "simulated in requested DRY; calldata recorded, nothing signed",
+    IntentState.FAILED: "gave up before a nonce was assigned (reason recorded)",
 }
 
 INTENT_TRANSITIONS: dict[IntentState, frozenset[IntentState]] = {
-    I.PENDING: frozenset({I.CREATED, I.REJECTED, I.FAILED}),
-    I.CREATED: frozenset({I.REJECTED, I.DRY_RUN, I.SIGNED, I.FAILED}),
+    IntentState.PENDING: frozenset({IntentState.CREATED, IntentState.REJECTED, IntentState.FAILED}),
+    IntentState.CREATED: frozenset(
+        {IntentState.REJECTED, IntentState.DRY_RUN, IntentState.SIGNED, IntentState.FAILED}
+    ),
     # signed -> signed: re-signed at a new nonce after ours was proven used outside.
-    I.SIGNED: frozenset({I.SENT, I.CANCELLING, I.SIGNED}),
-    I.SENT: frozenset({I.MINED, I.HELD, I.CANCELLING, I.SIGNED}),
-    I.HELD: frozenset({I.MINED, I.SENT, I.CANCELLING}),
-    I.CANCELLING: frozenset({I.CANCELLED, I.MINED}),
-    I.MINED: frozenset({I.CONFIRMED, I.REVERTED, I.SENT}),
-    I.CANCELLED: frozenset(),
-    I.CONFIRMED: frozenset(),
-    I.REVERTED: frozenset(),
-    I.REJECTED: frozenset(),
-    I.DRY_RUN: frozenset(),
-    I.FAILED: frozenset(),
+    IntentState.SIGNED: frozenset({IntentState.SENT, IntentState.CANCELLING, IntentState.SIGNED}),
+    IntentState.SENT: frozenset(
+        {IntentState.MINED, IntentState.HELD, IntentState.CANCELLING, IntentState.SIGNED}
+    ),
+    IntentState.HELD: frozenset({IntentState.MINED, IntentState.SENT, IntentState.CANCELLING}),
+    IntentState.CANCELLING: frozenset({IntentState.CANCELLED, IntentState.MINED}),
+    IntentState.MINED: frozenset({IntentState.CONFIRMED, IntentState.REVERTED, IntentState.SENT}),
+    IntentState.CANCELLED: frozenset(),
+    IntentState.CONFIRMED: frozenset(),
+    IntentState.REVERTED: frozenset(),
+    IntentState.REJECTED: frozenset(),
+    IntentState.DRY_RUN: frozenset(),
+    IntentState.FAILED: frozenset(),
 }
 
-S = SignalState
 SIGNAL_MEANING: dict[SignalState, str] = {
-    S.RECEIVED: "payload parsed, not yet checked against leaders",
-    S.ACCEPTED: "row committed; the producer was answered `accepted`",
-    S.DISPATCHED: "intents created for every follower of the leader",
-    S.DONE: "every intent is terminal",
-    S.REJECTED: "refused (reason recorded), e.g. stale or unknown leader",
-    S.REVOKED: "its leader transaction was reorged out",
-    S.IGNORED: "a leader call that is not an order",
+    SignalState.RECEIVED: "payload parsed, not yet checked against leaders",
+    SignalState.ACCEPTED: "row committed; the producer was answered `accepted`",
+    SignalState.DISPATCHED: "intents created for every follower of the leader",
+    SignalState.DONE: "every intent is terminal",
+    SignalState.REJECTED: "refused (reason recorded), e.g. stale or unknown leader",
+    SignalState.REVOKED: "its leader transaction was reorged out",
+    SignalState.IGNORED: "a leader call that is not an order",
 }
 
 SIGNAL_TRANSITIONS: dict[SignalState, frozenset[SignalState]] = {
-    S.RECEIVED: frozenset({S.ACCEPTED, S.REJECTED, S.IGNORED}),
-    S.ACCEPTED: frozenset({S.DISPATCHED, S.REJECTED, S.REVOKED}),
-    S.DISPATCHED: frozenset({S.DONE, S.REVOKED}),
-    S.DONE: frozenset({S.REVOKED}),
-    S.REJECTED: frozenset(),
-    S.REVOKED: frozenset(),
-    S.IGNORED: frozenset(),
+    SignalState.RECEIVED: frozenset(
+        {SignalState.ACCEPTED, SignalState.REJECTED, SignalState.IGNORED}
+    ),
+    SignalState.ACCEPTED: frozenset(
+        {SignalState.DISPATCHED, SignalState.REJECTED, SignalState.REVOKED}
+    ),
+    SignalState.DISPATCHED: frozenset({SignalState.DONE, SignalState.REVOKED}),
+    SignalState.DONE: frozenset({SignalState.REVOKED}),
+    SignalState.REJECTED: frozenset(),
+    SignalState.REVOKED: frozenset(),
+    SignalState.IGNORED: frozenset(),
 }
 
 INTENT_TERMINAL = frozenset(s for s, nxt in INTENT_TRANSITIONS.items() if not nxt)
-SIGNAL_TERMINAL = frozenset({S.DONE, S.REJECTED, S.REVOKED, S.IGNORED})
+SIGNAL_TERMINAL = frozenset(
+    {SignalState.DONE, SignalState.REJECTED, SignalState.REVOKED, SignalState.IGNORED}
+)
 # An intent in one of these has not yet passed `send`: a later intent of the same
 # follower waits behind it (the sequence gate).
-INTENT_BEFORE_SEND = frozenset({I.PENDING, I.CREATED, I.SIGNED})
+INTENT_BEFORE_SEND = frozenset({IntentState.PENDING, IntentState.CREATED, IntentState.SIGNED})
 # Intents whose order may still reach (or has reached) the venue: they count as exposure.
-INTENT_NOT_COUNTED = frozenset({I.PENDING, I.REJECTED, I.FAILED, I.CANCELLED, I.REVERTED})
+INTENT_NOT_COUNTED = frozenset(
+    {
+        IntentState.PENDING,
+        IntentState.REJECTED,
+        IntentState.FAILED,
+        IntentState.CANCELLED,
+        IntentState.REVERTED,
+    }
+)
 
 
 def check_intent(current: IntentState, new: IntentState) -> None:
