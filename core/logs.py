@@ -25,8 +25,6 @@ from typing import Any
 from core.domain.signals import SIGNAL_ID_RE
 from core.domain.steps import PER_SIGNAL_TASKS
 
-# Per-signal chain steps (the step table): their one argument is the signal's pk.
-SIGNAL_TASKS = PER_SIGNAL_TASKS
 _PK_ARGS = re.compile(r"\A[(\[](\d+),?[)\]]\Z")  # Celery's argsrepr: "(42,)" / "[42]"
 _SIGNAL_ID_ARG = re.compile(r"'signal_id': '([A-Za-z0-9._:-]{1,128})'")
 
@@ -37,7 +35,7 @@ FIELDS = ("signal_id", "signal_pk", "intent_id", "task_id", "task")
 def from_args(task: str | None, argsrepr: str) -> dict[str, Any]:
     """The signal a task message is about, read from its argsrepr: what the worker's main
     process knows when it logs `received` (it runs no task and queries nothing)."""
-    if task in SIGNAL_TASKS:
+    if task in PER_SIGNAL_TASKS:
         m = _PK_ARGS.match(argsrepr)
         return {"signal_pk": int(m.group(1))} if m else {}
     if task == "copytrade.submit_signal":
@@ -51,7 +49,7 @@ def bind_task(task_id: str | None, name: str | None, args: Any) -> None:
     chain, the signal's pk (its argument); the step adds the signal's id (`add`) as soon as
     it has read the signal — no log hook reads the database."""
     ctx: dict[str, Any] = {"task_id": task_id, "task": name}
-    if name in SIGNAL_TASKS and args:
+    if name in PER_SIGNAL_TASKS and args:
         ctx["signal_pk"] = args[0]
     elif name == "copytrade.submit_signal" and args and isinstance(args[0], dict):
         sid = args[0].get("signal_id")

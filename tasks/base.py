@@ -6,7 +6,6 @@ broken signal never holds a leader's queue for the reconciler's rounds."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,6 @@ from config.settings import get_settings
 from core.bootstrap import services
 from core.domain.errors import TransientError, UnsafeToSend
 
-log = logging.getLogger(__name__)
 TRANSIENT_RETRIES = 50
 PERMANENT_RETRIES = 2  # then the signal gives up (a bug or bad data: a retry will not help)
 

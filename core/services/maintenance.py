@@ -21,7 +21,6 @@ from core.domain import fees as feemath
 from core.domain import stuck
 from core.domain.attempts import CANCEL_GAS
 from core.domain.fees import Fees
-from core.domain.rows import Newest
 from core.ports import MaintenanceChain, NonceAuditor, ResignStore, SignerSource
 from core.services.cancelling import Canceller
 from core.services.mode import ModeService
@@ -56,9 +55,7 @@ class Maintenance:
         signers: SignerSource,
         audit_nonce: NonceAuditor,
     ) -> None:
-        self.store = store
         self.chain = chain
-        self.mode = mode
         self.cfg = cfg
         sender = Sender(mode, chain)
         self.replacer = Replacer(store, sender, signers, Target(cfg.chain_id, cfg.venue_address))
@@ -104,7 +101,3 @@ class Maintenance:
         """Our nonces used outside the system: re-sign those intents (core/services/
         nonce_sync.py says how it is decided)."""
         return self.nonce_sync.reconcile()
-
-    def rebroadcast(self, n: Newest) -> int:
-        """Send an attempt's written-ahead bytes again (same hash)."""
-        return self.replacer.rebroadcast(n)

@@ -49,10 +49,6 @@ class IntentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def created(self, pk: int) -> list[ToSign]:
-        """The signal's intents waiting to be signed (no lock: a preview for the caller)."""
-        return self.created_and_age(pk)[0]
-
     def created_and_age(self, pk: int) -> tuple[list[ToSign], float, str]:
         """`created`, the signal's age in seconds and its id, read in one transaction."""
         with self.db.tx() as conn:
