@@ -67,6 +67,7 @@ lint: install
 ## make contracts: recompile contracts/*.sol offline with the pinned npm solc
 contracts: node_modules/.installed
 	node scripts/compile_contracts.js
+	node scripts/gmx_sdk.js
 
 clean:
 	rm -rf $(VENV) node_modules .tools .pytest_cache .ruff_cache .mypy_cache
