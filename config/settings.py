@@ -27,7 +27,20 @@ class Settings(BaseSettings):
     rpc_timeout_s: float = 10.0
     rpc_retry_primary_after_s: float = 30.0
     chain_id: int = 31337
+    # The venue: `simple` (contracts/PerpRouter.sol: the mined order is the fill) or `gmx`
+    # (GMX v2: a request a keeper executes; docs/venues.md). On gmx, venue_address is the
+    # ExchangeRouter (empty: the one in gmx_contracts or the SDK's for chain_id).
+    venue: str = Field("simple", pattern="^(simple|gmx)$")
     venue_address: str = ""
+    # GMX: JSON of the contracts {exchange_router, router, order_vault, reader, data_store,
+    # event_emitter, usdc} (empty: the SDK's for chain_id 42161/43114); the markets
+    # {"ETH": {"market": "0x…", "index_decimals": 18}}; the execution fee per order (wei);
+    # the reference prices: the oracle keeper's URL, or a JSON fixture {"ETH": 2000000000}.
+    gmx_contracts: str = ""
+    gmx_markets: str = ""
+    gmx_execution_fee_wei: int = Field(0, ge=0)
+    gmx_oracle_url: str = ""
+    gmx_prices: str = ""
     confirmations: int = Field(2, ge=1)
     max_signal_age_s: int = Field(120, ge=1)
     # An issued_at further ahead of this machine's clock is rejected (future_issued_at).

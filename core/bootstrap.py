@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from config.settings import Settings, get_settings
 from core.adapters.chain import Chain
+from core.adapters.gmx.configure import gmx_config
+from core.adapters.gmx.venue import GmxConfig, GmxVenue
 from core.adapters.nonce_audit import audit_nonce
 from core.adapters.postgres.attempts import AttemptStore
 from core.adapters.postgres.controls import ControlStore
@@ -24,10 +26,13 @@ from core.adapters.postgres.receipts import ReceiptStore
 from core.adapters.postgres.registry import Registry
 from core.adapters.postgres.signals import SignalStore
 from core.adapters.postgres.stalled import ReconcileStore
+from core.adapters.prices import FixturePrices, OracleKeeperPrices, parse_prices
 from core.adapters.redis_mode import RedisModeStore
 from core.adapters.signers.factory import preload, resolve
 from core.adapters.venue import RecorderVenue
 from core.domain.chain import NonceAudit
+from core.domain.errors import ConfigError
+from core.ports import PriceSource, Venue
 from core.services.execution import ExecutionConfig, Pipeline
 from core.services.identity import ChainIdentity
 from core.services.intake import Intake
@@ -72,8 +77,41 @@ class Services:
         return ChainIdentity(self.controls, self.settings.chain_id)
 
     @cached_property
-    def venue(self) -> RecorderVenue:
-        return RecorderVenue()
+    def venue(self) -> Venue:
+        """COPYTRADE_VENUE: `simple` (the recorder router) or `gmx` (GMX v2)."""
+        s = self.settings
+        if s.venue == "gmx":
+            return GmxVenue(self.gmx)
+        return RecorderVenue(s.venue_address)
+
+    @cached_property
+    def gmx(self) -> GmxConfig:
+        s = self.settings
+        cfg = gmx_config(s.chain_id, s.gmx_contracts, s.gmx_markets, s.gmx_execution_fee_wei)
+        if s.venue_address and s.venue_address.lower() != cfg.exchange_router.lower():
+            raise ConfigError(
+                f"COPYTRADE_VENUE_ADDRESS {s.venue_address} is not GMX's ExchangeRouter "
+                f"{cfg.exchange_router}: leave it empty on the gmx venue"
+            )
+        return cfg
+
+    @cached_property
+    def venue_address(self) -> str:
+        """Where orders go: the router (simple) or GMX's ExchangeRouter."""
+        s = self.settings
+        return self.gmx.exchange_router if s.venue == "gmx" else s.venue_address
+
+    @cached_property
+    def prices(self) -> PriceSource:
+        """Reference prices where the venue has none on chain (GMX)."""
+        s = self.settings
+        if s.gmx_oracle_url:
+            decimals = {a: m.index_decimals for a, m in self.gmx.markets.items()}
+            return OracleKeeperPrices(s.gmx_oracle_url, decimals)
+        try:
+            return FixturePrices(parse_prices(s.gmx_prices))
+        except ValueError as exc:
+            raise ConfigError(f"COPYTRADE_GMX_PRICES: {exc}") from exc
 
     def audit_nonce(self, address: str, nonce: int, ours: Collection[str]) -> NonceAudit:
         return audit_nonce(self.chain, address, nonce, ours)
@@ -127,7 +165,7 @@ class Services:
         s = self.settings
         cfg = ExecutionConfig(
             s.chain_id,
-            s.venue_address,
+            self.venue_address,
             s.profile,
             s.max_signal_age_s,
             s.gas_limit,
@@ -144,6 +182,7 @@ class Services:
             self.venue,
             resolve,
             self.dispatcher,
+            self.prices,
         )
 
     @cached_property
@@ -160,7 +199,9 @@ class Services:
             self.chain,
             self.mode,
             s.confirmations,
-            s.venue_address,
+            self.venue_address,
+            self.venue,
+            self.receipts,
         )
 
     @cached_property
@@ -168,7 +209,7 @@ class Services:
         s = self.settings
         cfg = MaintenanceConfig(
             s.chain_id,
-            s.venue_address,
+            self.venue_address,
             s.fee_ceiling_wei,
             s.min_tip_wei,
             s.stuck_after_s,
@@ -177,7 +218,15 @@ class Services:
             s.max_signal_age_s,
             s.confirmations,
         )
-        return Maintenance(self.attempts, self.chain, self.mode, cfg, resolve, self.audit_nonce)
+        return Maintenance(
+            self.attempts,
+            self.chain,
+            self.mode,
+            cfg,
+            resolve,
+            self.audit_nonce,
+            self.venue.order_value,
+        )
 
     @cached_property
     def reconciler(self) -> Reconciler:
@@ -199,7 +248,7 @@ class Services:
             self.intake,
             self.controls,
             s.chain_id,
-            s.venue_address,
+            self.venue_address,
             self.venue,
             s.leader_max_blocks,
         )

@@ -19,6 +19,7 @@ from core.domain.fees import Fees
 from core.domain.mode import Heartbeat
 from core.domain.rows import (
     Assigned,
+    AwaitingOutcome,
     FollowerRow,
     InFlightIntent,
     LeaderTxRow,
@@ -36,7 +37,7 @@ from core.domain.rows import (
 )
 from core.domain.signals import SignalSpec
 from core.domain.states import IntentState, SignalState
-from core.domain.venue import OrderCall, OrderEvent, Position
+from core.domain.venue import Call, LogFilter, OrderCall, OrderEvent, Position, VenueOutcome
 
 # -- keys and the outside world ---------------------------------------------------------------
 
@@ -64,19 +65,52 @@ class Dispatcher(Protocol):
 
 
 class Venue(Protocol):
-    """The venue's calldata and what its replies and events mean (the recorder router
-    today; a two-phase venue widens this port)."""
+    """The venue's calldata and what its replies and events mean. One-phase (the recorder
+    router, `two_phase` False: the mined order is the fill) or two-phase (GMX v2: the
+    mined transaction requests an order that a keeper executes or cancels later)."""
 
-    order_selector: bytes  # the 4-byte selector of an order call
+    two_phase: bool
+    order_selector: bytes  # the 4-byte selector of an order call (GMX: multicall)
     order_topic: str  # topic 0 of the venue's order event
+    closes_by_size: bool  # a close must carry the position's size (`OrderCall.close_size`)
 
     def encode_order(self, o: OrderCall) -> bytes: ...
+    def order_value(self, calldata: bytes) -> int:
+        """The wei an order's transaction carries (GMX: the execution fee its calldata
+        sends to the order vault); 0 on a venue that takes no native fee."""
+        ...
+
     def decode_order(self, data: bytes) -> OrderCall | None: ...
-    def price_query(self, asset: str) -> bytes: ...
+    def price_call(self, asset: str) -> Call | None:
+        """The on-chain read of the venue's price of `asset`; None: the venue has none
+        (GMX: the price comes from the signal or a price source)."""
+        ...
+
     def decode_price(self, result: bytes) -> int: ...
-    def position_query(self, trader: str, asset: str) -> bytes: ...
-    def decode_position(self, result: bytes) -> Position: ...
+    def position_call(self, trader: str, asset: str) -> Call: ...
+    def decode_position(self, asset: str, result: bytes) -> Position: ...
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None: ...
+
+    # -- two-phase only (a one-phase venue answers None / [] ) ---------------------------
+    def request_key(self, logs: Sequence[Log]) -> str | None:
+        """The order key our request created, from the request's receipt logs."""
+        ...
+
+    def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
+        """eth_getLogs filters that find every outcome of these accounts' requests."""
+        ...
+
+    def decode_outcome(self, log: Log) -> VenueOutcome | None: ...
+    def cancel_request(self, key: str) -> bytes:
+        """Calldata of the venue's own cancel of a request no keeper handled."""
+        ...
+
+
+class PriceSource(Protocol):
+    """A reference price where the venue has no on-chain one (GMX: its oracle keeper's
+    tickers in production, a fixture on a local stack)."""
+
+    def price_usd_1e6(self, asset: str) -> int | None: ...
 
 
 # -- the node ---------------------------------------------------------------------------------
@@ -96,7 +130,7 @@ class Broadcaster(Protocol):
 class PipelineChain(Broadcaster, Protocol):
     """What the per-signal pipeline reads and sends."""
 
-    def call(self, to: str, data: bytes, sender: str | None = None) -> bytes: ...
+    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes: ...
     def fees_and_balances(
         self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50
     ) -> tuple[int, list[int], dict[str, int]]: ...
@@ -119,6 +153,9 @@ class WatcherChain(Broadcaster, Protocol):
     def receipts(self, hashes: Sequence[str]) -> dict[str, Receipt]: ...
     def known(self, hashes: Sequence[str]) -> set[str]: ...
     def revert_reason(self, sender: str, to: str, data: bytes, block: int) -> str: ...
+    # A two-phase venue's outcomes: request receipts' logs, and the venue's events.
+    def receipt_logs(self, hashes: Sequence[str]) -> dict[str, tuple[int, list[Log]]]: ...
+    def logs(self, filters: Sequence[LogFilter], from_block: int, to_block: int) -> list[Log]: ...
 
 
 class LeaderChain(Protocol):
@@ -133,7 +170,7 @@ class LeaderChain(Protocol):
 class ChainReads(Protocol):
     """Read-only questions of the read models (status, verify, drift)."""
 
-    def call(self, to: str, data: bytes, sender: str | None = None) -> bytes: ...
+    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes: ...
     def nonce(self, address: str, block: str = "latest") -> int: ...
     def nonces(self, addresses: Sequence[str], block: str = "latest") -> dict[str, int]: ...
     def balances(self, addresses: Sequence[str]) -> dict[str, int]: ...
@@ -219,6 +256,17 @@ class InFlightStore(Protocol):
         self, intent_id: int, current: IntentState, new: IntentState, **values: Any
     ) -> bool: ...
     def mark_mined_attempt(self, hashes: Sequence[str], winner: str) -> None: ...
+
+
+class OutcomeStore(Protocol):
+    """What a two-phase venue's outcomes move: mined -> executed -> confirmed, frozen,
+    venue_cancelled; executed -> mined when the fill left the chain."""
+
+    def awaiting_outcome(self) -> list[AwaitingOutcome]: ...
+    def set_order_key(self, intent_id: int, key: str) -> None: ...
+    def transition(
+        self, intent_id: int, current: IntentState, new: IntentState, **values: Any
+    ) -> bool: ...
 
 
 class AttemptStore(Protocol):

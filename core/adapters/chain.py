@@ -22,6 +22,7 @@ from web3 import HTTPProvider
 
 from core.domain.chain import Block, Guard, Log, Receipt, SendOutcome, Tx
 from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
+from core.domain.venue import LogFilter
 
 # Node replies meaning "this exact transaction is already in the pool": success for us.
 ALREADY_KNOWN = ("already known", "transaction already imported", "known transaction")
@@ -272,10 +273,12 @@ class Chain:
         wei.update(self.balances(addresses[499:]))
         return base, rewards, wei
 
-    def call(self, to: str, data: bytes, sender: str | None = None) -> bytes:
+    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes:
         tx: dict[str, str] = {"to": to, "data": "0x" + data.hex()}
         if sender:
             tx["from"] = sender
+        if value:
+            tx["value"] = hex(value)
         return bytes.fromhex(self._request("eth_call", [tx, "latest"])[2:])
 
     def receipts(self, hashes: Sequence[str]) -> dict[str, Receipt]:
@@ -339,6 +342,33 @@ class Chain:
                     for lg in r["logs"]
                 ]
                 found[h] = (int(r["status"], 16), logs)
+        return found
+
+    def logs(self, filters: Sequence[LogFilter], from_block: int, to_block: int) -> list[Log]:
+        """The logs matching any of `filters` in [from_block, to_block] of the canonical
+        chain (one batch; each with its block and transaction)."""
+        if not filters:
+            return []
+        span = {"fromBlock": hex(from_block), "toBlock": hex(to_block)}
+        replies = self._batch(
+            [("eth_getLogs", [{**span, "address": f.address, "topics": f.topics}]) for f in filters]
+        )
+        found: list[Log] = []
+        for f, reply in zip(filters, replies, strict=True):
+            if "error" in reply:
+                raise TransientError(f"logs of {f.address}: {reply['error']}")
+            found += [
+                Log(
+                    lg["address"],
+                    list(lg["topics"]),
+                    bytes.fromhex(lg["data"][2:]),
+                    int(lg["blockNumber"], 16),
+                    lg["blockHash"],
+                    lg["transactionHash"],
+                )
+                for lg in reply.get("result") or []
+                if not lg.get("removed")
+            ]
         return found
 
     def known(self, hashes: Sequence[str]) -> set[str]:

@@ -1,4 +1,5 @@
-"""The venue router's ABI: builds order calldata and decodes it (leader calls, tests).
+"""The recorder router's ABI (contracts/PerpRouter.sol): builds order calldata and decodes
+it (leader calls, tests), and `RecorderVenue`, the one-phase `Venue` on it.
 
 The same ABI both ways, so what a follower sends and what a leader sent decode alike.
 """
@@ -6,6 +7,7 @@ The same ABI both ways, so what a follower sends and what a leader sent decode a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,10 @@ from typing import Any
 from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
+from core.domain.chain import Log
+from core.domain.errors import ConfigError
 from core.domain.types import Action
-from core.domain.venue import OrderCall, OrderEvent, Position
+from core.domain.venue import Call, LogFilter, OrderCall, OrderEvent, Position, VenueOutcome
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "contracts" / "build" / "PerpRouter.json"
 PLACE_ORDER_TYPES = ["uint8", "bytes32", "bool", "uint256", "uint256", "uint256", "bytes32"]
@@ -119,28 +123,52 @@ def decode_order_event(topics: list[str], data: bytes) -> OrderEvent | None:
 
 
 class RecorderVenue:
-    """The `Venue` port (core/ports.py) on the recorder router's ABI."""
+    """The `Venue` port (core/ports.py) on the recorder router's ABI: one-phase, the mined
+    order is the fill, so the two-phase half of the port answers None / []."""
 
+    two_phase = False
+    closes_by_size = False  # the router closes the whole position itself
     order_selector = PLACE_ORDER
     order_topic = ORDER_TOPIC
+
+    def __init__(self, address: str) -> None:
+        self.address = address  # the router: orders, prices and positions alike
 
     def encode_order(self, o: OrderCall) -> bytes:
         return encode_order(o)
 
+    def order_value(self, calldata: bytes) -> int:
+        return 0  # the router takes no native fee
+
     def decode_order(self, data: bytes) -> OrderCall | None:
         return decode_order(data)
 
-    def price_query(self, asset: str) -> bytes:
-        return encode_prices(asset)
+    def price_call(self, asset: str) -> Call | None:
+        return Call(self.address, encode_prices(asset))
 
     def decode_price(self, result: bytes) -> int:
         return decode_uint(result)
 
-    def position_query(self, trader: str, asset: str) -> bytes:
-        return encode_positions(trader, asset)
+    def position_call(self, trader: str, asset: str) -> Call:
+        return Call(self.address, encode_positions(trader, asset))
 
-    def decode_position(self, result: bytes) -> Position:
+    def decode_position(self, asset: str, result: bytes) -> Position:
         return decode_position(result)
 
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
         return decode_order_event(topics, data)
+
+    def request_key(self, logs: Sequence[Log]) -> str | None:
+        return None
+
+    def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
+        return []
+
+    def decode_outcome(self, log: Log) -> VenueOutcome | None:
+        return None
+
+    def cancel_request(self, key: str) -> bytes:
+        raise ConfigError(
+            "the recorder venue is one-phase: it has no request to cancel (a no-op cancel "
+            "of the nonce is the only cancel there)"
+        )

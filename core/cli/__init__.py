@@ -10,7 +10,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.exceptions import Abort, Exit
 
-from core.cli import admin, drill, ops, reports, signals
+from core.cli import admin, dev, drill, ops, reports, signals
 from core.domain.errors import CopytradeError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ signals.register(app)
 ops.register(app)
 drill.register(app)
 reports.register(app)
+dev.register(app)
 
 
 def fail(message: str, code: int) -> None:

@@ -25,13 +25,14 @@ class TxSpec:
     to: str | None
     data: bytes
     gas: int
+    value: int = 0  # wei sent along (a GMX order's execution fee; 0 for everything else)
 
     def as_dict(self) -> dict[str, Any]:
         tx: dict[str, Any] = {
             "type": 2,
             "chainId": self.chain_id,
             "nonce": self.nonce,
-            "value": 0,
+            "value": self.value,
             "data": self.data,
             "gas": self.gas,
             "maxFeePerGas": self.fees.max_fee_per_gas,
@@ -42,10 +43,13 @@ class TxSpec:
         return tx
 
 
-def order(chain_id: int, nonce: int, fees: Fees, venue: str, calldata: bytes, gas: int) -> TxSpec:
+def order(
+    chain_id: int, nonce: int, fees: Fees, venue: str, calldata: bytes, gas: int, value: int = 0
+) -> TxSpec:
     """An order to the venue: first attempt, replacement (same nonce, higher fees) or
-    re-sign (next nonce) alike."""
-    return TxSpec(chain_id, nonce, fees, venue, calldata, gas)
+    re-sign (next nonce) alike — the same calldata and the same value (derived from the
+    calldata by the venue: `Venue.order_value`)."""
+    return TxSpec(chain_id, nonce, fees, venue, calldata, gas, value)
 
 
 def noop(chain_id: int, nonce: int, fees: Fees, signer_address: str) -> TxSpec:
@@ -62,10 +66,11 @@ def attempt(
     calldata: bytes,
     gas: int,
     signer_address: str,
+    value: int = 0,
 ) -> TxSpec:
     """The transaction of an attempt of `kind` (order | cancel)."""
     if kind == "cancel":
         return noop(chain_id, nonce, fees, signer_address)
     if kind != "order":
         raise ValueError(f"unknown attempt kind {kind!r}; kinds: {', '.join(KINDS)}")
-    return order(chain_id, nonce, fees, venue, calldata, gas)
+    return order(chain_id, nonce, fees, venue, calldata, gas, value)

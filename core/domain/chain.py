@@ -54,6 +54,10 @@ class Log:
     address: str
     topics: list[str]
     data: bytes
+    # Where it was found (eth_getLogs fills these; a receipt's logs need not).
+    block_number: int = 0
+    block_hash: str = ""
+    tx_hash: str = ""
 
 
 UNUSED, OURS, OUTSIDE, UNKNOWN = "unused", "ours", "outside", "unknown"

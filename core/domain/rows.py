@@ -63,6 +63,21 @@ class InFlightIntent:
 
 
 @dataclass(frozen=True)
+class AwaitingOutcome:
+    """A request on a two-phase venue whose outcome is not yet final (mined, frozen,
+    or executed and not yet N blocks deep)."""
+
+    intent_id: int
+    state: IntentState
+    signer_address: str
+    tx_hash: str
+    block_number: int  # the request's block
+    order_key: str | None
+    executed_block: int | None = None
+    executed_block_hash: str | None = None
+
+
+@dataclass(frozen=True)
 class Mined:
     """An order's receipt applied to its intent (watching)."""
 

@@ -21,6 +21,9 @@ class IntentState(StrEnum):
     HELD = "held"
     CANCELLING = "cancelling"
     MINED = "mined"
+    EXECUTED = "executed"
+    FROZEN = "frozen"
+    VENUE_CANCELLED = "venue_cancelled"
     CANCELLED = "cancelled"
     CONFIRMED = "confirmed"
     REVERTED = "reverted"
@@ -48,9 +51,23 @@ INTENT_MEANING: dict[IntentState, str] = {
         "the next replacement would pass the fee ceiling; the last attempt stays in the pool"
     ),
     IntentState.CANCELLING: "a 0-value self-send at the same nonce is in flight",
-    IntentState.MINED: "receipt in a canonical block",
+    IntentState.MINED: (
+        "receipt in a canonical block (on a two-phase venue: the request, waiting for the "
+        "keeper's outcome)"
+    ),
+    IntentState.EXECUTED: (
+        "two-phase venue: a keeper filled the request (fill price and size recorded); "
+        "confirmed once the fill is N blocks deep"
+    ),
+    IntentState.FROZEN: "two-phase venue: the venue froze the order (limit orders only)",
+    IntentState.VENUE_CANCELLED: (
+        "two-phase venue: the venue cancelled the request (its reason recorded; collateral "
+        "and fee refunded by the venue), N blocks deep"
+    ),
     IntentState.CANCELLED: "the no-op has N confirmations",
-    IntentState.CONFIRMED: "mined with status 1 and N confirmations",
+    IntentState.CONFIRMED: (
+        "mined with status 1 and N confirmations (two-phase: executed, the fill N blocks deep)"
+    ),
     IntentState.REVERTED: "mined with status 0 and N confirmations",
     IntentState.REJECTED: "refused by a rule (reason recorded); never signed",
     IntentState.DRY_RUN: "simulated in requested DRY; calldata recorded, nothing signed",
@@ -69,7 +86,27 @@ INTENT_TRANSITIONS: dict[IntentState, frozenset[IntentState]] = {
     ),
     IntentState.HELD: frozenset({IntentState.MINED, IntentState.SENT, IntentState.CANCELLING}),
     IntentState.CANCELLING: frozenset({IntentState.CANCELLED, IntentState.MINED}),
-    IntentState.MINED: frozenset({IntentState.CONFIRMED, IntentState.REVERTED, IntentState.SENT}),
+    # mined -> sent: the receipt left the chain; on a two-phase venue mined waits for the
+    # keeper: executed, frozen or cancelled by the venue.
+    IntentState.MINED: frozenset(
+        {
+            IntentState.CONFIRMED,
+            IntentState.REVERTED,
+            IntentState.SENT,
+            IntentState.EXECUTED,
+            IntentState.FROZEN,
+            IntentState.VENUE_CANCELLED,
+        }
+    ),
+    # executed -> mined: the fill's block left the canonical chain (the request waits again);
+    # executed -> executed: the same fill re-included in another block.
+    IntentState.EXECUTED: frozenset(
+        {IntentState.CONFIRMED, IntentState.MINED, IntentState.EXECUTED}
+    ),
+    IntentState.FROZEN: frozenset(
+        {IntentState.EXECUTED, IntentState.VENUE_CANCELLED, IntentState.MINED}
+    ),
+    IntentState.VENUE_CANCELLED: frozenset(),
     IntentState.CANCELLED: frozenset(),
     IntentState.CONFIRMED: frozenset(),
     IntentState.REVERTED: frozenset(),
@@ -117,6 +154,7 @@ INTENT_NOT_COUNTED = frozenset(
         IntentState.FAILED,
         IntentState.CANCELLED,
         IntentState.REVERTED,
+        IntentState.VENUE_CANCELLED,
     }
 )
 

@@ -27,7 +27,8 @@ def report(
     leader_pos: dict[tuple[str, str], Held] = {}
 
     def held(trader: str, asset: str) -> Held:
-        p = abi.decode_position(chain.call(venue, abi.position_query(trader, asset)))
+        c = abi.position_call(trader, asset)
+        p = abi.decode_position(asset, chain.call(c.to, c.data))
         return Held(p.is_long, p.size_usd_1e6)
 
     rows: list[dict[str, Any]] = []

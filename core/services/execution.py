@@ -26,6 +26,7 @@ from core.ports import (
     IntentStore,
     NonceAllocator,
     PipelineChain,
+    PriceSource,
     SignalStore,
     SignerSource,
     Venue,
@@ -47,7 +48,7 @@ class ExecutionConfig:
     fee_ceiling_wei: int
 
 
-def order_call(t: ToSign) -> OrderCall:
+def order_call(t: ToSign, close_size: int | None = None) -> OrderCall:
     return OrderCall(
         action=Action(t.action),
         asset=t.asset,
@@ -56,6 +57,8 @@ def order_call(t: ToSign) -> OrderCall:
         leverage_x=t.leverage_x,
         acceptable_price_usd_1e6=t.acceptable_price_usd_1e6,
         client_order_id=bytes.fromhex(t.idempotency_key[2:]),
+        account=t.signer_address,
+        close_size=close_size,
     )
 
 
@@ -71,6 +74,7 @@ class Pipeline:
         venue: Venue,
         signers: SignerSource,
         dispatcher: Dispatcher,
+        prices: PriceSource,
     ) -> None:
         self.signals = signals
         self.intents = intents
@@ -82,16 +86,20 @@ class Pipeline:
         self.signers = signers
         self.sender = Sender(mode, chain)
         self.dispatcher = dispatcher
+        self.prices = prices
 
     def validate(self, pk: int) -> SignalState:
         state, signal_id = self.signals.expand(pk, self.cfg.max_signal_age_s)
         logs.add(signal_id=signal_id)
         return state
 
-    def venue_price(self, asset: str) -> int:
-        return self.venue.decode_price(
-            self.chain.call(self.cfg.venue_address, self.venue.price_query(asset))
-        )
+    def venue_price(self, asset: str) -> int | None:
+        """The venue's on-chain price, or (a venue without one: GMX) the price source's;
+        None or 0: no price."""
+        c = self.venue.price_call(asset)
+        if c is None:
+            return self.prices.price_usd_1e6(asset)
+        return self.venue.decode_price(self.chain.call(c.to, c.data))
 
     def size(self, pk: int) -> tuple[int, int]:
         """Size what the sequence gate releases; returns (sized, still gated). A signal
@@ -170,21 +178,47 @@ class Pipeline:
         or, past the signal's max age, end rejected(stale). Returns how many were dry-run."""
         return self._check(pk)[0]
 
-    def _check(self, pk: int) -> tuple[int, list[ToSign]]:
-        """check_mode; also returns the created intents left to sign."""
+    def _orders(self, todo: list[ToSign]) -> tuple[dict[int, bytes], dict[int, str]]:
+        """Each intent's calldata; a close on a venue that closes by size (GMX) carries the
+        whole position read from the venue now — none there: rejected(no_position)."""
+        calldata: dict[int, bytes] = {}
+        refused: dict[int, str] = {}
+        for t in todo:
+            size = None
+            if t.action == Action.CLOSE.value and self.venue.closes_by_size:
+                c = self.venue.position_call(t.signer_address, t.asset)
+                p = self.venue.decode_position(t.asset, self.chain.call(c.to, c.data))
+                if p.size_raw == 0 or p.is_long != (t.side == Side.LONG.value):
+                    refused[t.intent_id] = f"no_position: no {t.side} {t.asset} position to close"
+                    continue
+                size = p.size_raw
+            calldata[t.intent_id] = self.venue.encode_order(order_call(t, size))
+        return calldata, refused
+
+    def _check(self, pk: int) -> tuple[int, list[ToSign], dict[int, bytes]]:
+        """check_mode; also returns the created intents left to sign, and their calldata."""
         todo, age_s, signal_id = self.intents.created_and_age(pk)
         logs.add(signal_id=signal_id)
         if not todo:
-            return 0, []
+            return 0, [], {}
+        calldata, refused = self._orders(todo)
+        if refused:
+            self.intents.fail(refused, to=IntentState.REJECTED)
+            todo = [t for t in todo if t.intent_id not in refused]
         verdict = self.mode.verdict()  # one read of the controls and the heartbeat
         requested_dry = verdict.requested is Mode.DRY
         canary = self.cfg.profile == "canary"
         dry = [t for t in todo if requested_dry or (canary and not t.in_cohort)]
         results: dict[int, tuple[bytes, str | None]] = {}
         for t in dry:
-            data = self.venue.encode_order(order_call(t))
+            data = calldata[t.intent_id]
             try:
-                self.chain.call(self.cfg.venue_address, data, sender=t.signer_address)
+                self.chain.call(
+                    self.cfg.venue_address,
+                    data,
+                    sender=t.signer_address,
+                    value=self.venue.order_value(data),
+                )
                 results[t.intent_id] = (data, None)
             except ChainError as exc:
                 results[t.intent_id] = (data, f"simulation: {exc}"[:300])
@@ -193,15 +227,15 @@ class Pipeline:
         if live and age_s > self.cfg.max_signal_age_s:
             # Too old to be a copy, whatever the mode: never signed (LIVE or forced DRY).
             self.intents.fail({t.intent_id: "stale" for t in live}, to=IntentState.REJECTED)
-            return n, []
+            return n, [], {}
         if live and not verdict.live:
             raise UnsafeToSend(f"effective mode is DRY: {verdict.reason}")
-        return n, live
+        return n, live, calldata
 
     def build(self, pk: int) -> int:
         """created -> signed: nonce from the signer row, bytes written ahead. Runs
         check_mode again first, so a mode change since then is honoured."""
-        _, todo = self._check(pk)
+        _, todo, calldata = self._check(pk)
         if not todo:
             return 0
         pause("build.after_check")
@@ -226,7 +260,8 @@ class Pipeline:
         fee = fees.capped(
             fees.suggest(base, rewards, self.cfg.min_tip_wei), self.cfg.fee_ceiling_wei
         )
-        poor = self._unaffordable(able, failures, fee.max_fee_per_gas, wei)
+        value = {t.intent_id: self.venue.order_value(calldata[t.intent_id]) for t in able}
+        poor = self._unaffordable(able, failures, fee.max_fee_per_gas, wei, value)
         for intent_id, why in poor.items():
             log.warning("intent %s rejected: %s", intent_id, why, extra={"intent_id": intent_id})
         self.intents.fail(poor, to=IntentState.REJECTED)
@@ -236,9 +271,15 @@ class Pipeline:
             self.nonces.init_signers(self.chain.nonces(missing, "latest"), self.cfg.chain_id)
 
         def sign(t: ToSign, nonce: int) -> Signed:
-            data = self.venue.encode_order(order_call(t))
+            data = calldata[t.intent_id]
             spec = attempts.order(
-                self.cfg.chain_id, nonce, fee, self.cfg.venue_address, data, self.cfg.gas_limit
+                self.cfg.chain_id,
+                nonce,
+                fee,
+                self.cfg.venue_address,
+                data,
+                self.cfg.gas_limit,
+                self.venue.order_value(data),
             )
             s = self.signers(t.signer_ref).sign_transaction(spec.as_dict())
             return Signed(
@@ -262,21 +303,28 @@ class Pipeline:
         return n
 
     def _unaffordable(
-        self, todo: list[ToSign], failures: dict[int, str], max_fee: int, wei: dict[str, int]
+        self,
+        todo: list[ToSign],
+        failures: dict[int, str],
+        max_fee: int,
+        wei: dict[str, int],
+        value: dict[int, int],
     ) -> dict[int, str]:
-        """Intents whose signer cannot pay the worst-case gas (max fee x gas limit, for
-        each of its orders in this batch): rejected `insufficient_funds` before a nonce is
-        taken, so the follower's other orders and the other followers go on."""
-        need_each = max_fee * self.cfg.gas_limit
+        """Intents whose signer cannot pay the worst-case gas (max fee x gas limit) plus
+        the value the order carries (a GMX execution fee), for each of its orders in this
+        batch: rejected `insufficient_funds` before a nonce is taken, so the follower's
+        other orders and the other followers go on."""
+        gas_each = max_fee * self.cfg.gas_limit
         mine = [t for t in todo if t.intent_id not in failures]
         poor: dict[int, str] = {}
         spent: dict[str, int] = {}
         for t in mine:
-            spent[t.signer_address] = spent.get(t.signer_address, 0) + need_each
+            need = gas_each + value.get(t.intent_id, 0)
+            spent[t.signer_address] = spent.get(t.signer_address, 0) + need
             if wei.get(t.signer_address, 0) < spent[t.signer_address]:
                 poor[t.intent_id] = (
                     f"insufficient_funds: {wei.get(t.signer_address, 0)} wei < "
-                    f"{spent[t.signer_address]} wei of gas"
+                    f"{spent[t.signer_address]} wei of gas and fees"
                 )
         failures.update(poor)
         return poor

@@ -15,6 +15,7 @@ service's broadcast window (the verdict read again right before each chunk)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.domain import fees as feemath
@@ -54,11 +55,16 @@ class Maintenance:
         cfg: MaintenanceConfig,
         signers: SignerSource,
         audit_nonce: NonceAuditor,
+        value_of: Callable[[bytes], int],
     ) -> None:
+        """`value_of`: the wei an order's calldata carries (`Venue.order_value`), so a
+        replacement or re-sign sends what the first attempt sent."""
         self.chain = chain
         self.cfg = cfg
         sender = Sender(mode, chain)
-        self.replacer = Replacer(store, sender, signers, Target(cfg.chain_id, cfg.venue_address))
+        self.replacer = Replacer(
+            store, sender, signers, Target(cfg.chain_id, cfg.venue_address, value_of)
+        )
         self.canceller = Canceller(
             store, self.replacer, self._market, cfg.fee_ceiling_wei, cfg.max_signal_age_s
         )
@@ -78,7 +84,9 @@ class Maintenance:
             signers,
             audit_nonce,
             self._market,
-            SyncConfig(cfg.chain_id, cfg.venue_address, cfg.fee_ceiling_wei, cfg.confirmations),
+            SyncConfig(
+                cfg.chain_id, cfg.venue_address, cfg.fee_ceiling_wei, cfg.confirmations, value_of
+            ),
         )
 
     def _market(self) -> Fees:

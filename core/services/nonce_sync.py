@@ -36,6 +36,7 @@ class SyncConfig:
     venue_address: str
     fee_ceiling_wei: int
     confirmations: int
+    value_of: Callable[[bytes], int]  # the wei an order's calldata carries (Venue.order_value)
 
 
 class NonceSync:
@@ -118,7 +119,13 @@ class NonceSync:
 
         def sign(nonce: int) -> tuple[str, bytes]:
             spec = attempts.order(
-                self.cfg.chain_id, nonce, fees, self.cfg.venue_address, n.calldata, n.gas_limit
+                self.cfg.chain_id,
+                nonce,
+                fees,
+                self.cfg.venue_address,
+                n.calldata,
+                n.gas_limit,
+                self.cfg.value_of(n.calldata),
             )
             s = signer.sign_transaction(spec.as_dict())
             return s.tx_hash, s.raw

@@ -5,6 +5,7 @@ signed bytes before it is broadcast. Also holding at the fee ceiling."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.domain import attempts
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 class Target:
     chain_id: int
     venue_address: str
+    value_of: Callable[[bytes], int]  # the wei an order's calldata carries (Venue.order_value)
 
 
 class Replacer:
@@ -54,6 +56,7 @@ class Replacer:
             n.calldata,
             n.gas_limit,
             signer.address,
+            t.value_of(n.calldata) if kind == "order" else 0,
         )
         signed = signer.sign_transaction(spec.as_dict())
         attempt_id = self.store.claim(

@@ -14,8 +14,9 @@ from core import metrics
 from core.domain.chain import Receipt
 from core.domain.rows import InFlightIntent, Mined
 from core.domain.states import IntentState
-from core.ports import AttemptStore, InFlightStore, SignalStore, WatcherChain
+from core.ports import AttemptStore, InFlightStore, OutcomeStore, SignalStore, Venue, WatcherChain
 from core.services.mode import ModeService
+from core.services.outcomes import Outcomes
 from core.services.resending import LostResender
 from core.services.sending import Sender
 
@@ -34,6 +35,9 @@ class WatchResult:
     reorged: int = 0
     rebroadcast: int = 0
     signals_done: int = 0
+    # a two-phase venue (core/services/outcomes.py)
+    executed: int = 0
+    venue_cancelled: int = 0
 
 
 class Watcher:
@@ -46,6 +50,8 @@ class Watcher:
         mode: ModeService,
         confirmations: int,
         venue_address: str,
+        venue: Venue,
+        outcomes: OutcomeStore,
     ) -> None:
         self.store = store
         self.txs = txs
@@ -55,6 +61,9 @@ class Watcher:
         self.confirmations = confirmations
         self.venue = venue_address
         self.resender = LostResender(attempts, chain, Sender(mode, chain))
+        # A two-phase venue: a mined request is not a fill; its outcome comes from the
+        # venue's events.
+        self.outcomes = Outcomes(outcomes, chain, venue, confirmations) if venue.two_phase else None
 
     def poll(self) -> WatchResult:
         result = WatchResult()
@@ -83,6 +92,13 @@ class Watcher:
                     silent.append(f)
             self._apply_orders(orders, result)
             result.rebroadcast += self.resender.resend(silent)
+        if self.outcomes is not None:
+            if not flights:
+                result.block = self.chain.block_number()
+            o = self.outcomes.poll(result.block)
+            result.executed += o.executed
+            result.confirmed += o.confirmed
+            result.venue_cancelled += o.venue_cancelled
         result.signals_done = self.store.finish_signals()
         return result
 
@@ -105,7 +121,9 @@ class Watcher:
             and result.block - r.block_number + 1 >= self.confirmations
         ]
         now = datetime.now(UTC)
-        for _, sent_at in self.txs.confirm([row(f, r) for f, r in deep if r.status == 1]):
+        # On a two-phase venue a successful request is confirmed by its fill (outcomes).
+        fills = [] if self.outcomes is not None else [row(f, r) for f, r in deep if r.status == 1]
+        for _, sent_at in self.txs.confirm(fills):
             result.confirmed += 1
             if sent_at is not None:
                 metrics.observe_broadcast_to_confirmed((now - sent_at).total_seconds())

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from core.adapters.prices import FixturePrices
 from core.domain.errors import TransientError
 from core.domain.fees import GWEI, Fees
 from core.domain.mode import EMERGENCY_STOP, REQUESTED_MODE, STREAK_THRESHOLD, Heartbeat
@@ -23,6 +24,7 @@ from core.services.execution import ExecutionConfig, Pipeline
 from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
 from tests.service.fakes_chain import (
+    VENUE,
     FakeChain,
     FakeNonceAuditor,
     FakeSigner,
@@ -34,7 +36,6 @@ from tests.service.fakes_store import FakeAttempts, FakeIntents, FakeSignals
 
 T0 = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 CHAIN_ID = 31337
-VENUE = "0x" + "7e" * 20
 GAS_LIMIT = 200_000
 PERIOD_S = 2.0
 WINDOW_S = 15.0
@@ -264,7 +265,9 @@ def make_pipeline(
     # One in-memory table behind both ports, as one database is behind the two real stores.
     cfg_ = execution_config(**cfg)
     dispatcher = FakeDispatcher()
-    pipeline = Pipeline(signals, intents, intents, chain, mode, cfg_, venue, signers, dispatcher)
+    pipeline = Pipeline(
+        signals, intents, intents, chain, mode, cfg_, venue, signers, dispatcher, FixturePrices({})
+    )
     return PipelineRig(
         pipeline, mode, controls, beats, signals, intents, chain, signers, venue, dispatcher
     )
@@ -310,7 +313,9 @@ def make_maintenance(
     mode, controls, beats = make_mode(requested, stopped, heartbeat)
     chain, signers = _world()
     attempts, auditor = FakeAttempts(rows), FakeNonceAuditor()
-    m = Maintenance(attempts, chain, mode, maintenance_config(**cfg), signers, auditor)
+    m = Maintenance(
+        attempts, chain, mode, maintenance_config(**cfg), signers, auditor, FakeVenue().order_value
+    )
     return MaintenanceRig(m, mode, controls, beats, attempts, chain, signers, auditor)
 
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.domain.chain import UNUSED, Guard, NonceAudit, Receipt, SendOutcome, SignedTx
+from core.domain.chain import UNUSED, Guard, Log, NonceAudit, Receipt, SendOutcome, SignedTx
 from core.domain.errors import ChainError, UnsafeToSend
 from core.domain.fees import GWEI
-from core.domain.venue import OrderCall, OrderEvent, Position
+from core.domain.venue import Call, LogFilter, OrderCall, OrderEvent, Position, VenueOutcome
 
 # What a node says for each refusal (core/adapters/chain.py maps these back to the kinds).
 MESSAGES = {
@@ -83,6 +83,8 @@ class FakeSigners:
         return [tx for s in self.signers.values() for tx in s.signed]
 
 
+VENUE = "0x" + "7e" * 20
+
 # -- the venue ----------------------------------------------------------------------------------
 
 
@@ -91,8 +93,15 @@ class FakeVenue:
 
     order_selector = b"\x0c\x0f\xfe\xe0"
     order_topic = "0x" + "0e" * 32
+    two_phase = False
+    closes_by_size = False
+    value = 0  # the wei every order carries (a GMX-like execution fee when set)
+
+    def __init__(self) -> None:
+        self.encoded: list[OrderCall] = []
 
     def encode_order(self, o: OrderCall) -> bytes:
+        self.encoded.append(o)
         fields = f"{o.action.value}|{o.asset}|{int(o.is_long)}|{o.collateral_usd_1e6}|"
         fields += f"{o.leverage_x}|{o.acceptable_price_usd_1e6}|"
         return self.order_selector + fields.encode() + o.client_order_id
@@ -108,20 +117,35 @@ class FakeVenue:
             Action(action), asset, long_ == "1", int(collateral), int(leverage), int(price), coid
         )
 
-    def price_query(self, asset: str) -> bytes:
-        return b"price:" + asset.encode()
+    def order_value(self, calldata: bytes) -> int:
+        return self.value if calldata.startswith(self.order_selector) else 0
+
+    def price_call(self, asset: str) -> Call | None:
+        return Call(VENUE, b"price:" + asset.encode())
 
     def decode_price(self, result: bytes) -> int:
         return int.from_bytes(result, "big")
 
-    def position_query(self, trader: str, asset: str) -> bytes:
-        return f"position:{trader}:{asset}".encode()
+    def position_call(self, trader: str, asset: str) -> Call:
+        return Call(VENUE, f"position:{trader}:{asset}".encode())
 
-    def decode_position(self, result: bytes) -> Position:
+    def decode_position(self, asset: str, result: bytes) -> Position:
         return Position(False, 0, 0) if not result else Position(*json.loads(result))
 
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
         return None
+
+    def request_key(self, logs: Sequence[Log]) -> str | None:
+        return None
+
+    def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
+        return []
+
+    def decode_outcome(self, log: Log) -> VenueOutcome | None:
+        return None
+
+    def cancel_request(self, key: str) -> bytes:
+        raise NotImplementedError("a one-phase venue has no request to cancel")
 
 
 # -- the node -----------------------------------------------------------------------------------
@@ -153,6 +177,8 @@ class FakeChain:
         self.guard_refusals = 0
         self.guard_times: list[datetime] = []
         self.calls: list[tuple[str, bytes, str | None]] = []
+        self.call_values: list[int] = []
+        self.call_results: dict[bytes, bytes] = {}  # calldata -> what eth_call answers
         self.nonce_reads: list[tuple[tuple[str, ...], str]] = []
 
     # -- Broadcaster / PipelineChain -----------------------------------------------------------
@@ -187,11 +213,12 @@ class FakeChain:
     ) -> tuple[list[SendOutcome], int]:
         return self.send_raw(raws, guard), self.block
 
-    def call(self, to: str, data: bytes, sender: str | None = None) -> bytes:
+    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes:
         self.calls.append((to, data, sender))
+        self.call_values.append(value)
         if self.call_error is not None:
             raise ChainError(f"eth_call: {self.call_error}")
-        return b""
+        return self.call_results.get(data, b"")
 
     def fees_and_balances(
         self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50

@@ -84,7 +84,7 @@ CASES = {
         nonces={1: 7},
     ),
     "unaffordable": Case(
-        {1: (S, None), 2: (R, f"insufficient_funds: {NEED - 1} wei < {NEED} wei of gas")},
+        {1: (S, None), 2: (R, f"insufficient_funds: {NEED - 1} wei < {NEED} wei of gas and fees")},
         balances={"bob": NEED - 1},
         nonces={1: 7},
     ),
@@ -92,7 +92,10 @@ CASES = {
         {1: (S, None), 2: (S, None)}, balances={"bob": NEED}, nonces={1: 7, 2: 3}
     ),
     "second-order-of-a-signer-unaffordable": Case(
-        {1: (S, None), 2: (R, f"insufficient_funds: {2 * NEED - 1} wei < {2 * NEED} wei of gas")},
+        {
+            1: (S, None),
+            2: (R, f"insufficient_funds: {2 * NEED - 1} wei < {2 * NEED} wei of gas and fees"),
+        },
         orders=((1, "alice"), (2, "alice")),
         balances={"alice": 2 * NEED - 1},
         nonces={1: 7},

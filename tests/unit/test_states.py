@@ -8,6 +8,7 @@ import pytest
 
 from core.domain.errors import IllegalTransition
 from core.domain.states import (
+    INTENT_NOT_COUNTED,
     INTENT_TERMINAL,
     INTENT_TRANSITIONS,
     SIGNAL_TRANSITIONS,
@@ -48,7 +49,17 @@ def test_terminal_intent_states_are_the_designed_ones() -> None:
         "rejected",
         "dry_run",
         "failed",
+        "venue_cancelled",
     }
+
+
+def test_a_two_phase_outcome_follows_only_a_mined_request() -> None:
+    for st in (IntentState.EXECUTED, IntentState.FROZEN, IntentState.VENUE_CANCELLED):
+        assert IntentState.MINED in sources_of(st)
+        assert not {IntentState.SENT, IntentState.SIGNED, IntentState.HELD} & set(sources_of(st))
+    # A fill counts as exposure; a request the venue cancelled does not.
+    assert IntentState.EXECUTED not in INTENT_NOT_COUNTED
+    assert IntentState.VENUE_CANCELLED in INTENT_NOT_COUNTED
 
 
 def test_failed_is_reachable_only_before_a_nonce_is_assigned() -> None:

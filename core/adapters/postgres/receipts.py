@@ -18,6 +18,7 @@ from core.adapters.postgres.tables import (
     intents,
 )
 from core.domain.rows import (
+    AwaitingOutcome,
     InFlightIntent,
     Mined,
 )
@@ -142,6 +143,38 @@ class ReceiptStore:
             out = [(int(i), at) for i, at in conn.execute(stmt)]
             count_moved(conn, IntentState.MINED, IntentState.CONFIRMED, len(out))
         return out
+
+    # -- a two-phase venue's outcomes (the `OutcomeStore` port) ---------------------------
+    def awaiting_outcome(self) -> list[AwaitingOutcome]:
+        waiting = [s.value for s in (IntentState.MINED, IntentState.FROZEN, IntentState.EXECUTED)]
+        c = intents.c
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(
+                    c.id,
+                    c.state,
+                    c.signer_address,
+                    c.tx_hash,
+                    c.block_number,
+                    c.venue_order_key,
+                    c.executed_block,
+                    c.executed_block_hash,
+                )
+                .where(c.state.in_(waiting), c.tx_hash.is_not(None), c.block_number.is_not(None))
+                .order_by(c.id)
+            ).all()
+        return [
+            AwaitingOutcome(r[0], IntentState(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
+            for r in rows
+        ]
+
+    def set_order_key(self, intent_id: int, key: str) -> None:
+        with self.db.tx() as conn:
+            conn.execute(
+                update(intents)
+                .where(intents.c.id == intent_id, intents.c.venue_order_key.is_(None))
+                .values(venue_order_key=key)
+            )
 
     def mark_mined_attempt(self, hashes: Sequence[str], winner: str) -> None:
         """One statement: the mined attempt `mined`, every other attempt `replaced`."""

@@ -145,6 +145,12 @@ intents = Table(
     Column("block_number", BigInteger),
     Column("block_hash", String(66)),
     Column("tries", Integer, nullable=False, server_default="0"),  # reconciler re-enqueues
+    # A two-phase venue (GMX): the request's order key, and the keeper's fill.
+    Column("venue_order_key", String(66), index=True),
+    Column("fill_price_usd_1e6", BigInteger),
+    Column("fill_size_usd_1e6", BigInteger),
+    Column("executed_block", BigInteger),
+    Column("executed_block_hash", String(66)),
     _now(),
     Column("sized_at", DateTime(timezone=True)),
     Column("sent_at", DateTime(timezone=True)),

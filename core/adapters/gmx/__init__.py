@@ -1,0 +1,2 @@
+"""GMX v2: the venue adapter (codec, venue) and the local dev venue's administration
+(local.py)."""

@@ -1,0 +1,142 @@
+"""The dev keeper of the local GMX-compatible venue (`copytrade dev keeper`; local stacks
+only): what GMX's keepers do on Arbitrum, reduced to what tests and the demo need.
+
+Each round it reads the venue's `OrderCreated` / `OrderExecuted` / `OrderCancelled`
+events since the last round; every order still pending `delay_s` after it was first seen
+is, by `action`:
+- `execute`: executed at the fixture price of its market, moved `move_bps` against the
+  trader (a long increase pays more, a short increase gets less, a decrease the other
+  way) — the venue itself cancels an order whose acceptable price the moved price breaks
+  (`OrderNotFulfillableAtAcceptablePrice`), as GMX does;
+- `cancel`: cancelled by the keeper with a reason;
+- `never`: left alone (the request expires; copytrade cancels it through the venue).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from core.adapters.chain import Chain
+from core.adapters.gmx.events import decode_event, event_name_hash, event_topic
+from core.adapters.gmx.local import LocalGmx, keeper_cancel, keeper_execute
+from core.domain.venue import LogFilter
+from core.ports import Signer
+
+log = logging.getLogger(__name__)
+ACTIONS = ("execute", "cancel", "never")
+MARKET_INCREASE = 2
+ORDER_EVENTS = ("OrderCreated", "OrderExecuted", "OrderCancelled")
+
+
+@dataclass
+class Pending:
+    key: str
+    asset: str
+    is_long: bool
+    increase: bool
+    seen_at: float
+
+
+@dataclass
+class KeeperRound:
+    executed: int = 0
+    cancelled: int = 0
+    waiting: int = 0
+    keys: list[str] = field(default_factory=list)
+
+
+def _b32(key: str) -> bytes:
+    return bytes.fromhex(key.removeprefix("0x"))
+
+
+def moved_price(price_usd_1e6: int, move_bps: int, is_long: bool, increase: bool) -> int:
+    """The price moved `move_bps` against the trader (buying pays more, selling gets less)."""
+    buying = is_long == increase
+    sign = 1 if buying else -1
+    return price_usd_1e6 * (10_000 + sign * move_bps) // 10_000
+
+
+class DevKeeper:
+    def __init__(
+        self,
+        chain: Chain,
+        signer: Signer,
+        chain_id: int,
+        gmx: LocalGmx,
+        prices: Mapping[str, int],
+        delay_s: float = 1.0,
+        action: str = "execute",
+        move_bps: int = 0,
+    ) -> None:
+        if action not in ACTIONS:
+            raise ValueError(f"keeper action {action!r}: one of {', '.join(ACTIONS)}")
+        self.chain = chain
+        self.signer = signer
+        self.chain_id = chain_id
+        self.gmx = gmx
+        self.prices = dict(prices)
+        self.delay_s = delay_s
+        self.action = action
+        self.move_bps = move_bps
+        self.next_block = 0
+        self.pending: dict[str, Pending] = {}
+        self.asset_of = {m.lower(): a for a, m in gmx.markets.items()}
+
+    def _read(self) -> None:
+        head = self.chain.block_number()
+        if head < self.next_block:
+            return
+        f = LogFilter(
+            self.gmx.event_emitter,
+            [event_topic("EventLog2"), [event_name_hash(n) for n in ORDER_EVENTS]],
+        )
+        now = time.monotonic()
+        for lg in self.chain.logs([f], self.next_block, head):
+            ev = decode_event(lg.topics, lg.data)
+            if ev is None or ev.topic1 is None:
+                continue
+            if ev.name == "OrderCreated":
+                asset = self.asset_of.get(str(ev.items.get("market", "")).lower())
+                if asset is None:
+                    continue
+                increase = int(ev.items.get("orderType", 0)) == MARKET_INCREASE
+                is_long = bool(ev.items.get("isLong"))
+                self.pending[ev.topic1] = Pending(ev.topic1, asset, is_long, increase, now)
+            else:
+                self.pending.pop(ev.topic1, None)
+        self.next_block = head + 1
+
+    def round(self) -> KeeperRound:
+        self._read()
+        r = KeeperRound()
+        now = time.monotonic()
+        for key, p in list(self.pending.items()):
+            if self.action == "never" or now - p.seen_at < self.delay_s:
+                r.waiting += 1
+                continue
+            if self.action == "cancel":
+                keeper_cancel(
+                    self.chain, self.signer, self.chain_id, self.gmx, _b32(key), "dev keeper"
+                )
+                r.cancelled += 1
+            else:
+                price = moved_price(self.prices[p.asset], self.move_bps, p.is_long, p.increase)
+                keeper_execute(
+                    self.chain, self.signer, self.chain_id, self.gmx, _b32(key), price, p.asset
+                )
+                r.executed += 1
+            r.keys.append(key)
+            del self.pending[key]
+        return r
+
+    def run(self, period_s: float = 0.25, rounds: int | None = None) -> None:
+        done = 0
+        while rounds is None or done < rounds:
+            r = self.round()
+            if r.keys:
+                log.info("keeper: %d executed, %d cancelled", r.executed, r.cancelled)
+            done += 1
+            time.sleep(period_s)

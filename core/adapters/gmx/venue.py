@@ -1,0 +1,314 @@
+"""The `Venue` port (core/ports.py) on GMX v2: a two-phase venue.
+
+Our transaction only requests an order (ExchangeRouter.multicall: the execution fee, the
+collateral, createOrder); a keeper executes it at the oracle price or cancels it later.
+The request's key comes from the OrderCreated event in its receipt, the outcome from the
+EventEmitter's PositionIncrease / PositionDecrease / OrderCancelled / OrderFrozen.
+
+Units: GMX's USD has 30 decimals (1 micro-USD = 10^24); a price is USD per smallest unit
+of the index token, so 1 micro-USD per whole token is 10^(24 - index_decimals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.adapters.gmx import codec, sdk
+from core.adapters.gmx.events import (
+    GmxEvent,
+    decode_error,
+    decode_event,
+    event_name_hash,
+    event_topic,
+)
+from core.domain.chain import Log
+from core.domain.errors import ConfigError, RejectedSignal
+from core.domain.types import Action
+from core.domain.venue import (
+    Call,
+    LogFilter,
+    OrderCall,
+    OrderEvent,
+    OutcomeKind,
+    Position,
+    VenueOutcome,
+)
+
+USD_TO_GMX = 10**24  # micro-USD -> GMX's 30-decimal USD
+POSITIONS_PAGE = 1000  # getAccountPositions(start=0, end=…): one account's positions, all
+EXECUTED_EVENTS = ("PositionIncrease", "PositionDecrease")
+ENDED_EVENTS = {"OrderCancelled": OutcomeKind.CANCELLED, "OrderFrozen": OutcomeKind.FROZEN}
+
+
+@dataclass(frozen=True)
+class GmxMarket:
+    market: str  # the market token's address
+    index_decimals: int  # the index token's decimals (ETH 18, BTC 8)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index_decimals <= 24:
+            # Above 24 a micro-USD price is not a whole number of GMX price units.
+            raise ConfigError(f"market {self.market}: index decimals {self.index_decimals}")
+
+    @property
+    def price_unit(self) -> int:
+        """GMX price units in one micro-USD per whole index token."""
+        return int(10 ** (24 - self.index_decimals))
+
+
+@dataclass(frozen=True)
+class GmxConfig:
+    exchange_router: str
+    router: str  # SyntheticsRouter: the spender the follower approves for USDC
+    order_vault: str
+    reader: str
+    data_store: str
+    event_emitter: str
+    usdc: str
+    usdc_decimals: int
+    markets: Mapping[str, GmxMarket] = field(default_factory=dict)  # asset -> market
+    execution_fee_wei: int = 0
+
+    @classmethod
+    def for_chain(
+        cls, chain_id: int, markets: Mapping[str, GmxMarket], execution_fee_wei: int
+    ) -> GmxConfig:
+        """A deployment's addresses from the pinned SDK (42161 Arbitrum, 43114 Avalanche)."""
+        a = sdk.addresses(chain_id)
+        usdc = sdk.tokens(chain_id)["USDC"]
+        return cls(
+            exchange_router=a["ExchangeRouter"],
+            router=a["SyntheticsRouter"],
+            order_vault=a["OrderVault"],
+            reader=a["SyntheticsReader"],
+            data_store=a["DataStore"],
+            event_emitter=a["EventEmitter"],
+            usdc=usdc.address,
+            usdc_decimals=usdc.decimals,
+            markets=dict(markets),
+            execution_fee_wei=execution_fee_wei,
+        )
+
+
+def _topic(address: str) -> str:
+    """An address as a 32-byte topic (Cast.toBytes32: left-padded)."""
+    return "0x" + address.lower().removeprefix("0x").rjust(64, "0")
+
+
+def _hex32(key: str) -> str:
+    return "0x" + key.lower().removeprefix("0x").rjust(64, "0")
+
+
+class GmxVenue:
+    """The `Venue` port on GMX v2's ExchangeRouter, Reader and EventEmitter."""
+
+    two_phase = True
+    closes_by_size = True
+
+    def __init__(self, cfg: GmxConfig) -> None:
+        self.cfg = cfg
+        self.order_selector = codec.selector(codec.ROUTER, "multicall")
+        self.order_topic = event_topic("EventLog2")  # OrderCreated is an EventLog2
+        self._by_market = {m.market.lower(): (a, m) for a, m in cfg.markets.items()}
+
+    def _market(self, asset: str) -> GmxMarket:
+        m = self.cfg.markets.get(asset)
+        if m is None:
+            raise ConfigError(
+                f"no GMX market configured for asset {asset!r}; configured: "
+                f"{sorted(self.cfg.markets) or 'none'}"
+            )
+        return m
+
+    def _usdc_units(self, usd_1e6: int) -> int:
+        # exact: USDC has 6 decimals or more on every GMX chain
+        scaled = usd_1e6 * 10**self.cfg.usdc_decimals
+        if scaled % 10**6:
+            raise ConfigError(f"{usd_1e6} micro-USD is no whole USDC amount")
+        return int(scaled // 10**6)
+
+    # -- orders -------------------------------------------------------------------------------
+
+    def encode_order(self, o: OrderCall) -> bytes:
+        m = self._market(o.asset)
+        increase = o.action.adds_exposure
+        if o.action is Action.CLOSE:
+            if o.close_size is None:
+                raise RejectedSignal(
+                    "close_size_missing", f"a GMX close of {o.asset} needs the position's size"
+                )
+            # All of it: GMX pays the whole collateral out when the size reaches 0
+            # (DecreasePositionUtils zeroes initialCollateralDeltaAmount on a full close).
+            size, collateral = o.close_size, 0
+        else:
+            size = o.collateral_usd_1e6 * o.leverage_x * USD_TO_GMX
+            collateral = self._usdc_units(o.collateral_usd_1e6)
+        fee = self.cfg.execution_fee_wei
+        params: dict[str, Any] = {
+            "addresses": {
+                "receiver": o.account,
+                # Where a cancelled increase's collateral goes back to (0x0 would mean
+                # the account too; it only may not be the order vault).
+                "cancellationReceiver": o.account,
+                "callbackContract": codec.ZERO_ADDRESS,
+                "uiFeeReceiver": codec.ZERO_ADDRESS,
+                "market": m.market,
+                "initialCollateralToken": self.cfg.usdc,
+                "swapPath": [],
+            },
+            "numbers": {
+                "sizeDeltaUsd": size,
+                "initialCollateralDeltaAmount": collateral,
+                "triggerPrice": 0,
+                "acceptablePrice": o.acceptable_price_usd_1e6 * m.price_unit,
+                "executionFee": fee,
+                "callbackGasLimit": 0,
+                "minOutputAmount": 0,
+                "validFromTime": 0,
+            },
+            "orderType": codec.MARKET_INCREASE if increase else codec.MARKET_DECREASE,
+            "decreasePositionSwapType": codec.NO_SWAP,
+            "isLong": o.is_long,
+            "shouldUnwrapNativeToken": False,
+            "autoCancel": False,
+            "referralCode": codec.ZERO_BYTES32,
+            # Our idempotency key rides in the order: OrderCreated emits dataList.
+            "dataList": [o.client_order_id],
+        }
+        calls = [codec.send_wnt(self.cfg.order_vault, fee)]
+        if increase:
+            calls.append(codec.send_tokens(self.cfg.usdc, self.cfg.order_vault, collateral))
+        calls.append(codec.create_order(params))
+        return codec.multicall(calls)
+
+    def order_value(self, calldata: bytes) -> int:
+        calls = codec.decode_multicall(calldata) or []
+        sends = (codec.decode_call(codec.ROUTER, "sendWnt", c) for c in calls)
+        return sum(int(s["amount"]) for s in sends if s is not None)
+
+    def decode_order(self, data: bytes) -> OrderCall | None:
+        """The market order in a multicall (its first createOrder); None otherwise."""
+        calls = codec.decode_multicall(data) or []
+        p = next((q for q in map(codec.decode_create_order, calls) if q is not None), None)
+        if p is None or p["orderType"] not in (codec.MARKET_INCREASE, codec.MARKET_DECREASE):
+            return None
+        found = self._by_market.get(p["addresses"]["market"].lower())
+        if found is None:
+            return None
+        asset, m = found
+        n = p["numbers"]
+        units = n["initialCollateralDeltaAmount"]
+        collateral = units * 10**6 // 10**self.cfg.usdc_decimals
+        size = n["sizeDeltaUsd"]
+        data_list = p["dataList"]
+        return OrderCall(
+            Action.OPEN if p["orderType"] == codec.MARKET_INCREASE else Action.DECREASE,
+            asset,
+            bool(p["isLong"]),
+            collateral,
+            size // (collateral * USD_TO_GMX) if collateral > 0 else 0,
+            n["acceptablePrice"] // m.price_unit,
+            bytes(data_list[0]) if data_list else codec.ZERO_BYTES32,
+            p["addresses"]["receiver"],
+        )
+
+    def cancel_request(self, key: str) -> bytes:
+        return codec.cancel_order(bytes.fromhex(_hex32(key)[2:]))
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def price_call(self, asset: str) -> Call | None:
+        return None  # GMX prices come from its oracle keepers, not from a view
+
+    def decode_price(self, result: bytes) -> int:
+        raise ConfigError("GMX has no on-chain price read; price_call is None")
+
+    def position_call(self, trader: str, asset: str) -> Call:
+        data = codec.get_account_positions(self.cfg.data_store, trader, 0, POSITIONS_PAGE)
+        return Call(self.cfg.reader, data)
+
+    def decode_position(self, asset: str, result: bytes) -> Position:
+        market = self._market(asset).market.lower()
+        usdc = self.cfg.usdc.lower()
+        mine = [
+            p
+            for p in codec.decode_account_positions(result)
+            if p.market.lower() == market and p.collateral_token.lower() == usdc
+        ]
+        if not mine:
+            return Position(False, 0, 0, 0)
+        # GMX keeps a long and a short apart (the position key includes isLong); the port
+        # has one position per asset, so a trader holding both is seen as the larger.
+        p = max(mine, key=lambda q: q.size_in_usd)
+        return Position(
+            p.is_long,
+            p.size_in_usd // USD_TO_GMX,
+            p.collateral_amount * 10**6 // 10**self.cfg.usdc_decimals,
+            p.size_in_usd,
+        )
+
+    def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
+        return None  # following GMX leaders is a later change
+
+    # -- two-phase ----------------------------------------------------------------------------
+
+    def _event(self, log: Log) -> GmxEvent | None:
+        if log.address.lower() != self.cfg.event_emitter.lower():
+            return None
+        return decode_event(log.topics, log.data)
+
+    def request_key(self, logs: Sequence[Log]) -> str | None:
+        for log in logs:
+            ev = self._event(log)
+            if ev is not None and ev.name == "OrderCreated" and ev.topic1 is not None:
+                return str(ev.topic1)
+        return None
+
+    def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
+        filters: list[LogFilter] = []
+        if accounts:
+            names = [event_name_hash(n) for n in EXECUTED_EVENTS]
+            topics: list[str | list[str] | None] = [
+                event_topic("EventLog1"),
+                names,
+                [_topic(a) for a in accounts],
+            ]
+            filters.append(LogFilter(self.cfg.event_emitter, topics))
+        if keys:
+            names = [event_name_hash(n) for n in ENDED_EVENTS]
+            topics = [event_topic("EventLog2"), names, [_hex32(k) for k in keys]]
+            filters.append(LogFilter(self.cfg.event_emitter, topics))
+        return filters
+
+    def decode_outcome(self, log: Log) -> VenueOutcome | None:
+        ev = self._event(log)
+        if ev is None:
+            return None
+        where = (log.block_number, log.block_hash, log.tx_hash)
+        items = ev.items
+        if ev.name in EXECUTED_EVENTS and "orderKey" in items:
+            found = self._by_market.get(str(items.get("market", "")).lower())
+            # A market no longer configured still settles the request; its price is unknown.
+            price = int(items.get("executionPrice", 0)) // found[1].price_unit if found else 0
+            return VenueOutcome(
+                items["orderKey"],
+                OutcomeKind.EXECUTED,
+                *where,
+                price_usd_1e6=price,
+                size_delta_usd_1e6=int(items.get("sizeDeltaUsd", 0)) // USD_TO_GMX,
+            )
+        if ev.name in ENDED_EVENTS and "key" in items:
+            return VenueOutcome(items["key"], ENDED_EVENTS[ev.name], *where, reason=_reason(items))
+        return None
+
+
+def _reason(items: Mapping[str, Any]) -> str:
+    """GMX's reason string (empty for a custom error) and the decoded reasonBytes."""
+    reason = str(items.get("reason", ""))
+    raw = items.get("reasonBytes", b"")
+    detail = decode_error(bytes(raw)) if raw else None
+    if detail is None or detail == reason:
+        return reason
+    return f"{reason}: {detail}" if reason else detail

@@ -1,0 +1,186 @@
+"""A two-phase venue's outcomes (GMX v2): a mined request waits for the keeper.
+
+Each watch pass, after the receipts:
+1. a mined request without its order key gets it from its receipt's logs (the venue's
+   `OrderCreated`);
+2. one eth_getLogs batch over [the oldest waiting request's block, head] finds every fill,
+   cancellation or freeze of those keys (the node answers from the canonical chain only,
+   so a fill that a reorg removed is simply no longer there);
+3. mined/frozen + a fill -> executed (price, size and the fill's block recorded);
+   executed, the fill N blocks deep -> confirmed; executed whose fill is gone -> mined
+   (it waits again: the request may be executed anew, or its own block left too and the
+   receipt watcher puts it back to sent); mined + the venue's cancel N blocks deep ->
+   venue_cancelled with the venue's reason (terminal: exposure released); mined + a freeze
+   -> frozen.
+Every move is a compare-and-set, so two watchers apply each outcome once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+
+from core.domain.rows import AwaitingOutcome
+from core.domain.states import IntentState
+from core.domain.venue import OutcomeKind, VenueOutcome
+from core.ports import OutcomeStore, Venue, WatcherChain
+
+log = logging.getLogger(__name__)
+WAITING = (IntentState.MINED, IntentState.FROZEN)
+
+
+@dataclass
+class OutcomeResult:
+    executed: int = 0
+    confirmed: int = 0
+    venue_cancelled: int = 0
+    frozen: int = 0
+    unexecuted: int = 0
+    keyless: list[int] = field(default_factory=list)
+
+
+def latest(outcomes: list[VenueOutcome]) -> dict[str, VenueOutcome]:
+    """The last outcome of each key, in chain order (a frozen order executed later is
+    executed)."""
+    by_key: dict[str, VenueOutcome] = {}
+    for o in sorted(outcomes, key=lambda o: o.block_number):
+        by_key[o.order_key] = o
+    return by_key
+
+
+class Outcomes:
+    def __init__(
+        self, store: OutcomeStore, chain: WatcherChain, venue: Venue, confirmations: int
+    ) -> None:
+        self.store = store
+        self.chain = chain
+        self.venue = venue
+        self.confirmations = confirmations
+
+    def poll(self, head: int) -> OutcomeResult:
+        result = OutcomeResult()
+        rows = self._with_keys(self.store.awaiting_outcome(), result)
+        keyed = [r for r in rows if r.order_key]
+        if not keyed:
+            return result
+        keys = sorted({str(r.order_key) for r in keyed})
+        accounts = sorted({r.signer_address for r in keyed})
+        start = min(r.block_number for r in keyed)
+        logs = self.chain.logs(self.venue.outcome_filters(accounts, keys), start, head)
+        decoded = [o for lg in logs if (o := self.venue.decode_outcome(lg)) is not None]
+        found = latest([o for o in decoded if o.order_key in keys])
+        for r in keyed:
+            self._apply(r, found.get(str(r.order_key)), head, result)
+        return result
+
+    def _deep(self, block: int, head: int) -> bool:
+        return head - block + 1 >= self.confirmations
+
+    def _with_keys(
+        self, rows: list[AwaitingOutcome], result: OutcomeResult
+    ) -> list[AwaitingOutcome]:
+        """Rows with their order key; a key read from a receipt is stored."""
+        keyless = [r for r in rows if not r.order_key]
+        if not keyless:
+            return rows
+        receipts = self.chain.receipt_logs([r.tx_hash for r in keyless])
+        out: list[AwaitingOutcome] = [r for r in rows if r.order_key]
+        for r in keyless:
+            got = receipts.get(r.tx_hash)
+            key = self.venue.request_key(got[1]) if got else None
+            if key is None:
+                if got and got[0] == 1:
+                    # Mined, succeeded, and no order: not a request of this venue. Left
+                    # mined and reported (status lists it); never guessed.
+                    log.error(
+                        "intent %s: request %s mined without an order key",
+                        r.intent_id,
+                        r.tx_hash,
+                        extra={"intent_id": r.intent_id},
+                    )
+                    result.keyless.append(r.intent_id)
+                continue
+            self.store.set_order_key(r.intent_id, key)
+            out.append(replace(r, order_key=key))
+        return out
+
+    def _apply(
+        self, r: AwaitingOutcome, o: VenueOutcome | None, head: int, result: OutcomeResult
+    ) -> None:
+        if r.state is IntentState.EXECUTED:
+            self._executed(r, o, head, result)
+        elif o is None:
+            return
+        elif o.kind is OutcomeKind.EXECUTED:
+            if self._fill(r, o):
+                result.executed += 1
+                if self._deep(o.block_number, head) and self._confirm(r.intent_id, o):
+                    result.confirmed += 1
+        elif o.kind is OutcomeKind.CANCELLED and self._deep(o.block_number, head):
+            if self.store.transition(
+                r.intent_id,
+                r.state,
+                IntentState.VENUE_CANCELLED,
+                reason=f"venue_cancelled: {o.reason}"[:300],
+            ):
+                result.venue_cancelled += 1
+        elif (
+            o.kind is OutcomeKind.FROZEN
+            and r.state is IntentState.MINED
+            and self.store.transition(
+                r.intent_id, r.state, IntentState.FROZEN, reason=f"frozen: {o.reason}"[:300]
+            )
+        ):
+            result.frozen += 1
+
+    def _fill(self, r: AwaitingOutcome, o: VenueOutcome) -> bool:
+        return self.store.transition(
+            r.intent_id,
+            r.state,
+            IntentState.EXECUTED,
+            fill_price_usd_1e6=o.price_usd_1e6,
+            fill_size_usd_1e6=o.size_delta_usd_1e6,
+            executed_block=o.block_number,
+            executed_block_hash=o.block_hash,
+        )
+
+    def _confirm(self, intent_id: int, o: VenueOutcome) -> bool:
+        return self.store.transition(
+            intent_id,
+            IntentState.EXECUTED,
+            IntentState.CONFIRMED,
+            executed_block=o.block_number,
+            executed_block_hash=o.block_hash,
+        )
+
+    def _executed(
+        self, r: AwaitingOutcome, o: VenueOutcome | None, head: int, result: OutcomeResult
+    ) -> None:
+        if o is None or o.kind is not OutcomeKind.EXECUTED:
+            if self.store.transition(
+                r.intent_id,
+                IntentState.EXECUTED,
+                IntentState.MINED,
+                fill_price_usd_1e6=None,
+                fill_size_usd_1e6=None,
+                executed_block=None,
+                executed_block_hash=None,
+            ):
+                result.unexecuted += 1
+                log.warning(
+                    "intent %s: its fill left the canonical chain; waiting for the venue again",
+                    r.intent_id,
+                    extra={"intent_id": r.intent_id},
+                )
+            return
+        if self._deep(o.block_number, head):
+            if self._confirm(r.intent_id, o):
+                result.confirmed += 1
+        elif o.block_hash != r.executed_block_hash:
+            self.store.transition(
+                r.intent_id,
+                IntentState.EXECUTED,
+                IntentState.EXECUTED,
+                executed_block=o.block_number,
+                executed_block_hash=o.block_hash,
+            )

@@ -1,0 +1,228 @@
+"""GMX v2's two-phase order lifecycle on real workers, anvil and the local GMX-compatible
+venue (contracts/LocalGmx.sol; its conformance to the SDK's ABIs is
+tests/unit/test_gmx_conformance.py): a mined request waits for the keeper; executed (fill
+price and size recorded) -> confirmed once the fill is N blocks deep; a request the venue
+cancels ends venue_cancelled with its reason and releases the exposure; a fill that a
+reorg removes puts the intent back to waiting; positions read back from the venue match
+the executed intents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_abi import decode
+
+from core.adapters.chain import Chain
+from core.adapters.gmx.keeper import DevKeeper
+from core.adapters.gmx.local import (
+    LocalGmx,
+    approve_usdc,
+    calldata,
+    deploy_local_gmx,
+    fund_usdc,
+    keeper_execute,
+    position,
+)
+from core.adapters.signers.factory import resolve
+from core.adapters.signers.local import LocalSigner
+from core.domain.types import USD
+from tests.support import procs
+from tests.support.chain import ANVIL_KEY0
+from tests.support.databases import fresh_database
+from tests.support.flow import Flow
+from tests.support.stacks import live_worker_set
+
+PRICES = {"BTC": 100_000 * USD, "ETH": 3_000 * USD}
+FEE = 10**15  # the execution fee each request carries (wei)
+CONFIRMATIONS = 2
+
+
+@dataclass
+class Gmx:
+    flow: Flow
+    gmx: LocalGmx
+    chain: Chain
+    keeper: LocalSigner
+
+    def follower(self, leader: str, usdc: int = 10_000 * USD, **policy: Any) -> tuple[int, str]:
+        fid, address = self.flow.follower(leader, **policy)
+        fund_usdc(self.chain, self.keeper, 31337, self.gmx, address, usdc)
+        ref = self.flow.s.registry.follower(fid).signer_ref
+        approve_usdc(self.chain, resolve(ref), 31337, self.gmx, 2**255)
+        return fid, address
+
+    def dev_keeper(self, move_bps: int = 0) -> DevKeeper:
+        k = DevKeeper(self.chain, self.keeper, 31337, self.gmx, PRICES, delay_s=0)
+        k.move_bps = move_bps
+        k.next_block = self.chain.block_number()
+        return k
+
+    def submitted(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Submit one signal; its only intent once the pipeline created it."""
+        self.flow.submit(body)
+        procs.wait_until(lambda: self.flow.q.intents(signal_id=body["signal_id"]), 20, "the intent")
+        (intent,) = self.flow.q.intents(signal_id=body["signal_id"])
+        return intent
+
+    def state(self, intent_id: int) -> str:
+        return str(self.flow.q.intent(intent_id)["state"])
+
+    def wait(self, intent_id: int, state: str, timeout: float = 30) -> dict[str, Any]:
+        procs.wait_until(lambda: self.state(intent_id) == state, timeout, f"intent {state}")
+        return self.flow.q.intent(intent_id)
+
+    def mine(self, n: int = CONFIRMATIONS) -> None:
+        for _ in range(n):
+            self.chain.rpc("evm_mine")
+
+    def trade(self, leader: str, keeper: DevKeeper, **payload: Any) -> dict[str, Any]:
+        """One signal for the leader's only follower: requested -> executed -> confirmed."""
+        body = self.flow.payload(leader, **payload)
+        intent = self.submitted(body)
+        self.wait(intent["id"], "mined")
+        procs.wait_until(lambda: keeper.round().executed == 1, 10, "the keeper executed it")
+        self.wait(intent["id"], "executed")
+        self.mine()
+        return self.wait(intent["id"], "confirmed")
+
+
+@pytest.fixture(scope="module")
+def gmx(stack: Any) -> Iterator[Gmx]:
+    chain = Chain(stack.rpc_url)
+    deployer = LocalSigner.from_key(ANVIL_KEY0)
+    local = deploy_local_gmx(chain, deployer, 31337, {"BTC": 8, "ETH": 18})
+    contracts = {
+        "exchange_router": local.exchange_router,
+        "router": local.router,
+        "order_vault": local.order_vault,
+        "reader": local.reader,
+        "data_store": local.data_store,
+        "event_emitter": local.event_emitter,
+        "usdc": local.usdc,
+    }
+    markets = {
+        a: {"market": m, "index_decimals": local.index_decimals[a]}
+        for a, m in local.markets.items()
+    }
+    with (
+        fresh_database("ct_gmx") as url,
+        live_worker_set(
+            stack,
+            "gmx",
+            15,
+            url,
+            COPYTRADE_VENUE="gmx",
+            COPYTRADE_VENUE_ADDRESS="",
+            COPYTRADE_GMX_CONTRACTS=json.dumps(contracts),
+            COPYTRADE_GMX_MARKETS=json.dumps(markets),
+            COPYTRADE_GMX_EXECUTION_FEE_WEI=str(FEE),
+            COPYTRADE_GMX_PRICES=json.dumps(PRICES),
+            COPYTRADE_GAS_LIMIT="3000000",
+            COPYTRADE_CONFIRMATIONS=str(CONFIRMATIONS),
+        ) as ws,
+    ):
+        yield Gmx(Flow(stack, ws.workers, services=ws.services), local, chain, deployer)
+
+
+def test_open_increase_decrease_close_each_executed_by_the_keeper(gmx: Gmx) -> None:
+    leader = gmx.flow.leader()
+    _, address = gmx.follower(leader)
+    keeper = gmx.dev_keeper()
+    usdc_before = _usdc(gmx, address)
+
+    opened = gmx.trade(
+        leader, keeper, asset="ETH", collateral_usd="100", leverage=3, price_usd="3000"
+    )
+    assert opened["fill_price_usd_1e6"] == PRICES["ETH"]
+    assert opened["fill_size_usd_1e6"] == 300 * USD
+    assert opened["venue_order_key"] is not None
+    assert position(gmx.chain, gmx.gmx, address, "ETH", True)[0] == 300 * USD * 10**24
+    assert usdc_before - _usdc(gmx, address) == 100 * USD  # the collateral went to the venue
+
+    gmx.trade(
+        leader,
+        keeper,
+        action="increase",
+        asset="ETH",
+        collateral_usd="50",
+        leverage=2,
+        price_usd="3000",
+    )
+    size, _, collateral = position(gmx.chain, gmx.gmx, address, "ETH", True)
+    assert (size, collateral) == (400 * USD * 10**24, 150 * USD)
+
+    gmx.trade(
+        leader,
+        keeper,
+        action="decrease",
+        asset="ETH",
+        collateral_usd="50",
+        leverage=2,
+        price_usd="3000",
+    )
+    size, _, collateral = position(gmx.chain, gmx.gmx, address, "ETH", True)
+    assert (size, collateral) == (300 * USD * 10**24, 100 * USD)
+
+    closed = gmx.trade(
+        leader,
+        keeper,
+        action="close",
+        asset="ETH",
+        collateral_usd="1",
+        leverage=1,
+        price_usd="3000",
+    )
+    assert closed["fill_size_usd_1e6"] == 300 * USD  # the whole position, read from the venue
+    assert position(gmx.chain, gmx.gmx, address, "ETH", True) == (0, 0, 0)
+    assert _usdc(gmx, address) == usdc_before  # no PnL on the local venue: collateral back
+
+
+def test_the_keeper_cancels_for_slippage_and_the_exposure_is_released(gmx: Gmx) -> None:
+    leader = gmx.flow.leader()
+    # Room for exactly one 1,000 USD position: a second open sized while the first still
+    # counted would be refused.
+    fid, address = gmx.follower(leader, max_position_usd_1e6=1_000 * USD, slippage_bps=10)
+    moved = gmx.dev_keeper(move_bps=50)  # the price moved 0.5 % against a 0.1 % tolerance
+    body = gmx.flow.payload(leader, asset="BTC", collateral_usd="500", leverage=2)
+    first = gmx.submitted(body)
+    gmx.wait(first["id"], "mined")
+    procs.wait_until(lambda: moved.round().executed == 1, 10, "the keeper tried it")
+    gmx.mine()
+    cancelled = gmx.wait(first["id"], "venue_cancelled")
+    assert "OrderNotFulfillableAtAcceptablePrice" in cancelled["reason"]
+    assert position(gmx.chain, gmx.gmx, address, "BTC", True) == (0, 0, 0)
+
+    again = gmx.trade(leader, gmx.dev_keeper(), asset="BTC", collateral_usd="500", leverage=2)
+    assert again["fill_size_usd_1e6"] == 1_000 * USD  # sized against no exposure
+    assert position(gmx.chain, gmx.gmx, address, "BTC", True)[0] == 1_000 * USD * 10**24
+
+
+def test_a_fill_reorged_out_waits_again_and_confirms_on_the_next_fill(gmx: Gmx) -> None:
+    leader = gmx.flow.leader()
+    _, address = gmx.follower(leader)
+    body = gmx.flow.payload(leader, asset="ETH", collateral_usd="10", leverage=2, price_usd="3000")
+    intent = gmx.submitted(body)
+    gmx.wait(intent["id"], "mined")
+    procs.wait_until(lambda: gmx.flow.q.intent(intent["id"])["venue_order_key"], 10, "order key")
+    key = bytes.fromhex(gmx.flow.q.intent(intent["id"])["venue_order_key"][2:])
+    keeper_execute(gmx.chain, gmx.keeper, 31337, gmx.gmx, key, PRICES["ETH"], "ETH")
+    first = gmx.wait(intent["id"], "executed")
+    gmx.chain.rpc("anvil_reorg", 1, [])  # the fill's block replaced, the keeper's tx dropped
+    gmx.wait(intent["id"], "mined")
+    assert position(gmx.chain, gmx.gmx, address, "ETH", True) == (0, 0, 0)
+    keeper_execute(gmx.chain, gmx.keeper, 31337, gmx.gmx, key, PRICES["ETH"] + USD, "ETH")
+    gmx.mine()
+    done = gmx.wait(intent["id"], "confirmed")
+    assert first["fill_price_usd_1e6"] == PRICES["ETH"]
+    assert done["fill_price_usd_1e6"] == PRICES["ETH"] + USD  # the second fill's, not the first
+
+
+def _usdc(gmx: Gmx, address: str) -> int:
+    (value,) = decode(
+        ["uint256"], gmx.chain.call(gmx.gmx.usdc, calldata("balanceOf(address)", address))
+    )
+    return int(value)
