@@ -17,6 +17,7 @@ from core.adapters.nonce_audit import audit_nonce
 from core.adapters.postgres.attempts import AttemptStore
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
+from core.adapters.postgres.gate import gate_states
 from core.adapters.postgres.intents import IntentStore
 from core.adapters.postgres.leader_txs import LeaderStore
 from core.adapters.postgres.nonces import NonceStore
@@ -130,7 +131,7 @@ class Services:
 
     @cached_property
     def signals(self) -> SignalStore:
-        return SignalStore(self.db)
+        return SignalStore(self.db, gate_states(self.venue.two_phase))
 
     @cached_property
     def intents(self) -> IntentStore:
@@ -202,6 +203,7 @@ class Services:
             self.venue_address,
             self.venue,
             self.receipts,
+            self.pipeline.wake_next if self.venue.two_phase else None,
         )
 
     @cached_property
@@ -232,7 +234,7 @@ class Services:
     def reconciler(self) -> Reconciler:
         s = self.settings
         return Reconciler(
-            ReconcileStore(self.db),
+            ReconcileStore(self.db, gate_states(self.venue.two_phase)),
             self.intake.dispatcher,
             self.mode,
             s.reconcile_idle_after_s,

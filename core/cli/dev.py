@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Deploy the local GMX-compatible venue; print the COPYTRADE_* settings for it."""
-        from core.adapters.gmx.local import deploy_local_gmx  # start-up cost: web3
+        from core.adapters.gmx.local import deploy_local_gmx, settings_for  # start-up cost: web3
         from core.adapters.signers.factory import resolve  # start-up cost: eth_account
 
         markets: dict[str, int] = {}
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         s = _local()
         gmx = deploy_local_gmx(s.chain, resolve(signer), LOCAL_CHAIN_ID, markets)
         out.write_text(json.dumps(asdict(gmx), indent=2) + "\n")
-        env = settings_for(asdict(gmx))
+        env = settings_for(gmx)
         if as_json:
             emit_json(env)
             return
@@ -104,29 +104,3 @@ def register(app: typer.Typer) -> None:
         )
         console.print(f"keeper: {action} after {delay_s}s, moved {move_bps} bps")
         k.run(rounds=rounds or None)
-
-
-def settings_for(deployment: dict[str, object]) -> dict[str, str]:
-    """The COPYTRADE_* settings that point copytrade at a local GMX deployment."""
-    contracts = {
-        k: deployment[k]
-        for k in (
-            "exchange_router",
-            "router",
-            "order_vault",
-            "reader",
-            "data_store",
-            "event_emitter",
-            "usdc",
-        )
-    }
-    decimals = deployment["index_decimals"]
-    assert isinstance(decimals, dict)
-    markets_in = deployment["markets"]
-    assert isinstance(markets_in, dict)
-    markets = {a: {"market": m, "index_decimals": decimals[a]} for a, m in markets_in.items()}
-    return {
-        "COPYTRADE_VENUE": "gmx",
-        "COPYTRADE_GMX_CONTRACTS": json.dumps(contracts),
-        "COPYTRADE_GMX_MARKETS": json.dumps(markets),
-    }

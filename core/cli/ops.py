@@ -127,13 +127,19 @@ def register(app: typer.Typer) -> None:
         followers: Annotated[int, typer.Option(min=1, max=500)] = 20,
         signals: Annotated[int, typer.Option(min=1, max=50)] = 3,
         keep: Annotated[bool, typer.Option(help="Keep the data directory.")] = False,
+        venue: Annotated[
+            str,
+            typer.Option(help="gmx (the local GMX-compatible venue, two-phase) or simple."),
+        ] = "gmx",
         json_: Json = False,
     ) -> None:
         """Run the whole job on an embedded stack (no servers), then stop everything."""
+        if venue not in ("gmx", "simple"):
+            raise typer.BadParameter(f"--venue {venue!r}: gmx or simple")
         # start-up cost: the demo loads config.settings (pydantic_settings, ~35 ms)
         from core.demo.run import run
 
-        raise typer.Exit(run(followers, signals, keep, json_))
+        raise typer.Exit(run(followers, signals, keep, json_, venue))
 
     @app.command("status")
     def status(json_: Json = False) -> None:

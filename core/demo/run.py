@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import secrets
 import shutil
 import signal
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,8 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.demo.embedded import INTERRUPTED, Embedded, Interrupted, check_interrupt
-from core.demo.scenario import PERSONAS, PRICES, SIGNALS
+from core.demo.scenario import KEEPER_MOVE_BPS, PERSONAS, PRICES, SIGNALS
 from core.demo.stack import (
+    deploy_gmx,
     go_live,
     keystore,
     migrate_and_deploy,
@@ -28,15 +31,26 @@ from core.demo.stack import (
     use,
     wait_ready,
 )
+from core.domain.errors import CopytradeError
 from core.domain.risk import Policy, project_exposure
 from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
-from core.domain.types import Action
+from core.domain.types import USD, Action
 from core.services.status import gather
 
-TERMINAL = {"confirmed", "reverted", "rejected", "dry_run", "failed", "cancelled"}
+log = logging.getLogger(__name__)
+TERMINAL = {
+    "confirmed",
+    "reverted",
+    "rejected",
+    "dry_run",
+    "failed",
+    "cancelled",
+    "venue_cancelled",
+}
+VENUES = ("gmx", "simple")
 
 
-def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
+def run(followers: int, signals: int, keep: bool, as_json: bool, venue: str = "gmx") -> int:
     # Ctrl-C / SIGTERM only set a flag; the demo's loops check it at safe points and unwind
     # through the `finally` below, which stops every child by PID. (Raising from the handler
     # could land inside a library callback that swallows it.) Installed explicitly because
@@ -51,11 +65,12 @@ def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
         atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     emb = Embedded(tmp)
     try:
-        return _run(emb, console, followers, signals, as_json)
+        return _run(emb, console, followers, signals, as_json, venue)
     except Interrupted:
         console.print("[yellow]interrupted[/]")
         return 130
     finally:
+        KEEPER_STOP.set()
         with console.status("stopping everything the demo started"):
             emb.stop()
         if keep:
@@ -68,9 +83,13 @@ def run(followers: int, signals: int, keep: bool, as_json: bool) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_json: bool) -> int:
-    # start-up cost: eth_account and coincurve (~0.5 s)
-    from core.adapters.signers.local import LocalSigner
+def _run(
+    emb: Embedded, console: Console, n_followers: int, n_signals: int, as_json: bool, venue: str
+) -> int:
+    from core.adapters.gmx.keeper import DevKeeper  # start-up cost: web3
+    from core.adapters.gmx.local import fund_followers  # start-up cost: web3
+    from core.adapters.signers.factory import resolve  # start-up cost: eth_account
+    from core.adapters.signers.local import LocalSigner  # start-up cost: coincurve
 
     console.rule(
         f"[bold]copytrade demo[/]: one leader, {n_followers} followers, {n_signals} signals"
@@ -81,12 +100,17 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
         emb.start_redis()
         emb.start_anvil()
     env = settings_env(emb, COPYTRADE_PROFILE="canary", COPYTRADE_OPERATOR="demo")
-    _, env = migrate_and_deploy(env)
+    gmx = keeper = None
+    with console.status(f"deploying the {venue} venue"):
+        if venue == "gmx":
+            _, env, gmx, keeper = deploy_gmx(env)
+        else:
+            _, env = migrate_and_deploy(env)
     s = use(env)  # this process too (status, verify): the stack's settings only
-    venue = env["COPYTRADE_VENUE_ADDRESS"]
+    where = s.venue_address
     console.print(
         f"PostgreSQL {emb.database_url.split('?')[0]}, Redis {emb.redis_socket}, "
-        f"anvil {emb.rpc_url}, venue {venue}"
+        f"anvil {emb.rpc_url}, {venue} venue {where}"
     )
     workers = start_processes(emb, env)
 
@@ -95,6 +119,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
     keys = emb.dir / "keys"
     keys.mkdir()
     cast: list[tuple[int, str, str]] = []
+    refs: list[str] = []
     for i in range(n_followers):
         check_interrupt()
         p = PERSONAS[i % len(PERSONAS)]
@@ -105,6 +130,7 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
             usd_to_e6(p.max_position_usd),
             frozenset(p.assets.split(",")),
             parse_sizing(p.sizing),
+            p.slippage_bps,
         )
         fid = s.registry.add_follower(
             tg_user_id=1000 + i,
@@ -118,6 +144,25 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
         if p.paused:
             s.registry.set_follower_flags(fid, "demo", "demo persona", paused=True)
         cast.append((fid, p.name, address))
+        refs.append(ref)
+    if gmx is not None and keeper is not None:
+        with console.status(f"funding {n_followers} followers with USDC, approving GMX's router"):
+            fund_followers(s.chain, keeper, 31337, gmx, [resolve(r) for r in refs], 1_000 * USD)
+        dev_keeper = DevKeeper(
+            s.chain,
+            keeper,
+            31337,
+            gmx,
+            {a: usd_to_e6(p) for a, p in PRICES.items()},
+            delay_s=0.5,
+            move_bps=KEEPER_MOVE_BPS,
+        )
+        keeping = threading.Thread(target=_keep, args=(dev_keeper,), daemon=True, name="keeper")
+        keeping.start()
+        console.print(
+            f"dev keeper: executes requests 0.5 s after they land, {KEEPER_MOVE_BPS} bps "
+            "against the trader"
+        )
     wait_ready(emb, workers)
     with console.status("LIVE requested; waiting for 3 consecutive heartbeats") as st:
         v = go_live(
@@ -180,7 +225,27 @@ def _run(emb: Embedded, console: Console, n_followers: int, n_signals: int, as_j
             if time.monotonic() > deadline:
                 raise RuntimeError(f"intents not terminal in time: {by}")
             time.sleep(0.2)
-    return _report(s, q, console, cast, signal_ids, venue, as_json)
+    return _report(s, q, console, cast, signal_ids, where, as_json)
+
+
+KEEPER_STOP = threading.Event()
+
+
+def _keep(keeper: Any) -> None:
+    """The demo's keeper, until the demo stops it (before the stack goes down); a round that
+    meets a node hiccup is tried again."""
+    while not (KEEPER_STOP.is_set() or INTERRUPTED.is_set()):
+        try:
+            keeper.round()
+        except CopytradeError as exc:
+            log.warning("dev keeper: %s", exc)
+        KEEPER_STOP.wait(0.2)
+
+
+def _held(s: Any, trader: str, asset: str) -> int:
+    """The trader's position on the venue, read through the venue port (either venue)."""
+    c = s.venue.position_call(trader, asset)
+    return int(s.venue.decode_position(asset, s.chain.call(c.to, c.data)).size_usd_1e6)
 
 
 def _usd(value_e6: int) -> str:
@@ -196,8 +261,6 @@ def _report(
     venue: str,
     as_json: bool,
 ) -> int:
-    from core.adapters.venue_admin import position  # start-up cost: web3
-
     table = Table(title="followers: one row per intent")
     for col in (
         "id",
@@ -207,6 +270,7 @@ def _report(
         "nonce",
         "tx hash",
         "block",
+        "fill",
         "BTC held",
         "ETH held",
     ):
@@ -215,7 +279,7 @@ def _report(
     ok = True
     for fid, name, address in cast:
         intents = [i for sid in signal_ids for i in q.intents(signal_id=sid, follower_id=fid)]
-        held = {a: position(s.chain, venue, address, a).size_usd_1e6 for a in PRICES}
+        held = {a: _held(s, address, a) for a in PRICES}
         for asset in PRICES:
             legs = [
                 (Action(i["action"]), i["notional_usd_1e6"] or 0)
@@ -235,6 +299,7 @@ def _report(
                 "" if i["nonce"] is None else str(i["nonce"]),
                 (i["tx_hash"] or "")[:12],
                 str(i["block_number"] or ""),
+                "" if i["fill_price_usd_1e6"] is None else _usd(i["fill_price_usd_1e6"]),
                 _usd(held["BTC"]) if last else "",
                 _usd(held["ETH"]) if last else "",
                 end_section=last,
@@ -255,6 +320,9 @@ def _report(
                             "nonce",
                             "tx_hash",
                             "block_number",
+                            "venue_order_key",
+                            "fill_price_usd_1e6",
+                            "fill_size_usd_1e6",
                         )
                     }
                     for i in intents

@@ -14,6 +14,7 @@ class Persona:
     assets: str = "BTC,ETH"
     cohort: bool = True
     paused: bool = False
+    slippage_bps: int = 50
 
 
 # Under the canary profile (10 USD per order, 2x, BTC/ETH) and the leader's first order,
@@ -29,7 +30,11 @@ PERSONAS = (
     Persona("paused", paused=True),
     Persona("outside-cohort", cohort=False),  # canary: runs DRY
     Persona("oversized", sizing="ratio:1.5"),  # 15 USD > the canary's 10 USD cap
+    # On the GMX venue the demo's keeper fills 0.3 % worse than the reference price: a
+    # follower tolerating 0.1 % is cancelled by the venue (OrderNotFulfillable…).
+    Persona("tight-slippage", slippage_bps=10),
 )
+KEEPER_MOVE_BPS = 30
 
 # (action, asset, side, collateral USD, leverage, price USD)
 SIGNALS = (

@@ -18,6 +18,7 @@ from core.demo.scenario import PRICES
 from core.domain.sizing import usd_to_e6
 from core.domain.types import Mode
 
+GMX_EXECUTION_FEE_WEI = 10**15  # per request, refunded by nobody on the local venue
 PASSWORD = "demo-only"  # the throwaway keystores of a throwaway stack
 
 
@@ -81,6 +82,30 @@ def migrate_and_deploy(env: dict[str, str]) -> tuple[Any, dict[str, str]]:
     venue = deploy(s.chain, deployer, 31337, {a: usd_to_e6(p) for a, p in PRICES.items()})
     env = {**env, "COPYTRADE_VENUE_ADDRESS": venue}
     return services_for(env), env
+
+
+def deploy_gmx(env: dict[str, str]) -> tuple[Any, dict[str, str], Any, Any]:
+    """Schema at head and the local GMX-compatible venue deployed by a throwaway funded key
+    (written nowhere; it is also the venue's keeper); returns the services, the env with
+    the COPYTRADE_GMX_* settings, the deployment and the deployer."""
+    from core.adapters.gmx.local import deploy_local_gmx, settings_for  # start-up cost: web3
+    from core.adapters.postgres.migrate import upgrade  # start-up cost: alembic, sqlalchemy
+    from core.adapters.signers.local import LocalSigner  # start-up cost: eth_account, coincurve
+
+    s = services_for(env)
+    upgrade(s.settings.database_url)
+    deployer = LocalSigner.from_key(secrets.token_hex(32))
+    s.chain.rpc("anvil_setBalance", deployer.address, hex(10**20))
+    gmx = deploy_local_gmx(s.chain, deployer, 31337, {"BTC": 8, "ETH": 18})
+    env = {
+        **env,
+        **settings_for(gmx),
+        "COPYTRADE_VENUE_ADDRESS": "",
+        "COPYTRADE_GMX_EXECUTION_FEE_WEI": str(GMX_EXECUTION_FEE_WEI),
+        "COPYTRADE_GMX_PRICES": json.dumps({a: usd_to_e6(p) for a, p in PRICES.items()}),
+        "COPYTRADE_GAS_LIMIT": "3000000",
+    }
+    return services_for(env), env, gmx, deployer
 
 
 def start_processes(

@@ -75,6 +75,7 @@ class AwaitingOutcome:
     order_key: str | None
     executed_block: int | None = None
     executed_block_hash: str | None = None
+    signal_pk: int = 0
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,18 @@ SIGNAL_TERMINAL = frozenset(
 # An intent in one of these has not yet passed `send`: a later intent of the same
 # follower waits behind it (the sequence gate).
 INTENT_BEFORE_SEND = frozenset({IntentState.PENDING, IntentState.CREATED, IntentState.SIGNED})
+# On a two-phase venue (GMX) a follower's next intent waits until the earlier ones are past
+# their outcome — executed, or ended — not only past send: a close is sized from the
+# position the earlier fills made, and the venue need not fill requests in order.
+INTENT_BEFORE_OUTCOME = INTENT_BEFORE_SEND | frozenset(
+    {
+        IntentState.SENT,
+        IntentState.HELD,
+        IntentState.CANCELLING,
+        IntentState.MINED,
+        IntentState.FROZEN,
+    }
+)
 # Intents whose order may still reach (or has reached) the venue: they count as exposure.
 INTENT_NOT_COUNTED = frozenset(
     {

@@ -37,6 +37,9 @@ class OutcomeResult:
     frozen: int = 0
     unexecuted: int = 0
     keyless: list[int] = field(default_factory=list)
+    # Signals with an intent now past its outcome (executed or cancelled by the venue):
+    # the follower's next intent, held by the sequence gate, may go.
+    released: set[int] = field(default_factory=set)
 
 
 def latest(outcomes: list[VenueOutcome]) -> dict[str, VenueOutcome]:
@@ -114,6 +117,7 @@ class Outcomes:
         elif o.kind is OutcomeKind.EXECUTED:
             if self._fill(r, o):
                 result.executed += 1
+                result.released.add(r.signal_pk)
                 if self._deep(o.block_number, head) and self._confirm(r.intent_id, o):
                     result.confirmed += 1
         elif o.kind is OutcomeKind.CANCELLED and self._deep(o.block_number, head):
@@ -124,6 +128,7 @@ class Outcomes:
                 reason=f"venue_cancelled: {o.reason}"[:300],
             ):
                 result.venue_cancelled += 1
+                result.released.add(r.signal_pk)
         elif (
             o.kind is OutcomeKind.FROZEN
             and r.state is IntentState.MINED

@@ -7,6 +7,7 @@ transaction the node no longer knows (dropped, or reorged out) sent again
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,7 +53,11 @@ class Watcher:
         venue_address: str,
         venue: Venue,
         outcomes: OutcomeStore,
+        wake: Callable[[int], None] | None = None,
     ) -> None:
+        """`wake(signal_pk)`: wake the leader's next signal waiting behind `signal_pk` (a
+        two-phase venue gates a follower's next intent on the outcome, which arrives here;
+        a lost wake-up is the reconciler's)."""
         self.store = store
         self.txs = txs
         self.attempts = attempts
@@ -64,6 +69,7 @@ class Watcher:
         # A two-phase venue: a mined request is not a fill; its outcome comes from the
         # venue's events.
         self.outcomes = Outcomes(outcomes, chain, venue, confirmations) if venue.two_phase else None
+        self.wake = wake
 
     def poll(self) -> WatchResult:
         result = WatchResult()
@@ -99,8 +105,19 @@ class Watcher:
             result.executed += o.executed
             result.confirmed += o.confirmed
             result.venue_cancelled += o.venue_cancelled
+            self._wake(o.released)
         result.signals_done = self.store.finish_signals()
         return result
+
+    def _wake(self, released: set[int]) -> None:
+        if self.wake is None:
+            return
+        for pk in sorted(released):
+            try:
+                self.wake(pk)
+            except Exception:  # noqa: BLE001 - the outcome is applied; the reconciler
+                # re-dispatches what a failed wake-up (the broker down) left waiting.
+                log.exception("signal %s: waking the next signal failed", pk)
 
     def _apply_orders(
         self, orders: list[tuple[InFlightIntent, Receipt]], result: WatchResult

@@ -28,6 +28,9 @@ EXPECTED = {
     "outside-cohort": (0, 0),
     "oversized": (0, 6 * USD),
 }
+# The 11th persona tolerates 0.1 % slippage: on the GMX venue the demo's keeper fills
+# 0.3 % worse, so the venue cancels both its requests; the simple venue fills at the price.
+TIGHT = {"gmx": (0, 0), "simple": (10 * USD, 4 * USD)}
 DEMO = [sys.executable, "-m", "core.cli", "demo"]
 
 
@@ -43,9 +46,9 @@ def leftovers(workdir: str) -> list[int]:
     return found
 
 
-def run_demo() -> tuple[dict, str]:
+def run_demo(venue: str) -> tuple[dict, str]:
     out = subprocess.run(
-        [*DEMO, "--followers", "10", "--signals", "2", "--json"],
+        [*DEMO, "--followers", "11", "--signals", "2", "--venue", venue, "--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -58,14 +61,15 @@ def run_demo() -> tuple[dict, str]:
 
 
 def test_demo_lands_the_hand_computed_positions_twice_in_a_row_and_leaves_nothing() -> None:
-    for _ in range(2):  # the second run right after the first: no leftover port or socket
-        report, workdir = run_demo()
+    # The second run right after the first: no leftover port or socket; one on each venue.
+    for venue in ("gmx", "simple"):
+        report, workdir = run_demo(venue)
         assert report["ok"] is True
         got = {
             f["persona"]: (f["positions_usd_1e6"]["BTC"], f["positions_usd_1e6"]["ETH"])
             for f in report["followers"]
         }
-        assert got == EXPECTED
+        assert got == {**EXPECTED, "tight-slippage": TIGHT[venue]}
         outcomes = {
             f["persona"]: [i["reason"] or i["state"] for i in f["intents"]]
             for f in report["followers"]
@@ -77,6 +81,15 @@ def test_demo_lands_the_hand_computed_positions_twice_in_a_row_and_leaves_nothin
         assert outcomes["paused"][0] == "paused"
         assert outcomes["outside-cohort"] == ["dry_run", "dry_run"]
         assert outcomes["oversized"][0] == "profile_max_order_notional"
+        if venue == "gmx":  # requested -> executed (fill price) -> confirmed, or cancelled
+            assert outcomes["tight-slippage"][0].startswith(
+                "venue_cancelled: OrderNotFulfillableAtAcceptablePrice"
+            )
+            copier = next(f for f in report["followers"] if f["persona"] == "copier")
+            assert [i["fill_price_usd_1e6"] for i in copier["intents"]] == [
+                100_300 * USD,  # 100,000 moved 0.3 % against a long's buy
+                3_009 * USD,
+            ]
         assert report["status"]["effective_mode"] == "live"
         assert not Path(workdir).exists()
         assert leftovers(workdir) == []

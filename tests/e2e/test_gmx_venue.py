@@ -9,6 +9,7 @@ the executed intents."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from core.adapters.gmx.local import (
     fund_usdc,
     keeper_execute,
     position,
+    settings_for,
 )
 from core.adapters.signers.factory import resolve
 from core.adapters.signers.local import LocalSigner
@@ -72,7 +74,11 @@ class Gmx:
         return str(self.flow.q.intent(intent_id)["state"])
 
     def wait(self, intent_id: int, state: str, timeout: float = 30) -> dict[str, Any]:
-        procs.wait_until(lambda: self.state(intent_id) == state, timeout, f"intent {state}")
+        try:
+            procs.wait_until(lambda: self.state(intent_id) == state, timeout, f"intent {state}")
+        except TimeoutError as exc:
+            logs = "\n".join(w.text()[-3000:] for w in self.flow.workers)
+            raise TimeoutError(f"{exc}: {self.flow.q.intent(intent_id)}\n{logs}") from exc
         return self.flow.q.intent(intent_id)
 
     def mine(self, n: int = CONFIRMATIONS) -> None:
@@ -95,19 +101,6 @@ def gmx(stack: Any) -> Iterator[Gmx]:
     chain = Chain(stack.rpc_url)
     deployer = LocalSigner.from_key(ANVIL_KEY0)
     local = deploy_local_gmx(chain, deployer, 31337, {"BTC": 8, "ETH": 18})
-    contracts = {
-        "exchange_router": local.exchange_router,
-        "router": local.router,
-        "order_vault": local.order_vault,
-        "reader": local.reader,
-        "data_store": local.data_store,
-        "event_emitter": local.event_emitter,
-        "usdc": local.usdc,
-    }
-    markets = {
-        a: {"market": m, "index_decimals": local.index_decimals[a]}
-        for a, m in local.markets.items()
-    }
     with (
         fresh_database("ct_gmx") as url,
         live_worker_set(
@@ -115,10 +108,8 @@ def gmx(stack: Any) -> Iterator[Gmx]:
             "gmx",
             15,
             url,
-            COPYTRADE_VENUE="gmx",
+            **settings_for(local),
             COPYTRADE_VENUE_ADDRESS="",
-            COPYTRADE_GMX_CONTRACTS=json.dumps(contracts),
-            COPYTRADE_GMX_MARKETS=json.dumps(markets),
             COPYTRADE_GMX_EXECUTION_FEE_WEI=str(FEE),
             COPYTRADE_GMX_PRICES=json.dumps(PRICES),
             COPYTRADE_GAS_LIMIT="3000000",
@@ -219,6 +210,31 @@ def test_a_fill_reorged_out_waits_again_and_confirms_on_the_next_fill(gmx: Gmx) 
     done = gmx.wait(intent["id"], "confirmed")
     assert first["fill_price_usd_1e6"] == PRICES["ETH"]
     assert done["fill_price_usd_1e6"] == PRICES["ETH"] + USD  # the second fill's, not the first
+
+
+def test_a_close_right_behind_its_open_waits_for_the_fill_and_closes_all_of_it(gmx: Gmx) -> None:
+    """The sequence gate on a two-phase venue holds a follower's next intent until the
+    earlier one is past its outcome: a close sized before the open's fill would find no
+    position (rejected no_position) — the demo showed it before the gate did."""
+    leader = gmx.flow.leader()
+    _, address = gmx.follower(leader)
+    keeper = gmx.dev_keeper()
+    opening = gmx.submitted(
+        gmx.flow.payload(leader, asset="ETH", collateral_usd="20", leverage=2, price_usd="3000")
+    )
+    gmx.wait(opening["id"], "mined")
+    closing = gmx.submitted(
+        gmx.flow.payload(leader, action="close", asset="ETH", leverage=2, price_usd="3000")
+    )
+    time.sleep(1.0)  # several watch passes: the close stays pending behind the request
+    assert gmx.state(closing["id"]) == "pending"
+    procs.wait_until(lambda: keeper.round().executed == 1, 10, "the open executed")
+    gmx.wait(closing["id"], "mined")  # woken by the open's fill, sized, requested
+    procs.wait_until(lambda: keeper.round().executed == 1, 10, "the close executed")
+    gmx.mine()
+    done = gmx.wait(closing["id"], "confirmed")
+    assert done["fill_size_usd_1e6"] == 40 * USD
+    assert position(gmx.chain, gmx.gmx, address, "ETH", True) == (0, 0, 0)
 
 
 def _usdc(gmx: Gmx, address: str) -> int:

@@ -202,3 +202,13 @@ def o_result() -> Any:
     from core.services.outcomes import OutcomeResult
 
     return OutcomeResult()
+
+
+def test_a_fill_or_the_venues_cancel_releases_the_signal_for_the_gate() -> None:
+    o, store, chain = rig()
+    store.rows[1] = replace(store.rows[1], signal_pk=7)
+    store.rows[2] = AwaitingOutcome(2, I.MINED, ALICE, "0xreq2", 10, "0x" + "cd" * 32, signal_pk=8)
+    chain.on_chain.append(outcome_log(f"executed:{KEY}:5", 12))
+    assert o.poll(12).released == {7}
+    chain.on_chain.append(outcome_log(f"cancelled:0x{'cd' * 32}:x", 12))
+    assert o.poll(13).released == {8}  # cancelled, N deep; the fill is not released twice

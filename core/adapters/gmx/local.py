@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +18,9 @@ from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_
 
 from core.adapters.chain import Chain
 from core.adapters.venue_admin import send_and_wait
+from core.domain import fees
+from core.domain.attempts import TxSpec
+from core.domain.errors import ChainError
 from core.ports import Signer
 
 BUILD = Path(__file__).resolve().parents[3] / "contracts" / "build"
@@ -293,3 +297,65 @@ def position(
     (props,) = decode([_POSITION], raw)
     numbers = props[1]
     return int(numbers[0]), int(numbers[1]), int(numbers[2])
+
+
+def fund_followers(
+    chain: Chain,
+    deployer: Signer,
+    chain_id: int,
+    gmx: LocalGmx,
+    followers: Sequence[Signer],
+    usdc: int,
+    timeout_s: float = 60,
+) -> None:
+    """Mint `usdc` to each follower and have each approve the GmxRouter for all it holds:
+    every transaction signed first and sent in one batch, then waited for (a dev stack
+    mining on a timer funds a hundred followers in a few blocks, not a few hundred)."""
+    base, rewards = chain.fee_history()
+    fee = fees.suggest(base, rewards)
+    nonce = chain.nonce(deployer.address, "pending")
+    signed = []
+    for i, f in enumerate(followers):
+        mint = calldata("mint(address,uint256)", f.address, usdc)
+        spec = TxSpec(chain_id, nonce + i, fee, gmx.usdc, mint, ADMIN_GAS)
+        signed.append(deployer.sign_transaction(spec.as_dict()))
+        approve = calldata("approve(address,uint256)", gmx.router, usdc)
+        own = chain.nonce(f.address, "pending")
+        signed.append(
+            f.sign_transaction(TxSpec(chain_id, own, fee, gmx.usdc, approve, ADMIN_GAS).as_dict())
+        )
+    outcomes = chain.send_raw([s.raw for s in signed])
+    refused = [o.message for o in outcomes if not o.accepted]
+    if refused:
+        raise ChainError(f"funding refused: {refused[0]}")
+    hashes = [s.tx_hash for s in signed]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = chain.receipts(hashes)
+        if len(found) == len(hashes):
+            if any(r.status != 1 for r in found.values()):
+                raise ChainError("a funding transaction reverted")
+            return
+        time.sleep(0.1)
+    raise ChainError(f"funding not mined within {timeout_s}s")
+
+
+def settings_for(gmx: LocalGmx) -> dict[str, str]:
+    """The COPYTRADE_* settings that point copytrade at this local deployment."""
+    contracts = {
+        "exchange_router": gmx.exchange_router,
+        "router": gmx.router,
+        "order_vault": gmx.order_vault,
+        "reader": gmx.reader,
+        "data_store": gmx.data_store,
+        "event_emitter": gmx.event_emitter,
+        "usdc": gmx.usdc,
+    }
+    markets = {
+        a: {"market": m, "index_decimals": gmx.index_decimals[a]} for a, m in gmx.markets.items()
+    }
+    return {
+        "COPYTRADE_VENUE": "gmx",
+        "COPYTRADE_GMX_CONTRACTS": json.dumps(contracts),
+        "COPYTRADE_GMX_MARKETS": json.dumps(markets),
+    }

@@ -159,12 +159,13 @@ class ReceiptStore:
                     c.venue_order_key,
                     c.executed_block,
                     c.executed_block_hash,
+                    c.signal_pk,
                 )
                 .where(c.state.in_(waiting), c.tx_hash.is_not(None), c.block_number.is_not(None))
                 .order_by(c.id)
             ).all()
         return [
-            AwaitingOutcome(r[0], IntentState(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
+            AwaitingOutcome(r[0], IntentState(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
             for r in rows
         ]
 

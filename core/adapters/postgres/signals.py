@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.gate import earlier_intent_unsent, earlier_signal_open
+from core.adapters.postgres.gate import BEFORE_SEND, earlier_intent_unsent, earlier_signal_open
 from core.adapters.postgres.registry import follower_from_row, follower_query
 from core.adapters.postgres.tables import (
     followers,
@@ -99,8 +99,11 @@ def _earlier_open(conn: Connection, pk: int, leader_id: int) -> bool:
 class SignalStore:
     """The `SignalStore` and `IntakeStore` ports (core/ports.py)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, holding: tuple[str, ...] = BEFORE_SEND) -> None:
+        """`holding`: the states of an earlier intent that gate a follower's next one
+        (gate.gate_states: past send, or on a two-phase venue past the outcome)."""
         self.db = db
+        self.holding = holding
 
     # -- intake ----------------------------------------------------------------------------
     def insert_signal(self, spec: SignalSpec, leader_id: int, source: str) -> tuple[str, int]:
@@ -268,7 +271,10 @@ class SignalStore:
                 conn.execute(
                     select(intents.c.follower_id)
                     .distinct()
-                    .where(intents.c.follower_id.in_(fids), earlier_intent_unsent(intents, pk))
+                    .where(
+                        intents.c.follower_id.in_(fids),
+                        earlier_intent_unsent(intents, pk, holding=self.holding),
+                    )
                 ).scalars()
             )
             legs: dict[int, list[tuple[Action, int]]] = defaultdict(list)

@@ -7,7 +7,7 @@ from sqlalchemy import and_, func, select, text, update
 
 from core.adapters.postgres.cas import count_moved
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.gate import QUEUED
+from core.adapters.postgres.gate import BEFORE_SEND, queued
 from core.adapters.postgres.tables import intents, signals
 from core.domain.rows import Stalled
 from core.domain.states import IntentState, SignalState, check_intent
@@ -22,8 +22,11 @@ LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('copytrade.reconcile'))"
 
 
 class ReconcileStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, holding: tuple[str, ...] = BEFORE_SEND) -> None:
+        """`holding`: the states of an earlier intent that gate a follower's next one
+        (gate.gate_states: past send, or on a two-phase venue past the outcome)."""
         self.db = db
+        self.queued = queued(holding)
 
     def claim_round(self, after_s: float, max_tries: int, count_tries: bool) -> Stalled:
         idle = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, after_s)
@@ -42,7 +45,7 @@ class ReconcileStore:
             steps = {st.value: resume_step(st) for st in RESUMABLE}
             rows = conn.execute(
                 select(intents.c.signal_pk, intents.c.state, func.max(intents.c.tries))
-                .where(intents.c.state.in_(list(steps)), intents.c.updated_at < idle, ~QUEUED)
+                .where(intents.c.state.in_(list(steps)), intents.c.updated_at < idle, ~self.queued)
                 .group_by(intents.c.signal_pk, intents.c.state)
             ).all()
             poisoned = 0
@@ -57,7 +60,7 @@ class ReconcileStore:
                             intents.c.updated_at < idle,
                             intents.c.tries >= max_tries,
                             intents.c.nonce.is_(None),
-                            ~QUEUED,
+                            ~self.queued,
                         )
                         .values(
                             state=IntentState.FAILED.value,
@@ -69,7 +72,9 @@ class ReconcileStore:
                     poisoned += n
                 conn.execute(
                     update(intents)
-                    .where(and_(intents.c.state.in_(early), intents.c.updated_at < idle, ~QUEUED))
+                    .where(
+                        and_(intents.c.state.in_(early), intents.c.updated_at < idle, ~self.queued)
+                    )
                     .values(tries=intents.c.tries + 1)
                 )
         first: dict[int, str] = {}
