@@ -134,6 +134,15 @@ class RecorderVenue:
     def __init__(self, address: str) -> None:
         self.address = address  # the router: orders, prices and positions alike
 
+    def orders_filter(self) -> LogFilter:
+        return LogFilter(self.address, [ORDER_TOPIC])
+
+    def order_placed(self, log: Log) -> tuple[str, str] | None:
+        """An Order event: (its trader, its client order id)."""
+        if len(log.topics) != 4 or log.topics[0].lower() != ORDER_TOPIC:
+            return None
+        return to_checksum_address("0x" + log.topics[1][-40:]), log.topics[3].lower()
+
     def encode_order(self, o: OrderCall) -> bytes:
         return encode_order(o)
 

@@ -155,13 +155,7 @@ def register(app: typer.Typer) -> None:
     def verify_cmd(json_: Json = False) -> None:
         """Check nonces, orders on chain and signals against the data; exit 1 on a breach."""
         s = _svc()
-        report = verify(
-            s.audit_queries,
-            s.chain,
-            s.settings.venue_address,
-            s.settings.max_signal_age_s,
-            s.venue.order_topic,
-        )
+        report = verify(s.audit_queries, s.chain, s.venue, s.settings.max_signal_age_s)
         if json_:
             emit_json(report.as_dict())
         else:

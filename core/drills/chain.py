@@ -113,9 +113,7 @@ def duplicate_signal(ctx: Ctx, copies: int = 8) -> Report:
     r = Report("duplicate-signal", "local" if ctx.local else "observe")
     if ctx.stack is None:
         s = ctx.s
-        report = verify(
-            s.audit_queries, s.chain, s.settings.venue_address, 10**9, s.venue.order_topic
-        )
+        report = verify(s.audit_queries, s.chain, s.venue, 10**9)
         dupes = [b for b in report.breaches if "orders on chain" in b or "more than one" in b]
         r.figures["orders_on_chain"] = report.figures.get("orders_on_chain")
         r.figures["duplicate_breaches"] = dupes

@@ -206,12 +206,6 @@ def _stop_under_windows(ctx: Ctx, r: Report) -> None:
 
 def _verified(ctx: Ctx, r: Report) -> None:
     s = ctx.s
-    report = verify(
-        s.audit_queries,
-        s.chain,
-        s.settings.venue_address,
-        s.settings.max_signal_age_s,
-        s.venue.order_topic,
-    )
+    report = verify(s.audit_queries, s.chain, s.venue, s.settings.max_signal_age_s)
     r.figures["verify_breaches"] = report.breaches
     r.check("copytrade verify: no breach", report.ok)

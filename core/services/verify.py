@@ -14,10 +14,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.ports import AuditReads, ChainReads
+from core.ports import AuditReads, ChainReads, Venue
 
-IN_FLIGHT = {"signed", "sent", "held", "cancelling", "mined"}
-CONSUMED = {"confirmed", "reverted", "cancelled"}
+IN_FLIGHT = {"signed", "sent", "held", "cancelling", "mined", "executed", "frozen"}
+CONSUMED = {"confirmed", "reverted", "cancelled", "venue_cancelled"}
 
 
 @dataclass
@@ -33,9 +33,7 @@ class Report:
         return {"ok": self.ok, "figures": self.figures, "breaches": self.breaches}
 
 
-def verify(
-    q: AuditReads, chain: ChainReads, venue: str, max_age_s: float, order_topic: str
-) -> Report:
+def verify(q: AuditReads, chain: ChainReads, venue: Venue, max_age_s: float) -> Report:
     r = Report()
     assigned = q.assigned()
     by_signer: dict[str, list[int]] = defaultdict(list)
@@ -71,24 +69,21 @@ def verify(
 
     keys = q.keys()
     ours = {s.lower() for s in next_nonce}
-    logs = chain.rpc(
-        "eth_getLogs",
-        {"fromBlock": "0x0", "toBlock": "latest", "address": venue, "topics": [order_topic]},
-    )
-    per_key = Counter(log["topics"][3] for log in logs)
-    r.figures["orders_on_chain"] = len(logs)
+    placed = [
+        (lg, got)
+        for lg in chain.logs([venue.orders_filter()], 0, chain.block_number())
+        if (got := venue.order_placed(lg)) is not None
+    ]
+    per_key = Counter(key for _, (_, key) in placed)
+    r.figures["orders_on_chain"] = len(placed)
     for key, count in per_key.items():
         if count > 1 and key in keys:
             r.breaches.append(
                 f"client order id {key}: {count} orders on chain (intent {keys[key][0]})"
             )
-    for log in logs:
-        trader = "0x" + log["topics"][1][-40:]
-        key = log["topics"][3]
+    for lg, (trader, key) in placed:
         if trader.lower() in ours and key not in keys:
-            r.breaches.append(
-                f"order {log['transactionHash']} from our signer {trader} maps to no intent"
-            )
+            r.breaches.append(f"order {lg.tx_hash} from our signer {trader} maps to no intent")
     overdue = q.overdue_signals(max_age_s)
     r.figures["signals_overdue"] = len(overdue)
     for sid, state in overdue[:20]:

@@ -63,13 +63,7 @@ def outcome(flow: Flow, batch: Batch) -> tuple[dict[tuple[int, int], Any], list[
 
 def assert_verified(flow: Flow) -> Any:
     s = flow.s
-    report = verify(
-        s.audit_queries,
-        s.chain,
-        s.settings.venue_address,
-        s.settings.max_signal_age_s,
-        s.venue.order_topic,
-    )
+    report = verify(s.audit_queries, s.chain, s.venue, s.settings.max_signal_age_s)
     assert report.breaches == []
     return report
 

@@ -32,6 +32,7 @@ from core.adapters.gmx.local import (
 from core.adapters.signers.factory import resolve
 from core.adapters.signers.local import LocalSigner
 from core.domain.types import USD
+from core.services.verify import verify
 from tests.support import procs
 from tests.support.chain import ANVIL_KEY0
 from tests.support.databases import fresh_database
@@ -242,3 +243,20 @@ def _usdc(gmx: Gmx, address: str) -> int:
         ["uint256"], gmx.chain.call(gmx.gmx.usdc, calldata("balanceOf(address)", address))
     )
     return int(value)
+
+
+def test_verify_reads_one_request_per_idempotency_key_from_the_venues_events(gmx: Gmx) -> None:
+    leader = gmx.flow.leader()
+    gmx.follower(leader)
+    done = gmx.trade(leader, gmx.dev_keeper(), asset="ETH", collateral_usd="10", leverage=1)
+    s = gmx.flow.s
+    report = verify(s.audit_queries, s.chain, s.venue, s.settings.max_signal_age_s)
+    order_breaches = [b for b in report.breaches if "order" in b]
+    assert order_breaches == []
+    placed = [
+        got
+        for lg in s.chain.logs([s.venue.orders_filter()], 0, s.chain.block_number())
+        if (got := s.venue.order_placed(lg)) is not None
+    ]
+    assert (done["signer_address"], done["idempotency_key"]) in placed
+    assert report.figures["orders_on_chain"] == len(placed) >= 1

@@ -281,7 +281,7 @@ def test_worker_killed_with_a_replacement_in_flight_sends_its_written_bytes(rig:
     procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 20, "confirmed")
     assert flow.position(address).size_usd_1e6 == 10 * 10**6
     s = flow.s
-    report = verify(s.audit_queries, s.chain, s.settings.venue_address, 120, s.venue.order_topic)
+    report = verify(s.audit_queries, s.chain, s.venue, 120)
     assert report.breaches == []
 
 
@@ -324,6 +324,6 @@ def test_our_nonce_used_outside_is_detected_and_the_order_re_signed_at_the_next(
         == 1
     )
     s = flow.s
-    report = verify(s.audit_queries, s.chain, s.settings.venue_address, 120, s.venue.order_topic)
+    report = verify(s.audit_queries, s.chain, s.venue, 120)
     assert report.breaches == []
     assert report.figures["nonces_used_outside"] >= 1

@@ -44,13 +44,7 @@ def trade(s: Services, flow: Flow, leader: str) -> str:
 
 
 def run_verify(s: Services) -> Any:
-    return verify(
-        s.audit_queries,
-        s.chain,
-        s.settings.venue_address,
-        s.settings.max_signal_age_s,
-        s.venue.order_topic,
-    )
+    return verify(s.audit_queries, s.chain, s.venue, s.settings.max_signal_age_s)
 
 
 def test_verify_is_clean_after_real_trades_and_the_cli_agrees(world: Any) -> None:

@@ -138,6 +138,12 @@ class FakeVenue:
     def request_key(self, logs: Sequence[Log]) -> str | None:
         return None
 
+    def orders_filter(self) -> LogFilter:
+        return LogFilter(VENUE, [self.order_topic])
+
+    def order_placed(self, log: Log) -> tuple[str, str] | None:
+        return None
+
     def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
         return []
 

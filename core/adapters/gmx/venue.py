@@ -259,6 +259,20 @@ class GmxVenue:
             return None
         return decode_event(log.topics, log.data)
 
+    def orders_filter(self) -> LogFilter:
+        return LogFilter(
+            self.cfg.event_emitter, [event_topic("EventLog2"), event_name_hash("OrderCreated")]
+        )
+
+    def order_placed(self, log: Log) -> tuple[str, str] | None:
+        """OrderCreated: (its account, our idempotency key from dataList[0])."""
+        ev = self._event(log)
+        if ev is None or ev.name != "OrderCreated":
+            return None
+        data_list = ev.items.get("dataList") or []
+        key = str(data_list[0]) if data_list else "0x" + "00" * 32
+        return str(ev.items.get("account", "")), key
+
     def request_key(self, logs: Sequence[Log]) -> str | None:
         for log in logs:
             ev = self._event(log)
