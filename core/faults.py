@@ -39,8 +39,16 @@ def pause(name: str, timeout_s: float = 60) -> None:
     base = Path(directory)
     if not (base / f"{name}.armed").exists():
         return
-    (base / f"{name}.reached").write_text(str(os.getpid()))
+    _mark(base / f"{name}.reached")
     deadline = time.monotonic() + timeout_s
     while not (base / f"{name}.release").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
-    (base / f"{name}.passed").write_text(str(os.getpid()))
+    _mark(base / f"{name}.passed")
+
+
+def _mark(path: Path) -> None:
+    """Write this process's pid to `path` atomically: a test that sees the file exist reads
+    the whole pid (a plain write let a reader on a busy machine find it still empty)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(str(os.getpid()))
+    os.replace(tmp, path)

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from core.adapters.chain import Chain
 from core.services.verify import verify
+from tests.support import gmx
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.stacks import WorkerSet, live_worker_set
@@ -25,8 +27,26 @@ class Batch:
 
 
 @pytest.fixture(scope="package")
-def rig(stack: Any) -> Iterator[WorkerSet]:
+def simple_rig(stack: Any) -> Iterator[WorkerSet]:
+    """The chaos worker set on the simple router."""
     with fresh_database("ct_chaos") as url, live_worker_set(stack, "chaos", 9, url) as ws:
+        yield ws
+
+
+@pytest.fixture(scope="package", params=["simple", "gmx"])
+def rig(stack: Any, request: pytest.FixtureRequest) -> Iterator[WorkerSet]:
+    """The chaos worker set on each venue: the simple router, and the local GMX venue with
+    a dev keeper filling every request (two-phase: the same faults, a longer path)."""
+    if request.param == "simple":
+        yield request.getfixturevalue("simple_rig")
+        return
+    chain = Chain(stack.rpc_url)
+    local, overrides = gmx.deploy(chain)
+    with (
+        fresh_database("ct_chaos_gmx") as url,
+        live_worker_set(stack, "chaos-gmx", 16, url, **overrides) as ws,
+        gmx.keeper_running(chain, local),
+    ):
         yield ws
 
 
@@ -68,9 +88,20 @@ def assert_verified(flow: Flow) -> Any:
     return report
 
 
-@pytest.fixture(scope="package")
-def control(stack: Any, rig: WorkerSet) -> tuple[dict[tuple[int, int], Any], list[int]]:
-    flow = Flow(stack, rig.workers, services=rig.services)
+def _control(stack: Any, ws: WorkerSet) -> tuple[dict[tuple[int, int], Any], list[int]]:
+    flow = Flow(stack, ws.workers, services=ws.services)
     result = outcome(flow, start_batch(flow))
     assert {state for state, _ in result[0].values()} == {"confirmed"}
     return result
+
+
+@pytest.fixture(scope="package")
+def control(stack: Any, simple_rig: WorkerSet) -> tuple[dict[tuple[int, int], Any], list[int]]:
+    """One fault-free run of the batch on the simple router (scenarios on their own sets)."""
+    return _control(stack, simple_rig)
+
+
+@pytest.fixture(scope="package")
+def rig_control(stack: Any, rig: WorkerSet) -> tuple[dict[tuple[int, int], Any], list[int]]:
+    """One fault-free run of the batch on `rig`'s venue."""
+    return _control(stack, rig)

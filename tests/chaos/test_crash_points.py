@@ -33,7 +33,7 @@ def in_flight_evidence(flow: Flow, batch: Batch, point: str) -> bool:
     ["build.before_commit", "build.after_commit", "send.after_broadcast", "send.before_commit"],
 )
 def test_sigkill_at_a_crash_point_loses_nothing_and_sends_nothing_twice(
-    stack: Any, rig: WorkerSet, control: Any, point: str
+    stack: Any, rig: WorkerSet, rig_control: Any, point: str
 ) -> None:
     flow = Flow(stack, rig.workers, services=rig.services)
     crash = Pause(stack.dir / "pause", point)
@@ -45,15 +45,15 @@ def test_sigkill_at_a_crash_point_loses_nothing_and_sends_nothing_twice(
         os.kill(pid, signal.SIGKILL)
     finally:
         crash.clear()
-    assert outcome(flow, batch) == control
+    assert outcome(flow, batch) == rig_control
     assert_verified(flow)
 
 
 def test_every_task_delivered_twice_and_racing_changes_nothing(
-    stack: Any, rig: WorkerSet, control: Any
+    stack: Any, rig: WorkerSet, rig_control: Any
 ) -> None:
     flow = Flow(stack, rig.workers, services=rig.services)
-    assert outcome(flow, start_batch(flow, dispatch_twice=True)) == control
+    assert outcome(flow, start_batch(flow, dispatch_twice=True)) == rig_control
     assert_verified(flow)
 
 

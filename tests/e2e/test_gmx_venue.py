@@ -8,7 +8,6 @@ the executed intents."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,15 +20,10 @@ from core.adapters.chain import Chain
 from core.adapters.gmx.keeper import DevKeeper
 from core.adapters.gmx.local import (
     LocalGmx,
-    approve_usdc,
     calldata,
-    deploy_local_gmx,
-    fund_usdc,
     keeper_execute,
     position,
-    settings_for,
 )
-from core.adapters.signers.factory import resolve
 from core.adapters.signers.local import LocalSigner
 from core.domain.types import USD
 from core.services.verify import verify
@@ -37,10 +31,9 @@ from tests.support import procs
 from tests.support.chain import ANVIL_KEY0
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
+from tests.support.gmx import PRICES, deploy
 from tests.support.stacks import live_worker_set
 
-PRICES = {"BTC": 100_000 * USD, "ETH": 3_000 * USD}
-FEE = 10**15  # the execution fee each request carries (wei)
 CONFIRMATIONS = 2
 
 
@@ -51,12 +44,9 @@ class Gmx:
     chain: Chain
     keeper: LocalSigner
 
-    def follower(self, leader: str, usdc: int = 10_000 * USD, **policy: Any) -> tuple[int, str]:
-        fid, address = self.flow.follower(leader, **policy)
-        fund_usdc(self.chain, self.keeper, 31337, self.gmx, address, usdc)
-        ref = self.flow.s.registry.follower(fid).signer_ref
-        approve_usdc(self.chain, resolve(ref), 31337, self.gmx, 2**255)
-        return fid, address
+    def follower(self, leader: str, **policy: Any) -> tuple[int, str]:
+        """A follower with ETH, mock USDC and the router's allowance (Flow does it on gmx)."""
+        return self.flow.follower(leader, **policy)
 
     def dev_keeper(self, move_bps: int = 0) -> DevKeeper:
         k = DevKeeper(self.chain, self.keeper, 31337, self.gmx, PRICES, delay_s=0)
@@ -100,8 +90,7 @@ class Gmx:
 @pytest.fixture(scope="module")
 def gmx(stack: Any) -> Iterator[Gmx]:
     chain = Chain(stack.rpc_url)
-    deployer = LocalSigner.from_key(ANVIL_KEY0)
-    local = deploy_local_gmx(chain, deployer, 31337, {"BTC": 8, "ETH": 18})
+    local, overrides = deploy(chain)
     with (
         fresh_database("ct_gmx") as url,
         live_worker_set(
@@ -109,15 +98,12 @@ def gmx(stack: Any) -> Iterator[Gmx]:
             "gmx",
             15,
             url,
-            **settings_for(local),
-            COPYTRADE_VENUE_ADDRESS="",
-            COPYTRADE_GMX_EXECUTION_FEE_WEI=str(FEE),
-            COPYTRADE_GMX_PRICES=json.dumps(PRICES),
-            COPYTRADE_GAS_LIMIT="3000000",
+            **overrides,
             COPYTRADE_CONFIRMATIONS=str(CONFIRMATIONS),
         ) as ws,
     ):
-        yield Gmx(Flow(stack, ws.workers, services=ws.services), local, chain, deployer)
+        keeper = LocalSigner.from_key(ANVIL_KEY0)
+        yield Gmx(Flow(stack, ws.workers, services=ws.services), local, chain, keeper)
 
 
 def test_open_increase_decrease_close_each_executed_by_the_keeper(gmx: Gmx) -> None:

@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from core.adapters.postgres.reads.queries import Queries
-from core.adapters.venue_admin import position
 from core.domain.risk import Policy
 from core.domain.sizing import parse_sizing
 from core.domain.venue import Position
 from tests.support.chain import new_keystore, random_address
+from tests.support.gmx import fund_follower
 
 
 class Flow:
@@ -44,6 +44,8 @@ class Flow:
         """A follower of `leader` with its own new key, or with `signer` (ref, address) of
         another follower: two followers sharing a wallet."""
         ref, address = signer or new_keystore(self.stack.dir, self.s.chain, eth)
+        if self.s.settings.venue == "gmx" and signer is None:
+            fund_follower(self.s, ref)  # USDC and the router's allowance, as a user would
         policy = Policy(
             max_leverage,
             max_position_usd_1e6,
@@ -109,7 +111,9 @@ class Flow:
         return {r["follower_id"]: r for r in self.q.intents(signal_id=signal_id)}
 
     def position(self, trader: str, asset: str = "BTC") -> Position:
-        return position(self.s.chain, self.stack.venue, trader, asset)
+        """The trader's position read back from the venue (either venue, by its port)."""
+        c = self.s.venue.position_call(trader, asset)
+        return self.s.venue.decode_position(asset, self.s.chain.call(c.to, c.data))
 
     def run_task(self, name: str, *args: Any, timeout: float = 30) -> str:
         """Enqueue a task by name on the real broker and wait until a worker logs that it

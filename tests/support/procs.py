@@ -118,6 +118,8 @@ def start_redis(tmp: Path) -> tuple[Proc, str]:
             "",
             "--appendonly",
             "no",
+            "--databases",
+            "32",  # one DB index per worker set of the suite (0-15 are taken)
             "--dir",
             str(tmp),
         ],
