@@ -27,6 +27,7 @@ from core.adapters.venue_admin import send_and_wait
 from core.domain import fees
 from core.domain.attempts import TxSpec
 from core.domain.errors import ChainError
+from tests.support.abi import signature, type_string
 from tests.support.chain import ANVIL_KEY0
 
 CHAIN_ID = 31337
@@ -47,31 +48,20 @@ def _abi(kind: str, contract: str, name: str) -> dict[str, Any]:
     return found
 
 
-def _type(p: dict[str, Any]) -> str:
-    t: str = p["type"]
-    if t.startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in p["components"]) + ")" + t[5:]
-    return t
-
-
-def _signature(e: dict[str, Any]) -> str:
-    return f"{e['name']}({','.join(_type(i) for i in e['inputs'])})"
-
-
 def _selector(name: str) -> bytes:
-    return keccak(text=_signature(_abi("error", "CustomErrors", name)))[:4]
+    return keccak(text=signature(_abi("error", "CustomErrors", name)))[:4]
 
 
 def _error_types(name: str) -> list[str]:
-    return [_type(i) for i in _abi("error", "CustomErrors", name)["inputs"]]
+    return [type_string(i) for i in _abi("error", "CustomErrors", name)["inputs"]]
 
 
 TOPIC0 = {
-    "0x" + keccak(text=_signature(_abi("event", "EventEmitter", n))).hex(): n
+    "0x" + keccak(text=signature(_abi("event", "EventEmitter", n))).hex(): n
     for n in ("EventLog1", "EventLog2")
 }
 LOG_DATA_TYPES = [
-    _type(i) for i in _abi("event", "EventEmitter", "EventLog1")["inputs"] if not i["indexed"]
+    type_string(i) for i in _abi("event", "EventEmitter", "EventLog1")["inputs"] if not i["indexed"]
 ]
 GROUPS = ("address", "uint", "int", "bool", "bytes32", "bytes", "string")
 
@@ -204,7 +194,10 @@ def account_positions(chain: Chain, gmx: LocalGmx, account: str) -> list[Any]:
     data = READER.encode_abi("getAccountPositions", args=[gmx.data_store, account, 0, 10])
     raw = chain.call(gmx.reader, bytes.fromhex(data[2:]))
     (positions,) = decode(
-        [_type(o) for o in _abi("function", "SyntheticsReader", "getAccountPositions")["outputs"]],
+        [
+            type_string(o)
+            for o in _abi("function", "SyntheticsReader", "getAccountPositions")["outputs"]
+        ],
         raw,
     )
     return list(positions)

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
+from tests.support.abi import signature, type_string
+
 ROOT = Path(__file__).resolve().parents[2]
 SDK = json.loads((ROOT / "contracts" / "gmx" / "sdk.json").read_text())["abis"]
 BUILD = ROOT / "contracts" / "build"
@@ -47,18 +49,6 @@ def entry(abi: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     found = [e for e in abi if e.get("type") == kind and e.get("name") == name]
     assert len(found) == 1, f"{kind} {name}: {len(found)} entries"
     return found[0]
-
-
-def type_string(param: dict[str, Any]) -> str:
-    """The canonical type: tuples expanded recursively, array suffixes kept."""
-    t: str = param["type"]
-    if t.startswith("tuple"):
-        return "(" + ",".join(type_string(c) for c in param["components"]) + ")" + t[5:]
-    return t
-
-
-def signature(e: dict[str, Any]) -> str:
-    return f"{e['name']}({','.join(type_string(i) for i in e['inputs'])})"
 
 
 def shape(params: list[dict[str, Any]]) -> list[Any]:
