@@ -27,6 +27,7 @@ POINTS = (
     "send.before_commit",  # the signed -> sent update is inside its uncommitted transaction
     "nonces.after_count",  # the nonce scan has the latest counts, has decided nothing yet
     "replace.after_claim",  # a replacement written ahead (claimed), not yet broadcast
+    "leaders.before_read",  # a watcher round has read the leaders' cursors and the head
     "leaders.after_record",  # a leader's block recorded (outbox written), not yet submitted
 )
 

@@ -358,7 +358,7 @@ class LeaderStore(Protocol):
         number: int,
         block_hash: str,
         parent_hash: str,
-        leader_ids: list[int],
+        cursors: dict[int, int | None],
         rows: list[LeaderTxRow],
     ) -> None: ...
     def outbox(self) -> list[tuple[int, dict[str, Any]]]: ...

@@ -119,6 +119,9 @@ class LeaderWatcher:
         True when every leader is at `head`."""
         lo = min(int(w.watched_to or head) for w in watched) + 1
         hi = min(head, lo + self.max_blocks - 1)
+        cursors = {w.id: w.watched_to for w in watched}  # as this round read them
+        if lo <= hi:
+            pause("leaders.before_read")
         stored = self.store.stored(above=lo - 2)
         for start in range(lo, hi + 1, BATCH):
             numbers = list(range(start, min(hi, start + BATCH - 1) + 1))
@@ -128,16 +131,22 @@ class LeaderWatcher:
                 parent = stored.get(block.number - 1)
                 if parent is not None and parent != block.parent_hash:
                     return False  # a reorg under us: the next round rewinds
-                self._record(block, watched, r)
+                self._record(block, watched, cursors, r)
                 stored[block.number] = block.hash
                 r.blocks += 1
         return hi == head
 
-    def _record(self, block: Block, watched: list[WatchedLeader], r: RoundResult) -> None:
+    def _record(
+        self,
+        block: Block,
+        watched: list[WatchedLeader],
+        cursors: dict[int, int | None],
+        r: RoundResult,
+    ) -> None:
         active = {
             w.address.lower(): w
             for w in watched
-            if w.watched_to is None or w.watched_to < block.number
+            if (seen := cursors[w.id]) is None or seen < block.number
         }
         rows: list[LeaderTxRow] = []
         orders = []
@@ -173,9 +182,9 @@ class LeaderWatcher:
                 rows.append(LeaderTxRow(tx_hash, i, w.id, "signal", payload=payload))
         r.signals += sum(1 for x in rows if x.status == "signal")
         r.ignored += sum(1 for x in rows if x.status == "ignored")
-        self.store.record_block(
-            block.number, block.hash, block.parent_hash, [w.id for w in active.values()], rows
-        )
+        moved = {w.id: cursors[w.id] for w in active.values()}
+        self.store.record_block(block.number, block.hash, block.parent_hash, moved, rows)
+        cursors.update({leader_id: block.number for leader_id in moved})
         if any(x.status == "signal" for x in rows):
             pause("leaders.after_record")
 

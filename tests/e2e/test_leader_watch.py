@@ -26,7 +26,7 @@ from core.domain.types import Action
 from core.domain.venue import OrderCall
 from core.drills.local import LocalStack
 from tests.support import procs
-from tests.support.pauses import Pause
+from tests.support.pauses import Pause, paused
 
 GWEI = 10**9
 PRICE = 100_000 * 10**6
@@ -271,32 +271,55 @@ def test_reorg_after_followers_traded_alerts_and_never_trades_twice(rig: Rig) ->
     assert [r["status"] for r in rig.rows(tx_hash)] == ["revoked"]
 
 
-def test_leader_add_starts_now_and_from_block_back_fills(rig: Rig) -> None:
+def _leader_add(rig: Rig, address: str, *args: str) -> str:
     from config.settings import foreign_env
 
+    done = subprocess.run(
+        procs.copytrade_cmd("leader", "add", "--address", address, *args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=foreign_env(rig.stack.env),
+        cwd=procs.ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return " ".join(done.stdout.split())  # rich wraps at the terminal width
+
+
+def _late_leader(rig: Rig) -> Rig:
     late = LocalSigner.from_key(secrets.token_hex(32))
     rig.s.chain.rpc("anvil_setBalance", late.address, hex(10**20))
-    before = Rig(rig.stack, rig.s, late, rig.pause_dir)
+    return Rig(rig.stack, rig.s, late, rig.pause_dir)
+
+
+def test_leader_add_starts_now_and_from_block_back_fills(rig: Rig) -> None:
+    before = _late_leader(rig)
     old, _ = before.trade(Action.OPEN, usd=1)
     (old_receipt,) = rig.s.chain.receipts([old]).values()
-
-    def cli(*args: str) -> str:
-        done = subprocess.run(
-            procs.copytrade_cmd("leader", "add", "--address", late.address, *args),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=foreign_env(rig.stack.env),
-            cwd=procs.ROOT,
-        )
-        assert done.returncode == 0, done.stderr
-        return " ".join(done.stdout.split())  # rich wraps at the terminal width
-
-    assert "from block" in cli()  # from the next block: the earlier trade is history
+    address = before.leader.address
+    assert "from block" in _leader_add(rig, address)  # from the next block: history
     new, _ = before.trade(Action.INCREASE, usd=1)
     assert before.signal_of(new)["state"] == "done"
     assert before.rows(old) == []
-    out = cli("--from-block", str(old_receipt.block_number))  # a back-fill, asked for
+    out = _leader_add(rig, address, "--from-block", str(old_receipt.block_number))  # asked for
     assert f"from block {old_receipt.block_number}" in out
     assert before.signal_of(old)["state"] == "done"
     assert [r["status"] for r in before.rows(new)] == ["signal"]  # read again, not twice
+
+
+def test_a_back_fill_asked_for_during_a_round_is_not_overwritten_by_it(rig: Rig) -> None:
+    """A round read the cursors, then `leader add --from-block` moved one back; the round
+    records the next block and must not move that cursor forward over the back-fill."""
+    before = _late_leader(rig)
+    old, _ = before.trade(Action.OPEN, usd=1)
+    (old_receipt,) = rig.s.chain.receipts([old]).values()
+    address = before.leader.address
+    _leader_add(rig, address)
+    new, _ = before.trade(Action.INCREASE, usd=1)  # the cursor is past the old trade
+    assert before.signal_of(new)["state"] == "done"
+    with paused(rig.pause_dir, "leaders.before_read") as point:
+        rig.s.chain.rpc("evm_mine")  # a block for the next round to read
+        point.wait_reached(timeout=20)
+        _leader_add(rig, address, "--from-block", str(old_receipt.block_number))
+    assert before.signal_of(old)["state"] == "done"
+    assert [r["status"] for r in before.rows(old)] == ["signal"]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import OperationalError
 
@@ -89,11 +89,13 @@ class LeaderStore:
         number: int,
         block_hash: str,
         parent_hash: str,
-        leader_ids: list[int],
+        cursors: dict[int, int | None],
         rows: list[LeaderTxRow],
     ) -> None:
         """One block read: its hash, its leaders' transactions, their cursors — at once.
-        A transaction seen before (re-included after a reorg) keeps its row and status."""
+        A transaction seen before (re-included after a reorg) keeps its row and status.
+        `cursors`: leader id -> the cursor this round read; a cursor moved meanwhile (a
+        `leader add --from-block` back-fill) is left where it was moved to."""
         with self.db.tx() as conn:
             conn.execute(
                 pg_insert(watched_blocks)
@@ -121,13 +123,13 @@ class LeaderStore:
                         set_={"block_number": number, "block_hash": block_hash, "orphaned": False},
                     )
                 )
-            if leader_ids:
+            by_seen: dict[int | None, list[int]] = {}
+            for leader_id, seen in cursors.items():
+                by_seen.setdefault(seen, []).append(leader_id)
+            for seen, ids in by_seen.items():
                 conn.execute(
                     update(leaders)
-                    .where(
-                        leaders.c.id.in_(leader_ids),
-                        or_(leaders.c.watched_to.is_(None), leaders.c.watched_to < number),
-                    )
+                    .where(leaders.c.id.in_(ids), leaders.c.watched_to.is_not_distinct_from(seen))
                     .values(watched_to=number)
                 )
             conn.execute(
