@@ -31,7 +31,6 @@ from core.demo.stack import (
     use,
     wait_ready,
 )
-from core.domain.errors import CopytradeError
 from core.domain.risk import Policy, project_exposure
 from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
 from core.domain.types import USD, Action
@@ -157,7 +156,12 @@ def _run(
             delay_s=0.5,
             move_bps=KEEPER_MOVE_BPS,
         )
-        keeping = threading.Thread(target=_keep, args=(dev_keeper,), daemon=True, name="keeper")
+        keeping = threading.Thread(
+            target=dev_keeper.run,
+            kwargs={"period_s": 0.2, "stop": KEEPER_STOP},  # set before the stack goes down
+            daemon=True,
+            name="keeper",
+        )
         keeping.start()
         console.print(
             f"dev keeper: executes requests 0.5 s after they land, {KEEPER_MOVE_BPS} bps "
@@ -229,17 +233,6 @@ def _run(
 
 
 KEEPER_STOP = threading.Event()
-
-
-def _keep(keeper: Any) -> None:
-    """The demo's keeper, until the demo stops it (before the stack goes down); a round that
-    meets a node hiccup is tried again."""
-    while not (KEEPER_STOP.is_set() or INTERRUPTED.is_set()):
-        try:
-            keeper.round()
-        except CopytradeError as exc:
-            log.warning("dev keeper: %s", exc)
-        KEEPER_STOP.wait(0.2)
 
 
 def _held(s: Any, trader: str, asset: str) -> int:

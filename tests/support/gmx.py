@@ -5,9 +5,8 @@ its router, and (optionally) a dev keeper filling every request in the backgroun
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
 from core.adapters.chain import Chain
@@ -16,7 +15,6 @@ from core.adapters.gmx.local import LocalGmx, calldata, deploy_local_gmx, settin
 from core.adapters.signers.factory import resolve
 from core.adapters.signers.local import LocalSigner
 from core.adapters.venue_admin import send_and_wait
-from core.domain.errors import CopytradeError
 from core.domain.types import USD
 from tests.support.chain import ANVIL_KEY0
 
@@ -67,19 +65,5 @@ def fund_follower(s: Any, signer_ref: str) -> None:
 def keeper_running(chain: Chain, local: LocalGmx) -> Iterator[DevKeeper]:
     """A dev keeper executing every request of `local` as soon as it sees it."""
     keeper = DevKeeper(chain, LocalSigner.from_key(ANVIL_KEY0), 31337, local, PRICES, delay_s=0)
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            # A node hiccup (a test restarting something): the next round retries.
-            with suppress(CopytradeError):
-                keeper.round()
-            stop.wait(0.1)
-
-    t = threading.Thread(target=loop, daemon=True, name="gmx-keeper")
-    t.start()
-    try:
+    with keeper.running(period_s=0.1):
         yield keeper
-    finally:
-        stop.set()
-        t.join(timeout=10)

@@ -15,13 +15,16 @@ is, by `action`:
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from core.adapters.chain import Chain
 from core.adapters.gmx.events import decode_event, event_name_hash, event_topic
 from core.adapters.gmx.local import LocalGmx, keeper_cancel, keeper_execute
+from core.domain.errors import CopytradeError
 from core.domain.venue import LogFilter
 from core.ports import Signer
 
@@ -132,11 +135,39 @@ class DevKeeper:
             del self.pending[key]
         return r
 
-    def run(self, period_s: float = 0.25, rounds: int | None = None) -> None:
+    def run(
+        self,
+        period_s: float = 0.25,
+        rounds: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """A round every `period_s` until `rounds` are done or `stop` is set; a round that
+        meets a node hiccup (a test restarting something) is logged and tried again."""
+        stop = stop or threading.Event()
         done = 0
-        while rounds is None or done < rounds:
-            r = self.round()
-            if r.keys:
-                log.info("keeper: %d executed, %d cancelled", r.executed, r.cancelled)
+        while not stop.is_set() and (rounds is None or done < rounds):
+            try:
+                r = self.round()
+                if r.keys:
+                    log.info("keeper: %d executed, %d cancelled", r.executed, r.cancelled)
+            except CopytradeError as exc:
+                log.warning("dev keeper: %s", exc)
             done += 1
-            time.sleep(period_s)
+            stop.wait(period_s)
+
+    @contextmanager
+    def running(self, period_s: float = 0.25) -> Iterator[DevKeeper]:
+        """`run` on a background thread for the block; stopped (and joined) on the way out."""
+        stop = threading.Event()
+        t = threading.Thread(
+            target=self.run,
+            kwargs={"period_s": period_s, "stop": stop},
+            daemon=True,
+            name="dev-keeper",
+        )
+        t.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            t.join(timeout=10)
