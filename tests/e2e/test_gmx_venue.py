@@ -32,6 +32,7 @@ from tests.support.chain import ANVIL_KEY0
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.gmx import PRICES, deploy
+from tests.support.pauses import paused
 from tests.support.stacks import live_worker_set
 
 CONFIRMATIONS = 2
@@ -246,3 +247,38 @@ def test_verify_reads_one_request_per_idempotency_key_from_the_venues_events(gmx
     ]
     assert (done["signer_address"], done["idempotency_key"]) in placed
     assert report.figures["orders_on_chain"] == len(placed) >= 1
+
+
+def test_stop_between_check_and_send_holds_the_request_and_resume_sends_its_bytes(
+    gmx: Gmx,
+) -> None:
+    """The stop on a two-phase venue: nothing reaches the node (no request, no fee, no
+    collateral leaves the wallet) until resume; then the written-ahead request goes out,
+    the keeper fills it and it confirms."""
+    leader = gmx.flow.leader()
+    _, address = gmx.follower(leader)
+    keeper = gmx.dev_keeper()
+    usdc_before = _usdc(gmx, address)
+    nonce_before = gmx.chain.nonce(address, "pending")  # its USDC approval came first
+    body = gmx.flow.payload(leader, asset="ETH", collateral_usd="20", leverage=2, price_usd="3000")
+    try:
+        with paused(gmx.flow.stack.dir / "pause", "send.before_window") as point:
+            gmx.flow.submit(body)
+            point.wait_reached()
+            (signed,) = gmx.flow.q.intents(signal_id=body["signal_id"])
+            assert signed["state"] == "signed"
+            gmx.flow.s.mode.stop("pytest", "drill on gmx")
+        time.sleep(2)  # the worker retried meanwhile; the stop held every try
+        assert gmx.state(signed["id"]) == "signed"
+        assert gmx.chain.nonce(address, "pending") == nonce_before  # nothing reached the node
+        assert keeper.round().keys == []  # no request on the venue
+        assert _usdc(gmx, address) == usdc_before
+    finally:
+        gmx.flow.s.mode.resume("pytest", "drill over")
+    gmx.wait(signed["id"], "mined")
+    procs.wait_until(lambda: keeper.round().executed == 1, 10, "the keeper executed it")
+    gmx.mine()
+    done = gmx.wait(signed["id"], "confirmed")
+    assert done["tx_hash"] == signed["tx_hash"]  # the bytes written ahead, not new ones
+    assert position(gmx.chain, gmx.gmx, address, "ETH", True)[0] == 40 * USD * 10**24
+    assert usdc_before - _usdc(gmx, address) == 20 * USD
