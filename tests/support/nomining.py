@@ -12,7 +12,7 @@ from core.adapters.chain import Chain
 from core.adapters.signers.local import LocalSigner
 from core.adapters.venue_admin import deploy
 from core.domain.types import Mode
-from tests.support import procs
+from tests.support import gmx, procs
 from tests.support.chain import ANVIL_KEY0
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
@@ -31,6 +31,7 @@ class Rig:
     ws: WorkerSet
     name: str
     broker_db: int
+    gmx: Any = None  # the local GMX deployment (LocalGmx) of a rig on that venue
 
     def restart(self, **overrides: str) -> None:
         self.ws.stop()
@@ -43,24 +44,41 @@ class Rig:
     def flow(self) -> Flow:
         return Flow(self.stack, self.ws.workers, services=self.ws.services)
 
+    def follower(self, flow: Flow, leader: str, **policy: Any) -> tuple[int, str]:
+        """A follower; its set-up transactions (GMX: USDC and the allowance) mined at once."""
+        self.chain.rpc("anvil_setAutomine", True)
+        try:
+            return flow.follower(leader, **policy)
+        finally:
+            self.chain.rpc("anvil_setAutomine", False)
+
     def mine(self, n: int = 1) -> None:
         for _ in range(n):
             self.chain.rpc("evm_mine")
 
 
 @contextmanager
-def no_mining_rig(stack: Any, session_dir: Any, name: str, broker_db: int) -> Iterator[Rig]:
-    """Its own anvil (mining on `evm_mine`), database and worker set; stopped on the way out."""
+def no_mining_rig(
+    stack: Any, session_dir: Any, name: str, broker_db: int, venue_kind: str = "simple"
+) -> Iterator[Rig]:
+    """Its own anvil (mining on `evm_mine`), database and worker set, on the simple router
+    or (`venue_kind="gmx"`) the local GMX venue; stopped on the way out."""
     anvil, url = procs.start_anvil(session_dir, "--no-mining")
     try:
         chain = Chain(url)
         chain.rpc("anvil_setAutomine", True)
-        venue = deploy(
-            chain,
-            LocalSigner.from_key(ANVIL_KEY0),
-            31337,
-            {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6},
-        )
+        on_venue: dict[str, str] = {}
+        local = None
+        if venue_kind == "gmx":
+            local, on_venue = gmx.deploy(chain)
+            venue = ""
+        else:
+            venue = deploy(
+                chain,
+                LocalSigner.from_key(ANVIL_KEY0),
+                31337,
+                {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6},
+            )
         chain.rpc("anvil_setAutomine", False)
         with fresh_database(f"ct_{name}") as db_url:
             env = {
@@ -72,12 +90,13 @@ def no_mining_rig(stack: Any, session_dir: Any, name: str, broker_db: int) -> It
                 "COPYTRADE_STUCK_SCAN_PERIOD_S": str(SCAN),
                 "COPYTRADE_FEE_CEILING_WEI": str(500 * GWEI),
                 "COPYTRADE_CONFIRMATIONS": "2",
+                **on_venue,
             }
             from core.bootstrap import Services
 
             Services(settings_with({**stack.env, **env})).mode.request(Mode.LIVE, "pytest", "rig")
             ws = start_worker_set(stack, name, broker_db, **env)
-            r = Rig(stack, env, chain, ws, name, broker_db)
+            r = Rig(stack, env, chain, ws, name, broker_db, local)
             try:
                 yield r
             finally:
