@@ -204,6 +204,7 @@ class Services:
             self.venue,
             self.receipts,
             self.pipeline.wake_next if self.venue.two_phase else None,
+            self.pipeline.resume if self.venue.two_phase else None,
         )
 
     @cached_property

@@ -112,6 +112,14 @@ class Venue(Protocol):
         """Calldata of the venue's own cancel of a request no keeper handled."""
         ...
 
+    def cancel_after_call(self) -> Call | None:
+        """The read of how long (seconds of block time) a request must wait before its
+        trader may cancel it (GMX: the DataStore's REQUEST_EXPIRATION_TIME); None: the
+        venue has no such cancel (one-phase)."""
+        ...
+
+    def decode_cancel_after(self, result: bytes) -> int: ...
+
 
 class PriceSource(Protocol):
     """A reference price where the venue has no on-chain one (GMX: its oracle keeper's
@@ -163,6 +171,9 @@ class WatcherChain(Broadcaster, Protocol):
     # A two-phase venue's outcomes: request receipts' logs, and the venue's events.
     def receipt_logs(self, hashes: Sequence[str]) -> dict[str, tuple[int, list[Log]]]: ...
     def logs(self, filters: Sequence[LogFilter], from_block: int, to_block: int) -> list[Log]: ...
+    # ... and when a request no keeper handled may be cancelled (block time, not wall time)
+    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes: ...
+    def block_times(self, numbers: Sequence[int]) -> dict[int, int]: ...
 
 
 class LeaderChain(Protocol):
@@ -273,6 +284,12 @@ class OutcomeStore(Protocol):
 
     def awaiting_outcome(self) -> list[AwaitingOutcome]: ...
     def set_order_key(self, intent_id: int, key: str) -> None: ...
+    def ask_cancel(self, intent_id: int, order_key: str) -> int | None:
+        """Create copytrade's cancel of the mined request `intent_id` (leg 1 of its signal
+        and follower, `created`); the signal's pk when this call created it, None when
+        it exists already or the request is no longer mined."""
+        ...
+
     def transition(
         self, intent_id: int, current: IntentState, new: IntentState, **values: Any
     ) -> bool: ...

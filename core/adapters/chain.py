@@ -321,12 +321,17 @@ class Chain:
             )
         return out
 
+    def _headers(self, numbers: Sequence[int]) -> dict[int, dict[str, Any]]:
+        replies = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return {n: r["result"] for n, r in zip(numbers, replies, strict=True) if r.get("result")}
+
     def block_hashes(self, numbers: Sequence[int]) -> dict[int, str]:
         """The canonical hash at each height the node has."""
-        replies = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
-        return {
-            n: r["result"]["hash"] for n, r in zip(numbers, replies, strict=True) if r.get("result")
-        }
+        return {n: h["hash"] for n, h in self._headers(numbers).items()}
+
+    def block_times(self, numbers: Sequence[int]) -> dict[int, int]:
+        """The timestamp of each height the node has (one batch)."""
+        return {n: int(h["timestamp"], 16) for n, h in self._headers(numbers).items()}
 
     def receipt_logs(self, hashes: Sequence[str]) -> dict[str, tuple[int, list[Log]]]:
         """(status, logs) of the mined ones among `hashes`."""

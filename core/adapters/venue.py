@@ -181,3 +181,9 @@ class RecorderVenue:
             "the recorder venue is one-phase: it has no request to cancel (a no-op cancel "
             "of the nonce is the only cancel there)"
         )
+
+    def cancel_after_call(self) -> Call | None:
+        return None
+
+    def decode_cancel_after(self, result: bytes) -> int:
+        raise ConfigError("the recorder venue is one-phase: no request ever expires")

@@ -27,6 +27,8 @@ class ToSign:
     leverage_x: int
     acceptable_price_usd_1e6: int
     in_cohort: bool
+    # action `cancel` (CANCEL_ACTION): the venue order key of the request it cancels
+    venue_order_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ToSend:
     attempt_id: int
     tx_hash: str
     raw: bytes
+    is_cancel: bool = False  # copytrade's cancel of a request: no copy, no max age
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class InFlightIntent:
     signer_address: str
     calldata: bytes
     sent_at: datetime | None = None  # first accepted broadcast of the intent
+    action: str = ""  # CANCEL_ACTION: copytrade's cancel of a request (one-phase: its receipt)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class AwaitingOutcome:
     executed_block: int | None = None
     executed_block_hash: str | None = None
     signal_pk: int = 0
+    cancel_asked: bool = False  # copytrade's cancel of it (leg 1) exists already
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,9 @@ INTENT_MEANING: dict[IntentState, str] = {
     ),
     IntentState.FROZEN: "two-phase venue: the venue froze the order (limit orders only)",
     IntentState.VENUE_CANCELLED: (
-        "two-phase venue: the venue cancelled the request (its reason recorded; collateral "
-        "and fee refunded by the venue), N blocks deep"
+        "two-phase venue: the venue cancelled the request — its keeper, or copytrade's "
+        "own cancel (an intent of action `cancel`) once the venue's expiry passed; its "
+        "reason recorded; collateral and fee refunded by the venue; N blocks deep"
     ),
     IntentState.CANCELLED: "the no-op has N confirmations",
     IntentState.CONFIRMED: (

@@ -29,6 +29,11 @@ class Action(StrEnum):
         return self in (Action.OPEN, Action.INCREASE)
 
 
+# An intent's action that is no signal's: copytrade's own cancel, through the venue, of a
+# request no keeper handled (leg 1 of the request's signal and follower; decision 0021).
+# Never counted as exposure, never a copy: the signal's max age does not bound it.
+CANCEL_ACTION = "cancel"
+
 _VENUE_CODES = {Action.OPEN: 0, Action.INCREASE: 1, Action.DECREASE: 2, Action.CLOSE: 3}
 
 

@@ -18,7 +18,7 @@ from core.domain.rows import Signed, SizingInput, SizingOutcome, ToSend, ToSign
 from core.domain.sizing import FIXED_SIZE
 from core.domain.states import IntentState, SignalState
 from core.domain.steps import resume_step
-from core.domain.types import Action, Mode, Side
+from core.domain.types import CANCEL_ACTION, Action, Mode, Side
 from core.domain.venue import OrderCall
 from core.faults import pause
 from core.ports import (
@@ -155,6 +155,10 @@ class Pipeline:
             self.wake_next(pk)
         return bool(sized)
 
+    def resume(self, pk: int) -> None:
+        """Dispatch `pk` from check_mode: a cancel of its request was created."""
+        self.dispatcher.dispatch(pk, start=resume_step(IntentState.CREATED))
+
     def wake_next(self, pk: int) -> None:
         """Dispatch the leader's next signal waiting behind `pk` from `size`."""
         nxt = self.signals.next_waiting(pk)
@@ -184,6 +188,9 @@ class Pipeline:
         calldata: dict[int, bytes] = {}
         refused: dict[int, str] = {}
         for t in todo:
+            if t.action == CANCEL_ACTION:  # copytrade's cancel of a request (decision 0021)
+                calldata[t.intent_id] = self.venue.cancel_request(str(t.venue_order_key))
+                continue
             size = None
             if t.action == Action.CLOSE.value and self.venue.closes_by_size:
                 c = self.venue.position_call(t.signer_address, t.asset)
@@ -224,10 +231,12 @@ class Pipeline:
                 results[t.intent_id] = (data, f"simulation: {exc}"[:300])
         n = self.intents.record_dry_run(results)
         live = [t for t in todo if t.intent_id not in results]
-        if live and age_s > self.cfg.max_signal_age_s:
+        copies = [t for t in live if t.action != CANCEL_ACTION]
+        if copies and age_s > self.cfg.max_signal_age_s:
             # Too old to be a copy, whatever the mode: never signed (LIVE or forced DRY).
-            self.intents.fail({t.intent_id: "stale" for t in live}, to=IntentState.REJECTED)
-            return n, [], {}
+            # A cancel of a request is no copy: it takes risk away, and only the mode holds it.
+            self.intents.fail({t.intent_id: "stale" for t in copies}, to=IntentState.REJECTED)
+            live = [t for t in live if t.action == CANCEL_ACTION]
         if live and not verdict.live:
             raise UnsafeToSend(f"effective mode is DRY: {verdict.reason}")
         return n, live, calldata
@@ -345,8 +354,16 @@ class Pipeline:
             return 0
         # The signal's age is a hard limit on the broadcast too: past it the window's guard
         # refuses every chunk, and the no-op cancel (stuck-transactions work) consumes the
-        # nonces instead.
-        expires_at = time.monotonic() + self.cfg.max_signal_age_s - age_s
+        # nonces instead. A cancel of a request is no copy: only this send bounds it.
+        now = time.monotonic()
+        copies = [t for t in todo if not t.is_cancel]
+        cancels = [t for t in todo if t.is_cancel]
+        n = self._send(pk, copies, now + self.cfg.max_signal_age_s - age_s) if copies else 0
+        if cancels:
+            n += self._send(pk, cancels, now + self.cfg.max_signal_age_s)
+        return n
+
+    def _send(self, pk: int, todo: list[ToSend], expires_at: float) -> int:
         pause("send.before_window")
         try:
             if time.monotonic() > expires_at:
@@ -373,7 +390,7 @@ class Pipeline:
         n, age_s = self.intents.mark_sent(
             ok, errors, at, sent_by=who(), block=sent.block, signal_pk=pk
         )
-        if n:
+        if n and not todo[0].is_cancel:  # a cancel's signal-to-broadcast is no copy latency
             metrics.observe_signal_to_broadcast(age_s, n)
         if errors:
             raise TransientError(f"{len(errors)} broadcast(s) of signal {pk} refused; will retry")

@@ -11,7 +11,12 @@ Each watch pass, after the receipts:
    (it waits again: the request may be executed anew, or its own block left too and the
    receipt watcher puts it back to sent); mined + the venue's cancel N blocks deep ->
    venue_cancelled with the venue's reason (terminal: exposure released); mined + a freeze
-   -> frozen.
+   -> frozen;
+4. a mined request with no outcome whose block is older, in block time, than the venue's
+   cancel delay (GMX: REQUEST_EXPIRATION_TIME) gets copytrade's cancel (decision 0021):
+   an intent of its own (leg 1, action `cancel`), created once and dispatched from
+   check_mode, so the nonce safeguards cover it. Its mined cancel is the venue's
+   `OrderCancelled`, which step 3 applies to the request.
 Every move is a compare-and-set, so two watchers apply each outcome once.
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
+from core.domain.errors import ChainError, TransientError
 from core.domain.rows import AwaitingOutcome
 from core.domain.states import IntentState
 from core.domain.venue import OutcomeKind, VenueOutcome
@@ -40,6 +46,8 @@ class OutcomeResult:
     # Signals with an intent now past its outcome (executed or cancelled by the venue):
     # the follower's next intent, held by the sequence gate, may go.
     released: set[int] = field(default_factory=set)
+    # Signals given a cancel of a request no keeper handled: dispatched from check_mode.
+    cancels: set[int] = field(default_factory=set)
 
 
 def latest(outcomes: list[VenueOutcome]) -> dict[str, VenueOutcome]:
@@ -59,6 +67,7 @@ class Outcomes:
         self.chain = chain
         self.venue = venue
         self.confirmations = confirmations
+        self._cancel_after: int | None = None  # read from the venue once
 
     def poll(self, head: int) -> OutcomeResult:
         result = OutcomeResult()
@@ -72,9 +81,59 @@ class Outcomes:
         logs = self.chain.logs(self.venue.outcome_filters(accounts, keys), start, head)
         decoded = [o for lg in logs if (o := self.venue.decode_outcome(lg)) is not None]
         found = latest([o for o in decoded if o.order_key in keys])
+        unhandled: list[AwaitingOutcome] = []
         for r in keyed:
-            self._apply(r, found.get(str(r.order_key)), head, result)
+            o = found.get(str(r.order_key))
+            self._apply(r, o, head, result)
+            if o is None and r.state is IntentState.MINED and not r.cancel_asked:
+                unhandled.append(r)
+        if unhandled:
+            self._ask_cancels(unhandled, head, result)
         return result
+
+    def cancel_after(self) -> int | None:
+        """The venue's cancel delay in seconds (read once); None: no such cancel, or the
+        read failed (tried again next pass)."""
+        if self._cancel_after is None:
+            c = self.venue.cancel_after_call()
+            if c is None:
+                return None
+            try:
+                self._cancel_after = self.venue.decode_cancel_after(self.chain.call(c.to, c.data))
+            except (ChainError, TransientError) as exc:
+                log.warning("the venue's cancel delay could not be read: %s", exc)
+                return None
+        return self._cancel_after
+
+    def _ask_cancels(self, rows: list[AwaitingOutcome], head: int, result: OutcomeResult) -> None:
+        """Requests no keeper handled within the venue's delay, measured between their
+        block's timestamp and the head's (never the wall clock: the venue's check is on
+        block time, and our cancel mines no earlier than the head)."""
+        after = self.cancel_after()
+        if after is None:
+            return
+        try:
+            times = self.chain.block_times(sorted({head} | {r.block_number for r in rows}))
+        except TransientError as exc:  # the outcomes are applied; the next pass asks again
+            log.warning("block times for the cancel check could not be read: %s", exc)
+            return
+        now = times.get(head)
+        if now is None:
+            return
+        for r in rows:
+            at = times.get(r.block_number)
+            if at is None or now - at < after:
+                continue
+            pk = self.store.ask_cancel(r.intent_id, str(r.order_key))
+            if pk is not None:
+                result.cancels.add(pk)
+                log.warning(
+                    "intent %s: no keeper handled request %s in %d s; cancelling it",
+                    r.intent_id,
+                    r.order_key,
+                    now - at,
+                    extra={"intent_id": r.intent_id},
+                )
 
     def _deep(self, block: int, head: int) -> bool:
         return head - block + 1 >= self.confirmations

@@ -15,6 +15,7 @@ from core import metrics
 from core.domain.chain import Receipt
 from core.domain.rows import InFlightIntent, Mined
 from core.domain.states import IntentState
+from core.domain.types import CANCEL_ACTION
 from core.ports import AttemptStore, InFlightStore, OutcomeStore, SignalStore, Venue, WatcherChain
 from core.services.mode import ModeService
 from core.services.outcomes import Outcomes
@@ -54,10 +55,12 @@ class Watcher:
         venue: Venue,
         outcomes: OutcomeStore,
         wake: Callable[[int], None] | None = None,
+        resume: Callable[[int], None] | None = None,
     ) -> None:
         """`wake(signal_pk)`: wake the leader's next signal waiting behind `signal_pk` (a
         two-phase venue gates a follower's next intent on the outcome, which arrives here;
-        a lost wake-up is the reconciler's)."""
+        a lost wake-up is the reconciler's). `resume(signal_pk)`: dispatch the signal from
+        check_mode (a cancel of its request was created; a lost one is the reconciler's)."""
         self.store = store
         self.txs = txs
         self.attempts = attempts
@@ -70,6 +73,7 @@ class Watcher:
         # venue's events.
         self.outcomes = Outcomes(outcomes, chain, venue, confirmations) if venue.two_phase else None
         self.wake = wake
+        self.resume = resume
 
     def poll(self) -> WatchResult:
         result = WatchResult()
@@ -105,19 +109,20 @@ class Watcher:
             result.executed += o.executed
             result.confirmed += o.confirmed
             result.venue_cancelled += o.venue_cancelled
-            self._wake(o.released)
+            self._wake(o.released, self.wake)
+            self._wake(o.cancels, self.resume)
         result.signals_done = self.store.finish_signals()
         return result
 
-    def _wake(self, released: set[int]) -> None:
-        if self.wake is None:
+    def _wake(self, pks: set[int], wake: Callable[[int], None] | None) -> None:
+        if wake is None:
             return
-        for pk in sorted(released):
+        for pk in sorted(pks):
             try:
-                self.wake(pk)
+                wake(pk)
             except Exception:  # noqa: BLE001 - the outcome is applied; the reconciler
                 # re-dispatches what a failed wake-up (the broker down) left waiting.
-                log.exception("signal %s: waking the next signal failed", pk)
+                log.exception("signal %s: a dispatch after an outcome failed", pk)
 
     def _apply_orders(
         self, orders: list[tuple[InFlightIntent, Receipt]], result: WatchResult
@@ -138,8 +143,13 @@ class Watcher:
             and result.block - r.block_number + 1 >= self.confirmations
         ]
         now = datetime.now(UTC)
-        # On a two-phase venue a successful request is confirmed by its fill (outcomes).
-        fills = [] if self.outcomes is not None else [row(f, r) for f, r in deep if r.status == 1]
+        # On a two-phase venue a successful request is confirmed by its fill (outcomes);
+        # copytrade's cancel of a request is one-phase (its own receipt N deep).
+        fills = [
+            row(f, r)
+            for f, r in deep
+            if r.status == 1 and (self.outcomes is None or f.action == CANCEL_ACTION)
+        ]
         for _, sent_at in self.txs.confirm(fills):
             result.confirmed += 1
             if sent_at is not None:

@@ -19,7 +19,7 @@ from core.domain.fees import GWEI, Fees
 from core.domain.mode import EMERGENCY_STOP, REQUESTED_MODE, STREAK_THRESHOLD, Heartbeat
 from core.domain.rows import Newest, OpenWindow, ToSign
 from core.domain.states import IntentState
-from core.domain.types import USD, Mode, Wei
+from core.domain.types import CANCEL_ACTION, USD, Mode, Wei
 from core.services.execution import ExecutionConfig, Pipeline
 from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
@@ -199,6 +199,18 @@ def to_sign(intent_id: int, signer: str = "alice", in_cohort: bool = True) -> To
     )
 
 
+def cancel_of(t: ToSign, key: str) -> ToSign:
+    """`t` as copytrade's cancel of a request (what ReceiptStore.ask_cancel creates)."""
+    return replace(
+        t,
+        action=CANCEL_ACTION,
+        collateral_usd_1e6=0,
+        leverage_x=0,
+        acceptable_price_usd_1e6=0,
+        venue_order_key=key,
+    )
+
+
 def _world() -> tuple[FakeChain, FakeSigners]:
     chain, signers = FakeChain(), FakeSigners()
     for name, (ref, address) in SIGNERS.items():
@@ -228,9 +240,19 @@ class PipelineRig:
         self.intents.add(t, self.pk)
         return t
 
-    def signed(self, intent_id: int, signer: str = "alice", nonce: int = 7) -> tuple[int, bytes]:
-        """A signed intent of this rig's signal: (attempt id, its written-ahead raw)."""
+    def cancel(self, intent_id: int, key: str, signer: str = "alice") -> ToSign:
+        """A created cancel (action `cancel`) of the request with venue order `key`."""
+        t = cancel_of(to_sign(intent_id, signer), key)
+        self.intents.add(t, self.pk)
+        return t
+
+    def signed(
+        self, intent_id: int, signer: str = "alice", nonce: int = 7, key: str | None = None
+    ) -> tuple[int, bytes]:
+        """A signed intent of this rig's signal: (attempt id, its written-ahead raw); with
+        `key`, a cancel of that request."""
         t = to_sign(intent_id, signer)
+        t = t if key is None else cancel_of(t, key)
         raw = f"raw-order-{intent_id}".encode()
         return self.intents.add_signed(t, self.pk, nonce, raw, tx_hash_of(raw)), raw
 

@@ -151,7 +151,14 @@ class FakeVenue:
         return None
 
     def cancel_request(self, key: str) -> bytes:
-        raise NotImplementedError("a one-phase venue has no request to cancel")
+        """A two-phase venue's cancel of a request (decision 0021)."""
+        return b"cancelOrder:" + key.encode()
+
+    def cancel_after_call(self) -> Call | None:
+        return None
+
+    def decode_cancel_after(self, result: bytes) -> int:
+        raise NotImplementedError("no request of this venue expires")
 
 
 # -- the node -----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from core.domain.errors import SignerError, TransientError
 from core.domain.fees import Fees
 from core.domain.rows import Newest, SignalRow, Signed, SizingInput, SizingOutcome, ToSend, ToSign
 from core.domain.states import IntentState, SignalState, check_intent, check_signal
-from core.domain.types import Wei
+from core.domain.types import CANCEL_ACTION, Wei
 
 
 class FakeSignals:
@@ -191,7 +191,8 @@ class FakeIntents:
             if r.signal_pk == pk and r.state is IntentState.SIGNED:
                 mine = [a for a in self.attempts.values() if a.intent_id == r.t.intent_id]
                 a = max(mine, key=lambda a: a.attempt_no)
-                out.append(ToSend(r.t.intent_id, a.id, a.tx_hash, a.raw))
+                cancel = r.t.action == CANCEL_ACTION
+                out.append(ToSend(r.t.intent_id, a.id, a.tx_hash, a.raw, cancel))
         return out, age, signal_id
 
     def mark_sent(
@@ -247,8 +248,11 @@ class FakeIntents:
         if not todo:
             return 0, 0
         if max_age_s is not None and self.ages[pk][0] > max_age_s:
-            self.fail({t.intent_id: "stale" for t in todo}, to=IntentState.REJECTED)
-            return 0, 0
+            copies = [t for t in todo if t.action != CANCEL_ACTION]
+            self.fail({t.intent_id: "stale" for t in copies}, to=IntentState.REJECTED)
+            todo = [t for t in todo if t.action == CANCEL_ACTION]  # no max age bounds it
+            if not todo:
+                return 0, 0
         next_nonce = {t.signer_address: self.next_nonce[t.signer_address] for t in todo}
         done: list[tuple[ToSign, int, Signed]] = []
         held: set[str] = set()  # signers whose orders wait (their order is kept)

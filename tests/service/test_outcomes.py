@@ -1,6 +1,7 @@
 """A two-phase venue's outcomes (core/services/outcomes.py) against in-memory ports: the
 order key from the request's receipt, fills, the venue's cancels, freezes, a fill that a
-reorg removed, N-block depth before anything terminal."""
+reorg removed, N-block depth before anything terminal; copytrade's cancel of a request no
+keeper handled, asked once the venue's delay has passed in block time."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from core.domain.chain import Log
 from core.domain.rows import AwaitingOutcome
 from core.domain.states import IntentState, check_intent
-from core.domain.venue import LogFilter, OutcomeKind, VenueOutcome
+from core.domain.venue import Call, LogFilter, OutcomeKind, VenueOutcome
 from core.services.outcomes import Outcomes
 
 I = IntentState  # noqa: E741
@@ -26,6 +27,15 @@ class Store:
     rows: dict[int, AwaitingOutcome] = field(default_factory=dict)
     values: dict[int, dict[str, Any]] = field(default_factory=dict)
     moves: list[tuple[int, IntentState, IntentState]] = field(default_factory=list)
+    asked: list[tuple[int, str]] = field(default_factory=list)
+
+    def ask_cancel(self, intent_id: int, order_key: str) -> int | None:
+        r = self.rows[intent_id]
+        if r.cancel_asked or r.state is not I.MINED or r.order_key != order_key:
+            return None
+        self.rows[intent_id] = replace(r, cancel_asked=True)
+        self.asked.append((intent_id, order_key))
+        return r.signal_pk
 
     def awaiting_outcome(self) -> list[AwaitingOutcome]:
         waiting = (I.MINED, I.FROZEN, I.EXECUTED)
@@ -52,6 +62,16 @@ class Chain:
     receipt_logs_by_hash: dict[str, tuple[int, list[Log]]] = field(default_factory=dict)
     on_chain: list[Log] = field(default_factory=list)
     ranges: list[tuple[int, int]] = field(default_factory=list)
+    times: dict[int, int] = field(default_factory=dict)  # block -> timestamp
+    calls: list[Call] = field(default_factory=list)
+    cancel_after: int = 300
+
+    def block_times(self, numbers: Sequence[int]) -> dict[int, int]:
+        return {n: self.times[n] for n in numbers if n in self.times}
+
+    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes:
+        self.calls.append(Call(to, data))
+        return self.cancel_after.to_bytes(32, "big")
 
     def receipt_logs(self, hashes: Sequence[str]) -> dict[str, tuple[int, list[Log]]]:
         return {h: self.receipt_logs_by_hash[h] for h in hashes if h in self.receipt_logs_by_hash}
@@ -66,6 +86,13 @@ class Venue:
     b"cancelled:<key>:<reason>", b"frozen:<key>:<reason>"."""
 
     two_phase = True
+    cancels = True  # False: a venue without a trader's cancel
+
+    def cancel_after_call(self) -> Call | None:
+        return Call("0xda7a", b"REQUEST_EXPIRATION_TIME") if self.cancels else None
+
+    def decode_cancel_after(self, result: bytes) -> int:
+        return int.from_bytes(result, "big")
 
     def request_key(self, logs: Sequence[Log]) -> str | None:
         for lg in logs:
@@ -212,3 +239,50 @@ def test_a_fill_or_the_venues_cancel_releases_the_signal_for_the_gate() -> None:
     assert o.poll(12).released == {7}
     chain.on_chain.append(outcome_log(f"cancelled:0x{'cd' * 32}:x", 12))
     assert o.poll(13).released == {8}  # cancelled, N deep; the fill is not released twice
+
+
+# -- copytrade's cancel of a request no keeper handled (decision 0021) ----------------------
+
+
+def test_a_request_no_keeper_handled_gets_one_cancel_once_the_delay_passed_in_block_time() -> None:
+    o, store, chain = rig()
+    store.rows[1] = replace(store.rows[1], signal_pk=7)
+    chain.times = {10: 1_000, 20: 1_299}  # the request's block, and a head 299 s later
+    assert o.poll(20).cancels == set()
+    assert store.asked == []
+    chain.times[21] = 1_300  # 300 s of block time: the venue lets the trader cancel
+    assert o.poll(21).cancels == {7}
+    assert store.asked == [(1, KEY)]
+    chain.times[22] = 1_400
+    assert o.poll(22).cancels == set()  # asked once
+    assert store.asked == [(1, KEY)]
+    assert len(chain.calls) == 1  # the venue's delay is read once
+
+
+def test_no_cancel_is_asked_for_a_request_with_an_outcome_even_one_not_yet_deep() -> None:
+    o, store, chain = rig()
+    chain.times = {10: 1_000, 12: 2_000}
+    chain.on_chain.append(outcome_log(f"cancelled:{KEY}:by the keeper", 12))
+    o.poll(12)  # the venue's cancel, 1 block deep of 2: not terminal yet, but handled
+    assert store.asked == []
+    assert store.rows[1].state is I.MINED
+
+
+@pytest.mark.parametrize("state", [I.FROZEN, I.EXECUTED])
+def test_no_cancel_is_asked_for_a_frozen_or_executed_request(state: IntentState) -> None:
+    o, store, chain = rig(state)
+    chain.times = {10: 1_000, 30: 9_000}
+    if state is I.EXECUTED:
+        chain.on_chain.append(outcome_log(f"executed:{KEY}:5", 29))
+        store.rows[1] = replace(store.rows[1], executed_block=29, executed_block_hash="0xb29")
+    o.poll(30)
+    assert store.asked == []
+
+
+def test_a_venue_without_a_trader_cancel_asks_none_and_reads_no_block() -> None:
+    o, store, chain = rig()
+    o.venue.cancels = False  # type: ignore[attr-defined]
+    chain.times = {10: 1_000, 30: 9_000}
+    o.poll(30)
+    assert store.asked == []
+    assert chain.calls == []

@@ -217,6 +217,15 @@ class GmxVenue:
     def cancel_request(self, key: str) -> bytes:
         return codec.cancel_order(bytes.fromhex(_hex32(key)[2:]))
 
+    def cancel_after_call(self) -> Call | None:
+        """GMX's BaseOrderUtils.validateRequestCancellation: a trader's cancelOrder reverts
+        RequestNotYetCancellable until REQUEST_EXPIRATION_TIME seconds (block time) have
+        passed since the order's updatedAtTime."""
+        return Call(self.cfg.data_store, codec.get_uint(codec.key_of("REQUEST_EXPIRATION_TIME")))
+
+    def decode_cancel_after(self, result: bytes) -> int:
+        return codec.decode_uint(result)
+
     # -- reads --------------------------------------------------------------------------------
 
     def price_call(self, asset: str) -> Call | None:

@@ -15,7 +15,7 @@ from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.cas import cas_one
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.nonces import bump_nonces, lock_nonces
-from core.adapters.postgres.signals import AGE_S
+from core.adapters.postgres.signals import COPY_AGE_S
 from core.adapters.postgres.tables import (
     attempts,
     followers,
@@ -53,7 +53,7 @@ class AttemptStore:
                 attempts.c.broadcast_at,
                 func.coalesce(func.extract("epoch", func.now() - attempts.c.broadcast_at), 0),
                 attempts.c.broadcast_block,
-                AGE_S,
+                COPY_AGE_S,
                 func.coalesce(func.extract("epoch", func.now() - intents.c.sent_at), 0),
             )
             .select_from(

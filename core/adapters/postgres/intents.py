@@ -25,6 +25,7 @@ from core.domain.rows import (
 from core.domain.states import (
     IntentState,
 )
+from core.domain.types import CANCEL_ACTION
 from core.faults import pause
 
 TO_SIGN_COLS = (
@@ -40,6 +41,7 @@ TO_SIGN_COLS = (
     intents.c.leverage_x,
     intents.c.acceptable_price_usd_1e6,
     followers.c.in_cohort,
+    intents.c.venue_order_key,
 )
 
 
@@ -102,13 +104,19 @@ class IntentStore:
         with self.db.tx() as conn:
             age, signal_id = signal_age_and_id(conn, pk)
             rows = conn.execute(
-                select(intents.c.id, attempts.c.id, attempts.c.tx_hash, attempts.c.raw_tx)
+                select(
+                    intents.c.id,
+                    attempts.c.id,
+                    attempts.c.tx_hash,
+                    attempts.c.raw_tx,
+                    intents.c.action == CANCEL_ACTION,
+                )
                 .select_from(intents.join(attempts, attempts.c.intent_id == intents.c.id))
                 .where(intents.c.signal_pk == pk, intents.c.state == IntentState.SIGNED.value)
                 .order_by(intents.c.id, attempts.c.attempt_no.desc())
                 .distinct(intents.c.id)
             ).all()
-        return [ToSend(r[0], r[1], r[2], bytes(r[3])) for r in rows], age, signal_id
+        return [ToSend(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in rows], age, signal_id
 
     def mark_sent(
         self,

@@ -30,6 +30,7 @@ from core.domain.rows import (
 from core.domain.states import (
     IntentState,
 )
+from core.domain.types import CANCEL_ACTION
 from core.faults import pause
 
 
@@ -109,8 +110,9 @@ class NonceStore:
         `created` with its signer's later intents; one whose signing raises SignerError (a
         key disabled since the check) ends failed(signer_error) alone, without a nonce; the
         others are signed. Past `max_age_s`
-        (the signal's age read in this transaction, under the locks) nothing is signed:
-        the intents end rejected(stale) before a nonce. Returns (signed, left created)."""
+        (the signal's age read in this transaction, under the locks) no copy is signed:
+        those intents end rejected(stale) before a nonce (a cancel of a request is
+        signed). Returns (signed, left created)."""
         with self.db.tx() as conn:
             locked_ids = (
                 conn.execute(
@@ -129,9 +131,21 @@ class NonceStore:
             if not locked_ids:
                 return 0, 0
             if max_age_s is not None and signal_age(conn, pk) > max_age_s:
-                rows = [{"b_id": i} for i in locked_ids]
+                copies = (
+                    conn.execute(
+                        select(intents.c.id).where(
+                            intents.c.id.in_(locked_ids), intents.c.action != CANCEL_ACTION
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                rows = [{"b_id": i} for i in copies]
                 cas_many(conn, IntentState.CREATED, IntentState.REJECTED, rows, reason="stale")
-                return 0, 0
+                # copytrade's cancel of a request is no copy: no max age bounds it
+                locked_ids = [i for i in locked_ids if i not in set(copies)]
+                if not locked_ids:
+                    return 0, 0
             todo = [
                 ToSign(*r)
                 for r in conn.execute(

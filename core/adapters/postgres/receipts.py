@@ -8,24 +8,32 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import aliased
 
+from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.cas import bulk_update, cas_one, count_moved
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import (
     attempts,
     intents,
+    signals,
 )
 from core.domain.rows import (
     AwaitingOutcome,
     InFlightIntent,
     Mined,
 )
+from core.domain.signals import idempotency_key
 from core.domain.states import (
     IntentState,
     check_intent,
 )
+from core.domain.types import CANCEL_ACTION
+
+CANCEL_LEG = 1  # copytrade's cancel of a request: leg 1 of the request's signal and follower
 
 
 def _attempt_outcomes(conn: Connection, hashes: Sequence[str], winners: Sequence[str]) -> None:
@@ -71,6 +79,7 @@ class ReceiptStore:
                     intents.c.signer_address,
                     intents.c.calldata,
                     intents.c.sent_at,
+                    intents.c.action,
                 )
                 .select_from(intents.join(attempts, attempts.c.intent_id == intents.c.id))
                 .where(intents.c.state.in_(watched))
@@ -87,6 +96,7 @@ class ReceiptStore:
                 r[6],
                 bytes(r[7] or b""),
                 r[8],
+                r[9],
             )
             for r in rows
         ]
@@ -146,8 +156,20 @@ class ReceiptStore:
 
     # -- a two-phase venue's outcomes (the `OutcomeStore` port) ---------------------------
     def awaiting_outcome(self) -> list[AwaitingOutcome]:
+        """Requests (never copytrade's own cancels) whose outcome is not final, each with
+        whether its cancel exists already."""
         waiting = [s.value for s in (IntentState.MINED, IntentState.FROZEN, IntentState.EXECUTED)]
         c = intents.c
+        leg = aliased(intents)
+        asked = (
+            select(leg.c.id)
+            .where(
+                leg.c.signal_pk == c.signal_pk,
+                leg.c.follower_id == c.follower_id,
+                leg.c.leg == CANCEL_LEG,
+            )
+            .exists()
+        )
         with self.db.tx() as conn:
             rows = conn.execute(
                 select(
@@ -160,12 +182,18 @@ class ReceiptStore:
                     c.executed_block,
                     c.executed_block_hash,
                     c.signal_pk,
+                    asked,
                 )
-                .where(c.state.in_(waiting), c.tx_hash.is_not(None), c.block_number.is_not(None))
+                .where(
+                    c.state.in_(waiting),
+                    c.tx_hash.is_not(None),
+                    c.block_number.is_not(None),
+                    c.action != CANCEL_ACTION,
+                )
                 .order_by(c.id)
             ).all()
         return [
-            AwaitingOutcome(r[0], IntentState(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+            AwaitingOutcome(r[0], IntentState(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
             for r in rows
         ]
 
@@ -176,6 +204,63 @@ class ReceiptStore:
                 .where(intents.c.id == intent_id, intents.c.venue_order_key.is_(None))
                 .values(venue_order_key=key)
             )
+
+    def ask_cancel(self, intent_id: int, order_key: str) -> int | None:
+        """The `OutcomeStore` port's ask_cancel: the request row locked and still mined
+        with this key, its cancel inserted `created` (idempotency key of leg 1: a second
+        ask, from another watcher or a later pass, inserts nothing). No notional, so it
+        is never exposure; audited."""
+        c = intents.c
+        with self.db.tx() as conn:
+            r = conn.execute(
+                select(c.signal_pk, c.follower_id, c.seq, c.asset, c.side, signals.c.signal_id)
+                .select_from(intents.join(signals, signals.c.id == c.signal_pk))
+                .where(
+                    and_(
+                        c.id == intent_id,
+                        c.state == IntentState.MINED.value,
+                        c.venue_order_key == order_key,
+                    )
+                )
+                .with_for_update(of=intents)
+            ).first()
+            if r is None:
+                return None
+            got = conn.execute(
+                pg_insert(intents)
+                .values(
+                    signal_pk=r.signal_pk,
+                    follower_id=r.follower_id,
+                    leg=CANCEL_LEG,
+                    seq=r.seq,
+                    idempotency_key=idempotency_key(r.signal_id, r.follower_id, CANCEL_LEG),
+                    state=IntentState.CREATED.value,
+                    reason=f"cancel of intent {intent_id}: no keeper handled it",
+                    action=CANCEL_ACTION,
+                    asset=r.asset,
+                    side=r.side,
+                    collateral_usd_1e6=0,
+                    leverage_x=0,
+                    notional_usd_1e6=0,
+                    acceptable_price_usd_1e6=0,
+                    venue_order_key=order_key,
+                    sized_at=func.now(),
+                )
+                .on_conflict_do_nothing(index_elements=[c.idempotency_key])
+                .returning(c.id)
+            ).first()
+            if got is None:
+                return None
+            write_audit(
+                conn,
+                "system",
+                "intent.cancel_request",
+                "no keeper executed or cancelled the request before the venue's expiry",
+                request_intent_id=intent_id,
+                cancel_intent_id=int(got[0]),
+                order_key=order_key,
+            )
+        return int(r.signal_pk)
 
     def mark_mined_attempt(self, hashes: Sequence[str], winner: str) -> None:
         """One statement: the mined attempt `mined`, every other attempt `replaced`."""

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.cas import cas_many
@@ -42,7 +42,7 @@ from core.domain.states import (
     check_signal,
 )
 from core.domain.steps import resume_step
-from core.domain.types import Action, Side
+from core.domain.types import CANCEL_ACTION, Action, Side
 from core.faults import pause
 
 LEADER_INTAKE_LOCK = 0x6C647273  # advisory lock class for (this, leader id): intake order
@@ -52,10 +52,13 @@ log = logging.getLogger(__name__)
 
 
 # Seconds since the producer issued the signal (or since intake when it did not say).
-AGE_S = (
-    func.extract("epoch", func.now())
-    - func.coalesce(signals.c.issued_at, func.extract("epoch", signals.c.created_at))
-).label("age_s")
+_SIGNAL_AGE = func.extract("epoch", func.now()) - func.coalesce(
+    signals.c.issued_at, func.extract("epoch", signals.c.created_at)
+)
+AGE_S = _SIGNAL_AGE.label("age_s")
+# An intent's age as a copy (the stuck scan's expiry, `status`): its signal's — but
+# copytrade's cancel of a request is no copy, and no max age bounds it (0).
+COPY_AGE_S = case((intents.c.action == CANCEL_ACTION, 0), else_=_SIGNAL_AGE).label("age_s")
 
 
 def signal_from_row(r: Any) -> SignalRow:
@@ -284,6 +287,7 @@ class SignalStore:
                     intents.c.follower_id.in_(fids),
                     intents.c.asset == asset,
                     intents.c.state.not_in([s.value for s in INTENT_NOT_COUNTED]),
+                    intents.c.action != CANCEL_ACTION,  # no exposure of its own
                 )
                 .order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
             ):

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.signals import AGE_S
+from core.adapters.postgres.signals import COPY_AGE_S
 from core.adapters.postgres.tables import attempts, intents, signals
 from core.domain.errors import NotFound
 
@@ -139,7 +139,7 @@ class Queries:
                 conn.execute(
                     select(func.count())
                     .select_from(intents.join(signals))
-                    .where(intents.c.state == "signed", max_age_s < AGE_S)
+                    .where(intents.c.state == "signed", max_age_s < COPY_AGE_S)
                 ).scalar_one()
             )
 
