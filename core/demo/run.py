@@ -33,7 +33,7 @@ from core.demo.stack import (
 )
 from core.domain.risk import Policy, project_exposure
 from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
-from core.domain.types import USD, Action
+from core.domain.types import CANCEL_ACTION, USD, Action
 from core.services.status import gather
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,9 @@ def _report(
             legs = [
                 (Action(i["action"]), i["notional_usd_1e6"] or 0)
                 for i in intents
-                if i["asset"] == asset and i["state"] == "confirmed"
+                if i["asset"] == asset
+                and i["state"] == "confirmed"
+                and i["action"] != CANCEL_ACTION  # copytrade's cancel of a request: no position
             ]
             if project_exposure(legs) != held[asset]:
                 ok = False

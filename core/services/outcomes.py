@@ -67,7 +67,6 @@ class Outcomes:
         self.chain = chain
         self.venue = venue
         self.confirmations = confirmations
-        self._cancel_after: int | None = None  # read from the venue once
 
     def poll(self, head: int) -> OutcomeResult:
         result = OutcomeResult()
@@ -88,22 +87,29 @@ class Outcomes:
             if o is None and r.state is IntentState.MINED and not r.cancel_asked:
                 unhandled.append(r)
         if unhandled:
-            self._ask_cancels(unhandled, head, result)
+            try:
+                self._ask_cancels(unhandled, head, result)
+            except Exception:  # noqa: BLE001 - best effort: the outcomes above are applied,
+                # and the watch pass goes on to its wake-ups; the next pass asks again.
+                log.exception("the check for requests no keeper handled failed")
         return result
 
     def cancel_after(self) -> int | None:
-        """The venue's cancel delay in seconds (read once); None: no such cancel, or the
-        read failed (tried again next pass)."""
-        if self._cancel_after is None:
-            c = self.venue.cancel_after_call()
-            if c is None:
-                return None
-            try:
-                self._cancel_after = self.venue.decode_cancel_after(self.chain.call(c.to, c.data))
-            except (ChainError, TransientError) as exc:
-                log.warning("the venue's cancel delay could not be read: %s", exc)
-                return None
-        return self._cancel_after
+        """The venue's cancel delay in seconds, read each time (a governance change takes
+        effect at once); None: the venue has no such cancel, the read failed, or it says 0
+        (an unset key: cancelling at once would race the keepers and kill every copy)."""
+        c = self.venue.cancel_after_call()
+        if c is None:
+            return None
+        try:
+            after = self.venue.decode_cancel_after(self.chain.call(c.to, c.data))
+        except (ChainError, TransientError) as exc:
+            log.warning("the venue's cancel delay could not be read: %s", exc)
+            return None
+        if after <= 0:
+            log.error("the venue's cancel delay reads %s: no request is cancelled", after)
+            return None
+        return after
 
     def _ask_cancels(self, rows: list[AwaitingOutcome], head: int, result: OutcomeResult) -> None:
         """Requests no keeper handled within the venue's delay, measured between their

@@ -256,7 +256,37 @@ def test_a_request_no_keeper_handled_gets_one_cancel_once_the_delay_passed_in_bl
     chain.times[22] = 1_400
     assert o.poll(22).cancels == set()  # asked once
     assert store.asked == [(1, KEY)]
-    assert len(chain.calls) == 1  # the venue's delay is read once
+
+
+def test_the_venues_delay_is_read_each_pass_and_zero_cancels_nothing() -> None:
+    o, store, chain = rig()
+    chain.times = {10: 1_000, 20: 1_200}
+    chain.cancel_after = 600  # governance raised it since the last pass
+    o.poll(20)
+    assert store.asked == []
+    chain.cancel_after = 0  # an unset key: cancelling at once would race every keeper
+    o.poll(20)
+    assert store.asked == []
+    chain.cancel_after = 100
+    o.poll(20)
+    assert store.asked == [(1, KEY)]
+    assert len(chain.calls) == 3
+
+
+def test_a_failing_cancel_check_does_not_fail_the_pass() -> None:
+    o, store, chain = rig()
+    store.rows[1] = replace(store.rows[1], signal_pk=7)
+    store.rows[2] = AwaitingOutcome(2, I.MINED, ALICE, "0xreq2", 10, "0x" + "cd" * 32, signal_pk=8)
+    chain.times = {10: 1_000, 12: 5_000}
+    chain.on_chain.append(outcome_log(f"executed:{KEY}:5", 11))
+
+    def broken(intent_id: int, order_key: str) -> int | None:
+        raise RuntimeError("the database went away")
+
+    store.ask_cancel = broken  # type: ignore[method-assign]
+    result = o.poll(12)  # the fill is applied and released all the same
+    assert result.released == {7}
+    assert store.rows[1].state is I.CONFIRMED
 
 
 def test_no_cancel_is_asked_for_a_request_with_an_outcome_even_one_not_yet_deep() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
@@ -33,7 +33,23 @@ from core.domain.states import (
 )
 from core.domain.types import CANCEL_ACTION
 
-CANCEL_LEG = 1  # copytrade's cancel of a request: leg 1 of the request's signal and follower
+# copytrade's cancels of a request: legs 1..MAX_CANCELS of the request's signal and
+# follower. A cancel that ended without effect (rejected, failed, no-op'd, reverted) is
+# asked again with the next leg, up to MAX_CANCELS; one recorded dry_run is not (DRY).
+FIRST_CANCEL_LEG = 1
+MAX_CANCELS = 3
+DEAD_CANCEL = tuple(
+    s.value
+    for s in (IntentState.REJECTED, IntentState.FAILED, IntentState.CANCELLED, IntentState.REVERTED)
+)
+
+
+def _cancel_legs(legs: Any, request: Any) -> Any:
+    return and_(
+        legs.c.signal_pk == request.c.signal_pk,
+        legs.c.follower_id == request.c.follower_id,
+        legs.c.leg >= FIRST_CANCEL_LEG,
+    )
 
 
 def _attempt_outcomes(conn: Connection, hashes: Sequence[str], winners: Sequence[str]) -> None:
@@ -161,15 +177,9 @@ class ReceiptStore:
         waiting = [s.value for s in (IntentState.MINED, IntentState.FROZEN, IntentState.EXECUTED)]
         c = intents.c
         leg = aliased(intents)
-        asked = (
-            select(leg.c.id)
-            .where(
-                leg.c.signal_pk == c.signal_pk,
-                leg.c.follower_id == c.follower_id,
-                leg.c.leg == CANCEL_LEG,
-            )
-            .exists()
-        )
+        live = select(leg.c.id).where(_cancel_legs(leg, intents), leg.c.state.not_in(DEAD_CANCEL))
+        tries = select(func.count()).where(_cancel_legs(leg, intents)).scalar_subquery()
+        asked = or_(live.exists(), tries >= MAX_CANCELS)
         with self.db.tx() as conn:
             rows = conn.execute(
                 select(
@@ -207,9 +217,10 @@ class ReceiptStore:
 
     def ask_cancel(self, intent_id: int, order_key: str) -> int | None:
         """The `OutcomeStore` port's ask_cancel: the request row locked and still mined
-        with this key, its cancel inserted `created` (idempotency key of leg 1: a second
-        ask, from another watcher or a later pass, inserts nothing). No notional, so it
-        is never exposure; audited."""
+        with this key, its cancel inserted `created` — unless one is live, done or
+        recorded dry_run, or MAX_CANCELS were asked (the next leg's idempotency key: a
+        second asker, another watcher, inserts nothing). No notional, so it is never
+        exposure; audited."""
         c = intents.c
         with self.db.tx() as conn:
             r = conn.execute(
@@ -226,14 +237,24 @@ class ReceiptStore:
             ).first()
             if r is None:
                 return None
+            legs = conn.execute(
+                select(c.leg, c.state).where(
+                    c.signal_pk == r.signal_pk,
+                    c.follower_id == r.follower_id,
+                    c.leg >= FIRST_CANCEL_LEG,
+                )
+            ).all()  # read under the request's lock: a second asker sees the first's leg
+            if len(legs) >= MAX_CANCELS or any(st not in DEAD_CANCEL for _, st in legs):
+                return None
+            n = max((int(lg) for lg, _ in legs), default=0) + 1
             got = conn.execute(
                 pg_insert(intents)
                 .values(
                     signal_pk=r.signal_pk,
                     follower_id=r.follower_id,
-                    leg=CANCEL_LEG,
+                    leg=n,
                     seq=r.seq,
-                    idempotency_key=idempotency_key(r.signal_id, r.follower_id, CANCEL_LEG),
+                    idempotency_key=idempotency_key(r.signal_id, r.follower_id, n),
                     state=IntentState.CREATED.value,
                     reason=f"cancel of intent {intent_id}: no keeper handled it",
                     action=CANCEL_ACTION,
@@ -258,6 +279,7 @@ class ReceiptStore:
                 "no keeper executed or cancelled the request before the venue's expiry",
                 request_intent_id=intent_id,
                 cancel_intent_id=int(got[0]),
+                attempt=n,
                 order_key=order_key,
             )
         return int(r.signal_pk)
