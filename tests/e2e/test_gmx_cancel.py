@@ -133,19 +133,20 @@ def test_a_request_no_keeper_handles_is_cancelled_by_copytrade_after_the_venues_
         cancel = mine("confirmed", "cancel", timeout=EXPIRY_S + 60)
         cancelled = mine("venue_cancelled", "open")
 
+    # (`request` was read when it became mined: its order key may have come a pass later)
     assert cancelled["id"] == request["id"]
     assert cancelled["reason"].startswith("venue_cancelled: ")
-    assert cancel["venue_order_key"] == request["venue_order_key"]
-    assert cancel["signer_address"] == request["signer_address"]
-    assert cancel["nonce"] == request["nonce"] + 1
+    assert cancel["venue_order_key"] == cancelled["venue_order_key"]
+    assert cancel["signer_address"] == cancelled["signer_address"]
+    assert cancel["nonce"] == cancelled["nonce"] + 1
     # Sent once the venue allowed it, in block time (the venue checked; it mined, not reverted).
     waited = _block_time(chain, cancel["block_number"]) - _block_time(
-        chain, request["block_number"]
+        chain, cancelled["block_number"]
     )
     assert waited >= EXPIRY_S
     # Collateral and execution fee back: the wallet is short only the two transactions' gas.
     assert _usdc(chain, local.usdc, address) == usdc_before
-    spent = _gas_paid(chain, request["tx_hash"]) + _gas_paid(chain, cancel["tx_hash"])
+    spent = _gas_paid(chain, cancelled["tx_hash"]) + _gas_paid(chain, cancel["tx_hash"])
     assert eth_before - _eth(chain, address) == spent
     assert position(chain, local, address, "BTC", True) == (0, 0, 0)
 
