@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from core.adapters.chain import Chain
 from core.services.verify import verify
 from tests.support import gmx
 from tests.support.databases import fresh_database
@@ -34,28 +33,24 @@ def simple_rig(stack: Any) -> Iterator[WorkerSet]:
         yield ws
 
 
-# The venues the crash points and double delivery run on: the simple router by default;
-# `COPYTRADE_TEST_CHAOS_VENUES=simple,gmx make chaos` adds the local GMX venue with a dev
-# keeper (green this session; kept out of `make test`, where two chaos worker sets and a
-# keeper alive for the whole session made timing-bound tests elsewhere flaky).
-VENUES = os.environ.get("COPYTRADE_TEST_CHAOS_VENUES", "simple").split(",")
+# The venues the crash points and double delivery run on: the simple router and the local
+# GMX venue with a dev keeper (`COPYTRADE_TEST_CHAOS_VENUES=simple` for the router alone).
+VENUES = os.environ.get("COPYTRADE_TEST_CHAOS_VENUES", "simple,gmx").split(",")
 
 
-@pytest.fixture(scope="package", params=VENUES)
-def rig(stack: Any, request: pytest.FixtureRequest) -> Iterator[WorkerSet]:
-    """The chaos worker set on a venue: the simple router, or the local GMX venue with a
-    dev keeper filling every request (two-phase: the same faults, a longer path)."""
-    if request.param == "simple":
-        yield request.getfixturevalue("simple_rig")
-        return
-    chain = Chain(stack.rpc_url)
-    local, overrides = gmx.deploy(chain)
-    with (
-        fresh_database("ct_chaos_gmx") as url,
-        live_worker_set(stack, "chaos-gmx", 16, url, **overrides) as ws,
-        gmx.keeper_running(chain, local),
-    ):
+@pytest.fixture(scope="module")
+def gmx_rig(stack: Any) -> Iterator[WorkerSet]:
+    """The chaos worker set on the local GMX venue, a dev keeper filling every request.
+    Module-scoped: it and its keeper live only while the module that asks for it runs."""
+    with gmx.kept_worker_set(stack, "chaos-gmx", 16) as ws:
         yield ws
+
+
+@pytest.fixture(params=VENUES)
+def rig(request: pytest.FixtureRequest) -> WorkerSet:
+    """The chaos worker set on a venue: the simple router, or the local GMX venue
+    (two-phase: the same faults, a longer path)."""
+    return request.getfixturevalue(f"{request.param}_rig")  # type: ignore[no-any-return]
 
 
 def start_batch(flow: Flow, dispatch_twice: bool = False) -> Batch:
@@ -109,7 +104,14 @@ def control(stack: Any, simple_rig: WorkerSet) -> tuple[dict[tuple[int, int], An
     return _control(stack, simple_rig)
 
 
-@pytest.fixture(scope="package")
-def rig_control(stack: Any, rig: WorkerSet) -> tuple[dict[tuple[int, int], Any], list[int]]:
-    """One fault-free run of the batch on `rig`'s venue."""
-    return _control(stack, rig)
+@pytest.fixture(scope="module")
+def gmx_control(stack: Any, gmx_rig: WorkerSet) -> tuple[dict[tuple[int, int], Any], list[int]]:
+    """One fault-free run of the batch on the GMX venue."""
+    return _control(stack, gmx_rig)
+
+
+@pytest.fixture
+def rig_control(rig: WorkerSet, request: pytest.FixtureRequest) -> Any:
+    """The fault-free run on `rig`'s venue."""
+    venue = request.node.callspec.params["rig"]
+    return request.getfixturevalue("control" if venue == "simple" else f"{venue}_control")

@@ -1,5 +1,6 @@
 """`copytrade stop` really stops: once it returns no broadcast starts; `resume` sends the
-held intents with their original bytes."""
+held intents with their original bytes. Each drill runs on the simple router and on the
+local GMX venue (a dev keeper filling every request)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,28 @@ from typing import Any
 
 import pytest
 
-from tests.support import procs
+from tests.support import gmx, procs
 from tests.support.flow import Flow
 from tests.support.pauses import paused
 from tests.support.procs import copytrade_cmd
+from tests.support.stacks import WorkerSet
 
 PERIOD = 0.5
+
+
+@pytest.fixture(scope="module")
+def gmx_set(stack: Any) -> Iterator[WorkerSet]:
+    with gmx.kept_worker_set(stack, "stop-gmx", 19) as ws:
+        yield ws
+
+
+@pytest.fixture(params=["simple", "gmx"])
+def flow(stack: Any, request: pytest.FixtureRequest) -> Flow:
+    """The session's workers on the simple router, or a worker set on the GMX venue."""
+    if request.param == "simple":
+        return Flow(stack, request.getfixturevalue("workers"))
+    ws = request.getfixturevalue("gmx_set")
+    return Flow(stack, ws.workers, services=ws.services, env=ws.env)
 
 
 @pytest.fixture
@@ -27,7 +44,7 @@ def resumed(stack: Any) -> Iterator[None]:
 
 def cli(flow: Flow, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        copytrade_cmd(*args), env=flow.stack.env, capture_output=True, text=True, timeout=60
+        copytrade_cmd(*args), env=flow.env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -36,6 +53,7 @@ def test_stop_between_check_mode_and_send_blocks_the_broadcast_until_resume(
 ) -> None:
     leader = flow.leader()
     fid, address = flow.follower(leader)
+    nonce0 = flow.s.chain.nonce(address, "pending")  # on gmx: its USDC mint and approval
     p = flow.payload(leader, collateral_usd="10", leverage=1)
     with paused(flow.stack.dir / "pause", "send.before_window") as point:
         flow.submit(p)
@@ -49,7 +67,7 @@ def test_stop_between_check_mode_and_send_blocks_the_broadcast_until_resume(
     (held,) = flow.q.intents(signal_id=p["signal_id"])
     assert held["state"] == "signed"
     assert [a["broadcast_at"] for a in flow.q.intent(held["id"])["attempts"]] == [None]
-    assert flow.s.chain.nonce(address, "pending") == 0  # nothing reached the node
+    assert flow.s.chain.nonce(address, "pending") == nonce0  # nothing reached the node
     assert flow.s.mode.verdict().reason == "emergency_stop"
     out = cli(flow, "resume", "--reason", "drill over")
     assert out.returncode == 0, out.stderr
@@ -70,6 +88,7 @@ def test_stop_waits_for_an_open_window_whose_guard_then_refuses_and_none_starts_
     guard reads the flag right before the send), and the stop returns once it closed."""
     leader = flow.leader()
     _, first_addr = flow.follower(leader)
+    nonce0 = flow.s.chain.nonce(first_addr, "pending")
     p = flow.payload(leader, collateral_usd="10", leverage=1)
     returned = threading.Event()
     with paused(flow.stack.dir / "pause", "send.in_window") as point:
@@ -94,7 +113,7 @@ def test_stop_waits_for_an_open_window_whose_guard_then_refuses_and_none_starts_
     time.sleep(4 * PERIOD)
     (waiting,) = flow.q.intents(signal_id=later["signal_id"])
     assert waiting["state"] in ("pending", "created")
-    assert flow.s.chain.nonce(first_addr, "pending") == 0
+    assert flow.s.chain.nonce(first_addr, "pending") == nonce0
     flow.s.mode.resume("pytest", "drill over")
     for sid in (p["signal_id"], later["signal_id"]):
         flow.wait_done(sid)

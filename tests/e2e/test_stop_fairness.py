@@ -2,20 +2,22 @@
 the time (holders on their own database connections, through the product's own window
 code) and real workers broadcasting a steady load through a fault proxy, the stop returns
 within one window's bound plus 1 s, and the wire shows no eth_sendRawTransaction after it
-returned (the node is asked through the proxy, not our rows)."""
+returned (the node is asked through the proxy, not our rows). On the simple router and on
+the GMX venue (a dev keeper filling the requests)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from core.drills.windows import WindowHolders
-from tests.support import procs
+from tests.support import gmx, procs
 from tests.support.databases import fresh_database
 from tests.support.faultproxy import FaultProxy, host_port
 from tests.support.flow import Flow
@@ -32,24 +34,45 @@ class Rig:
     flow: Flow
 
 
-@pytest.fixture(scope="module")
-def rig(stack: Any) -> Iterator[Rig]:
+@contextmanager
+def _proxied(stack: Any) -> Iterator[tuple[FaultProxy, dict[str, str]]]:
+    """A fault proxy of its own before the node (it counts this rig's sends only)."""
     rpc = FaultProxy(host_port(stack.rpc_url))
     try:
-        with (
-            fresh_database("ct_stopfair") as url,
-            live_worker_set(
-                stack,
-                "stopfair",
-                4,
-                url,
-                COPYTRADE_RPC_URL=f"http://{rpc.address}",
-                COPYTRADE_BROADCAST_WINDOW_S=str(BOUND_S),
-            ) as ws,
-        ):
-            yield Rig(ws, rpc, Flow(stack, ws.workers, services=ws.services))
+        yield (
+            rpc,
+            {
+                "COPYTRADE_RPC_URL": f"http://{rpc.address}",
+                "COPYTRADE_BROADCAST_WINDOW_S": str(BOUND_S),
+            },
+        )
     finally:
         rpc.close()
+
+
+@pytest.fixture(scope="module")
+def simple_rig(stack: Any) -> Iterator[Rig]:
+    with (
+        _proxied(stack) as (rpc, env),
+        fresh_database("ct_stopfair") as url,
+        live_worker_set(stack, "stopfair", 4, url, **env) as ws,
+    ):
+        yield Rig(ws, rpc, Flow(stack, ws.workers, services=ws.services))
+
+
+@pytest.fixture(scope="module")
+def gmx_rig(stack: Any) -> Iterator[Rig]:
+    with (
+        _proxied(stack) as (rpc, env),
+        gmx.kept_worker_set(stack, "stopfair-gmx", 21, **env) as ws,
+    ):
+        yield Rig(ws, rpc, Flow(stack, ws.workers, services=ws.services))
+
+
+@pytest.fixture(params=["simple", "gmx"])
+def rig(request: pytest.FixtureRequest) -> Rig:
+    """The workers on the simple router, or on the GMX venue (each set up once)."""
+    return request.getfixturevalue(f"{request.param}_rig")  # type: ignore[no-any-return]
 
 
 class Load:

@@ -1,7 +1,7 @@
 """Every path that broadcasts goes through the broadcast window, and the window refuses
 while stopped: a fee bump, a re-broadcast of a written-ahead attempt and a no-op cancel
 (the first send is covered by test_emergency_stop). Each is driven while stopped, and the
-node is asked whether anything reached it."""
+node is asked whether anything reached it; on the simple router and on the GMX venue."""
 
 from __future__ import annotations
 
@@ -15,16 +15,19 @@ from tests.support import procs
 from tests.support.nomining import STUCK_AFTER, Rig, attempts_of, no_mining_rig, sent_intent
 
 
-@pytest.fixture(scope="module")
-def rig(stack: Any, session_dir: Any) -> Iterator[Rig]:
-    with no_mining_rig(stack, session_dir, "windows", broker_db=15) as r:
+@pytest.fixture(scope="module", params=[("simple", 15), ("gmx", 20)], ids=["simple", "gmx"])
+def rig(stack: Any, session_dir: Any, request: pytest.FixtureRequest) -> Iterator[Rig]:
+    venue, broker_db = request.param
+    with no_mining_rig(
+        stack, session_dir, f"windows-{venue}", broker_db=broker_db, venue_kind=venue
+    ) as r:
         yield r
 
 
 def test_stopped_no_bump_rebroadcast_or_no_op_reaches_the_node_until_resume(rig: Rig) -> None:
     flow = rig.flow()
     leader = flow.leader()
-    _, address = flow.follower(leader)
+    _, address = rig.follower(flow, leader)
     intent = sent_intent(flow, leader)  # in the pool, never mined: a bump is due
     first = attempts_of(flow, intent["id"])[0]["tx_hash"]
     flow.s.mode.stop("pytest", "window test")

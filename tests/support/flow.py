@@ -16,10 +16,17 @@ from tests.support.gmx import fund_follower
 
 
 class Flow:
-    def __init__(self, stack: Any, workers: list[Any] | None = None, services: Any = None) -> None:
+    def __init__(
+        self,
+        stack: Any,
+        workers: list[Any] | None = None,
+        services: Any = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.stack = stack
         self.workers = workers or []
         self.s = services or stack.services()
+        self.env = env or stack.env  # what a `copytrade` command run beside these workers sees
         self.q = Queries(self.s.db)
 
     def leader(self) -> str:

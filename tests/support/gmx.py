@@ -17,6 +17,8 @@ from core.adapters.signers.local import LocalSigner
 from core.adapters.venue_admin import send_and_wait
 from core.domain.types import USD
 from tests.support.chain import ANVIL_KEY0
+from tests.support.databases import fresh_database
+from tests.support.stacks import WorkerSet, live_worker_set
 
 PRICES = {"BTC": 100_000 * USD, "ETH": 3_000 * USD}
 FEE = 10**15  # the execution fee each request carries (wei)
@@ -67,3 +69,17 @@ def keeper_running(chain: Chain, local: LocalGmx) -> Iterator[DevKeeper]:
     keeper = DevKeeper(chain, LocalSigner.from_key(ANVIL_KEY0), 31337, local, PRICES, delay_s=0)
     with keeper.running(period_s=0.1):
         yield keeper
+
+
+@contextmanager
+def kept_worker_set(stack: Any, name: str, broker_db: int, **extra: str) -> Iterator[WorkerSet]:
+    """A worker set on a fresh GMX deployment and database, LIVE, with a dev keeper filling
+    every request: what a safety suite written for the simple router runs on as well."""
+    chain = Chain(stack.rpc_url)
+    local, overrides = deploy(chain)
+    with (
+        fresh_database(f"ct_{name.replace('-', '_')}") as url,
+        live_worker_set(stack, name, broker_db, url, **overrides, **extra) as ws,
+        keeper_running(chain, local),
+    ):
+        yield ws
