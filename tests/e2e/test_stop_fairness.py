@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from core.drills.windows import WindowHolders
-from tests.support import gmx, procs
-from tests.support.databases import fresh_database
+from tests.support import procs
 from tests.support.faultproxy import FaultProxy, host_port
 from tests.support.flow import Flow
-from tests.support.stacks import WorkerSet, live_worker_set
+from tests.support.stacks import WorkerSet
+from tests.support.venues import worker_set_on
 
 BOUND_S = 3.0  # COPYTRADE_BROADCAST_WINDOW_S of the workers and of the holders
 HOLD_S = 1.0
@@ -50,23 +50,22 @@ def _proxied(stack: Any) -> Iterator[tuple[FaultProxy, dict[str, str]]]:
         rpc.close()
 
 
-@pytest.fixture(scope="module")
-def simple_rig(stack: Any) -> Iterator[Rig]:
+def _rig(stack: Any, venue: str, broker_db: int) -> Iterator[Rig]:
     with (
         _proxied(stack) as (rpc, env),
-        fresh_database("ct_stopfair") as url,
-        live_worker_set(stack, "stopfair", 4, url, **env) as ws,
+        worker_set_on(venue, stack, "stopfair", broker_db, **env) as ws,
     ):
         yield Rig(ws, rpc, Flow(stack, ws.workers, services=ws.services))
+
+
+@pytest.fixture(scope="module")
+def simple_rig(stack: Any) -> Iterator[Rig]:
+    yield from _rig(stack, "simple", 4)
 
 
 @pytest.fixture(scope="module")
 def gmx_rig(stack: Any) -> Iterator[Rig]:
-    with (
-        _proxied(stack) as (rpc, env),
-        gmx.kept_worker_set(stack, "stopfair-gmx", 21, **env) as ws,
-    ):
-        yield Rig(ws, rpc, Flow(stack, ws.workers, services=ws.services))
+    yield from _rig(stack, "gmx", 21)
 
 
 @pytest.fixture(params=["simple", "gmx"])

@@ -1,7 +1,8 @@
 """The verdict is read again before every chunk of a broadcast: the mode store (its own
 redis-server) is killed while a slow RPC (every reply held 2 s by a fault proxy) is part-way
 through a four-chunk broadcast. The wire shows no eth_sendRawTransaction after the kill:
-the next chunk's guard read DRY and the rest waited, to go out once LIVE came back."""
+the next chunk's guard read DRY and the rest waited, to go out once LIVE came back. On the
+simple router and on the GMX venue."""
 
 from __future__ import annotations
 
@@ -12,27 +13,27 @@ from typing import Any
 import pytest
 
 from tests.support import procs
-from tests.support.databases import fresh_database
 from tests.support.faultproxy import FaultProxy, host_port
 from tests.support.flow import Flow
 from tests.support.pauses import paused
-from tests.support.stacks import live_worker_set
+from tests.support.venues import VENUES, worker_set_on
 
 FOLLOWERS = 4  # one chunk each (COPYTRADE_BROADCAST_CHUNK=1)
 
 
-@pytest.fixture
-def rig(stack: Any, session_dir: Any) -> Iterator[tuple[Flow, FaultProxy, procs.Proc]]:
+@pytest.fixture(params=VENUES)
+def rig(
+    stack: Any, session_dir: Any, request: pytest.FixtureRequest
+) -> Iterator[tuple[Flow, FaultProxy, procs.Proc]]:
     mode_redis, url = procs.start_redis(session_dir)
     rpc = FaultProxy(host_port(stack.rpc_url))
     try:
         with (
-            fresh_database("ct_guard") as db_url,
-            live_worker_set(
+            worker_set_on(
+                request.param,
                 stack,
                 "guard",
                 5,
-                db_url,
                 n_workers=1,
                 heartbeat=True,
                 COPYTRADE_MODE_REDIS_URL=url + "/0",

@@ -72,7 +72,7 @@ def keeper_running(chain: Chain, local: LocalGmx) -> Iterator[DevKeeper]:
 
 
 @contextmanager
-def kept_worker_set(stack: Any, name: str, broker_db: int, **extra: str) -> Iterator[WorkerSet]:
+def kept_worker_set(stack: Any, name: str, broker_db: int, **extra: Any) -> Iterator[WorkerSet]:
     """A worker set on a fresh GMX deployment and database, LIVE, with a dev keeper filling
     every request: what a safety suite written for the simple router runs on as well."""
     chain = Chain(stack.rpc_url)
