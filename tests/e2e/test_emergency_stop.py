@@ -8,38 +8,26 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.support import gmx, procs
+from tests.support import procs
 from tests.support.flow import Flow
 from tests.support.pauses import paused
 from tests.support.procs import copytrade_cmd
-from tests.support.stacks import WorkerSet
 
 PERIOD = 0.5
 
 
-@pytest.fixture(scope="module")
-def gmx_set(stack: Any) -> Iterator[WorkerSet]:
-    with gmx.kept_worker_set(stack, "stop-gmx", 19) as ws:
-        yield ws
-
-
-@pytest.fixture(params=["simple", "gmx"])
-def flow(stack: Any, request: pytest.FixtureRequest) -> Flow:
-    """The session's workers on the simple router, or a worker set on the GMX venue."""
-    if request.param == "simple":
-        return Flow(stack, request.getfixturevalue("workers"))
-    ws = request.getfixturevalue("gmx_set")
-    return Flow(stack, ws.workers, services=ws.services, env=ws.env)
+@pytest.fixture
+def flow(venue_flow: Flow) -> Flow:
+    return venue_flow  # every drill on the simple router and on the GMX venue
 
 
 @pytest.fixture
-def resumed(stack: Any) -> Iterator[None]:
+def resumed(flow: Flow) -> Iterator[None]:
     yield
-    stack.services().mode.resume("pytest", "test cleanup")
+    flow.s.mode.resume("pytest", "test cleanup")  # the flag is its database's
 
 
 def cli(flow: Flow, *args: str) -> subprocess.CompletedProcess[str]:

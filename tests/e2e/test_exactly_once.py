@@ -1,4 +1,5 @@
-"""A signal never causes two sends: concurrent duplicate submits and a redelivered send."""
+"""A signal never causes two sends: concurrent duplicate submits and a redelivered send, on
+the simple router and on the GMX venue (orders counted from the venue's own events)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from core.domain.signals import parse_signal
-from tests.support.chain import orders_by_client_id
+from tests.support.chain import orders_placed
 from tests.support.flow import Flow
+
+
+@pytest.fixture
+def flow(venue_flow: Flow) -> Flow:
+    return venue_flow
 
 
 def test_same_signal_id_from_two_processes_gives_one_intent_one_nonce_one_order(flow: Flow) -> None:
     leader = flow.leader()
     followers = [flow.follower(leader) for _ in range(5)]
+    nonce0 = {a: flow.s.chain.nonce(a, "pending") for _, a in followers}  # gmx: its set-up
     signal_id = f"dup-{time.time_ns()}"
     cmd = [
         sys.executable,
@@ -41,18 +50,20 @@ def test_same_signal_id_from_two_processes_gives_one_intent_one_nonce_one_order(
         "--json",
     ]
     procs = [
-        subprocess.Popen(cmd, env=flow.stack.env, stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
+        subprocess.Popen(cmd, env=flow.env, stdout=subprocess.PIPE, text=True) for _ in range(2)
     ]
     answers = sorted(json.loads(p.communicate(timeout=60)[0])["status"] for p in procs)
     assert answers == ["accepted", "duplicate"]
     flow.wait_done(signal_id)
     intents = flow.q.intents(signal_id=signal_id)
     assert sorted(i["follower_id"] for i in intents) == sorted(f for f, _ in followers)
-    assert all(i["state"] == "confirmed" and i["nonce"] == 0 for i in intents)
-    on_chain = orders_by_client_id(flow.s.chain, flow.stack.venue)
+    address_of = dict(followers)
+    assert all(i["state"] == "confirmed" for i in intents)
+    assert [i["nonce"] for i in intents] == [nonce0[address_of[i["follower_id"]]] for i in intents]
+    on_chain = orders_placed(flow.s)
     assert [on_chain.get(i["idempotency_key"], 0) for i in intents] == [1] * 5
     for _, address in followers:
+        assert flow.s.chain.nonce(address) == nonce0[address] + 1
         assert flow.position(address).size_usd_1e6 == 20 * 10**6
 
 
@@ -81,7 +92,7 @@ def test_send_redelivered_after_broadcast_changes_nothing(flow: Flow) -> None:
     assert intent["state"] == "confirmed"
     assert intent["tx_hash"] == signed.tx_hash
     assert [a["tx_hash"] for a in detail["attempts"]] == [signed.tx_hash]
-    assert orders_by_client_id(s.chain, flow.stack.venue)[intent["idempotency_key"]] == 1
+    assert orders_placed(s)[intent["idempotency_key"]] == 1
     assert flow.position(address).size_usd_1e6 == 20 * 10**6
     assert fid == intent["follower_id"]
 
@@ -92,13 +103,14 @@ def test_two_followers_sharing_a_signer_get_nonces_n_and_n_plus_1_both_mined(flo
     fid, address = flow.follower(leader)
     ref = flow.s.registry.follower(fid).signer_ref
     twin, _ = flow.follower(leader, signer=(ref, address))
+    nonce0 = flow.s.chain.nonce(address, "pending")
     p = flow.payload(leader, collateral_usd="10", leverage=1)
     flow.submit(p)
     flow.wait_done(p["signal_id"])
     by_follower = flow.intents(p["signal_id"])
-    assert sorted(i["nonce"] for i in by_follower.values()) == [0, 1]
+    assert sorted(i["nonce"] for i in by_follower.values()) == [nonce0, nonce0 + 1]
     assert [by_follower[f]["state"] for f in (fid, twin)] == ["confirmed", "confirmed"]
-    assert flow.s.chain.nonce(address) == 2
-    on_chain = orders_by_client_id(flow.s.chain, flow.stack.venue)
+    assert flow.s.chain.nonce(address) == nonce0 + 2
+    on_chain = orders_placed(flow.s)
     assert [on_chain.get(i["idempotency_key"]) for i in by_follower.values()] == [1, 1]
     assert flow.position(address).size_usd_1e6 == 20 * 10**6

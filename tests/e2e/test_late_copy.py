@@ -1,7 +1,8 @@
 """A late copy never trades, on real workers: a signal held behind the leader's previous
 one (the sequence gate) for longer than COPYTRADE_MAX_SIGNAL_AGE_S ends rejected(stale)
 with no nonce; the one ahead of it, signed but released only after its age, is never
-broadcast (the no-op gives its nonce back); the leader's next signal trades at once."""
+broadcast (the no-op gives its nonce back); the leader's next signal trades at once. On the
+simple router and on the GMX venue."""
 
 from __future__ import annotations
 
@@ -12,29 +13,25 @@ from typing import Any
 import pytest
 
 from tests.support import procs
-from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.pauses import paused
-from tests.support.stacks import live_worker_set
+from tests.support.venues import VENUES, worker_set_on
 
 MAX_AGE_S = 4
 
 
-@pytest.fixture
-def flow(stack: Any) -> Iterator[Flow]:
-    with (
-        fresh_database("ct_late") as url,
-        live_worker_set(
-            stack,
-            "late",
-            2,
-            url,
-            COPYTRADE_MAX_SIGNAL_AGE_S=str(MAX_AGE_S),
-            # Only the pause holds the signal ahead: a reconciler re-enqueueing its send
-            # meanwhile would let it (and the one behind) go out while still young.
-            COPYTRADE_RECONCILE_IDLE_AFTER_S="60",
-        ) as ws,
-    ):
+@pytest.fixture(params=VENUES)
+def flow(stack: Any, request: pytest.FixtureRequest) -> Iterator[Flow]:
+    with worker_set_on(
+        request.param,
+        stack,
+        "late",
+        2,
+        COPYTRADE_MAX_SIGNAL_AGE_S=str(MAX_AGE_S),
+        # Only the pause holds the signal ahead: a reconciler re-enqueueing its send
+        # meanwhile would let it (and the one behind) go out while still young.
+        COPYTRADE_RECONCILE_IDLE_AFTER_S="60",
+    ) as ws:
         yield Flow(stack, ws.workers, services=ws.services)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_utils import keccak
@@ -45,6 +46,17 @@ def orders_by_client_id(chain: Chain, venue: str) -> dict[str, int]:
     for log in logs:
         coid = log["topics"][3]
         counts[coid] = counts.get(coid, 0) + 1
+    return counts
+
+
+def orders_placed(s: Any) -> dict[str, int]:
+    """Count of orders placed per idempotency key on the whole chain, read through the
+    services' venue (the simple router's Order, GMX's OrderCreated carrying it)."""
+    counts: dict[str, int] = {}
+    for log in s.chain.logs([s.venue.orders_filter()], 0, s.chain.block_number()):
+        placed = s.venue.order_placed(log)
+        if placed is not None:
+            counts[placed[1].lower()] = counts.get(placed[1].lower(), 0) + 1
     return counts
 
 
