@@ -38,6 +38,13 @@ def register(app: typer.Typer) -> None:
         same_redis: Annotated[
             bool, typer.Option("--same-redis", help="Local: mode store on the broker's Redis.")
         ] = False,
+        venue: Annotated[
+            str,
+            typer.Option(
+                help="Local: the venue of the throwaway stack: simple (the demo router) | "
+                "gmx (the local GMX-compatible venue, a dev keeper filling every request)."
+            ),
+        ] = "simple",
         timeout: Annotated[float, typer.Option(help="Seconds to wait for each step.")] = 60.0,
         keep: Annotated[bool, typer.Option(help="Local: keep the stack's directory.")] = False,
         json_: Annotated[bool, typer.Option("--json", help="Reports as JSON.")] = False,
@@ -54,8 +61,10 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(str(exc)) from None
         if fault is not None and fault not in FAULTS:
             raise typer.BadParameter(f"--fault: one of {', '.join(FAULTS)}")
-        if observe and (fault or same_redis):
-            raise typer.BadParameter("--fault and --same-redis are for local drills")
+        if venue not in ("simple", "gmx"):
+            raise typer.BadParameter(f"--venue {venue!r}: simple | gmx")
+        if observe and (fault or same_redis or venue != "simple"):
+            raise typer.BadParameter("--fault, --same-redis and --venue are for local drills")
 
         def say(text: str) -> None:
             console_err.print(f"[dim]{text}[/]")
@@ -77,7 +86,7 @@ def register(app: typer.Typer) -> None:
 
             reports = run_observe(chosen, timeout, say, show, services())
         else:
-            reports = run_local(chosen, fault, same_redis, timeout, say, show, keep)
+            reports = run_local(chosen, fault, same_redis, timeout, say, show, keep, venue)
         if json_:
             emit_json([r.as_dict() for r in reports])
         ok = all(r.ok for r in reports) and len(reports) == len(chosen)

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from core.adapters.postgres.reads.queries import Queries
-from core.adapters.venue import ORDER_TOPIC
 from core.domain.fees import BUMP_DEN, BUMP_NUM
 from core.domain.sizing import usd_to_e6
 from core.drills.base import Ctx, DrillFailed, Report
@@ -34,17 +33,14 @@ def _payload(ctx: Ctx, collateral_usd: str = "2") -> dict[str, Any]:
 
 
 def orders_on_chain(ctx: Ctx, keys: list[str]) -> Counter[str]:
-    """Order events on the venue per client order id (= our idempotency key)."""
-    logs = ctx.s.chain.rpc(
-        "eth_getLogs",
-        {
-            "fromBlock": "0x0",
-            "toBlock": "latest",
-            "address": ctx.s.settings.venue_address,
-            "topics": [ORDER_TOPIC, None, None, keys],
-        },
+    """Orders placed on the venue per idempotency key among `keys`, read through the venue
+    port (the simple router's Order event, GMX's OrderCreated carrying the key)."""
+    s, wanted = ctx.s, {k.lower() for k in keys}
+    placed = (
+        s.venue.order_placed(lg)
+        for lg in s.chain.logs([s.venue.orders_filter()], 0, s.chain.block_number())
     )
-    return Counter(log["topics"][3] for log in logs)
+    return Counter(p[1].lower() for p in placed if p is not None and p[1].lower() in wanted)
 
 
 def stuck_tx(ctx: Ctx) -> Report:

@@ -1,6 +1,7 @@
 """The throwaway stack a local drill runs on, with nothing to install: the demo's embedded
 PostgreSQL, broker Redis and anvil, a mode-store Redis of its own (or the broker's, with
-`same_redis`), a miner the drill can pause, the venue, funded followers, heartbeat, two
+`same_redis`), a miner the drill can pause, the venue (the simple router, or the local
+GMX venue with a dev keeper filling every request), funded followers, heartbeat, two
 prefork workers and beat. Every fault is injected by PID or by a command to that Redis."""
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from core.demo.embedded import Embedded, wait_until
+from core.demo.scenario import PRICES
 from core.demo.stack import (
+    PASSWORD,
+    deploy_gmx,
     go_live,
     keystore,
     migrate_and_deploy,
@@ -22,9 +26,12 @@ from core.demo.stack import (
     wait_ready,
 )
 from core.domain.risk import Policy
-from core.domain.sizing import parse_sizing
+from core.domain.sizing import parse_sizing, usd_to_e6
+from core.domain.types import USD
 
 BLOCK_S = 0.5
+VENUES = ("simple", "gmx")
+FOLLOWER_USDC = 10_000 * USD  # each follower's mock USDC on the local GMX venue
 
 
 class LocalStack:
@@ -34,8 +41,14 @@ class LocalStack:
         same_redis: bool = False,
         followers: int = 4,
         beats: int = 1,
+        venue: str = "simple",
         **settings: str,
     ) -> None:
+        if venue not in VENUES:
+            raise ValueError(f"venue {venue!r}: one of {', '.join(VENUES)}")
+        self.venue = venue
+        self.gmx: Any = None  # the local GMX deployment, and its keeper (the deployer)
+        self._keeper: Any = None
         self.emb = Embedded(directory)
         self.beats = beats
         self.settings = settings  # COPYTRADE_* overrides
@@ -79,10 +92,15 @@ class LocalStack:
         if not self.same_redis:
             extra["COPYTRADE_MODE_REDIS_URL"] = f"unix://{self.mode_socket}?db=0"
         extra.update(self.settings)
-        self.s, self.env = migrate_and_deploy(settings_env(emb, **extra))
+        if self.venue == "gmx":
+            self.s, self.env, self.gmx, self._keeper = deploy_gmx(settings_env(emb, **extra))
+        else:
+            self.s, self.env = migrate_and_deploy(settings_env(emb, **extra))
         self.leader = LocalSigner.from_key(os.urandom(32)).address
         self.s.registry.add_leader(self.leader, "drill")
         self.add_followers(self.n_followers, self.leader)
+        if self.gmx is not None:
+            self._start_keeper()
         wait_ready(emb, start_processes(emb, self.env, beats=self.beats))
         go_live(self.s, "drill")
         return self.s
@@ -92,8 +110,10 @@ class LocalStack:
         lid = self.s.registry.leader_id(leader)
         keys = self.dir / "keys"
         keys.mkdir(exist_ok=True)
+        refs = []
         for _ in range(n):
             ref, address = keystore(keys)
+            refs.append(ref)
             self.s.chain.rpc("anvil_setBalance", address, hex(10**19))
             policy = Policy(10, 10**12, frozenset({"BTC", "ETH"}), parse_sizing(sizing))
             fid = self.s.registry.add_follower(
@@ -106,6 +126,29 @@ class LocalStack:
                 actor="drill",
             )
             self.followers.append((fid, address))
+        if self.gmx is not None:
+            self._fund(refs)
+
+    def _fund(self, refs: list[str]) -> None:
+        """Mock USDC for each new follower and GMX's router approved for it."""
+        from core.adapters.gmx.local import fund_followers  # start-up cost: web3
+        from core.adapters.signers.factory import from_keystore  # start-up cost: eth_account
+
+        signers = [from_keystore(r.removeprefix("keystore:"), PASSWORD) for r in refs]
+        fund_followers(self.s.chain, self._keeper, 31337, self.gmx, signers, FOLLOWER_USDC)
+
+    def _start_keeper(self) -> None:
+        """A dev keeper executing every request as soon as it sees it, until `stop`."""
+        from core.adapters.gmx.keeper import DevKeeper  # start-up cost: web3
+
+        prices = {a: usd_to_e6(p) for a, p in PRICES.items()}
+        keeper = DevKeeper(self.s.chain, self._keeper, 31337, self.gmx, prices, delay_s=0)
+        threading.Thread(
+            target=keeper.run,
+            kwargs={"period_s": 0.2, "stop": self._closing},
+            daemon=True,
+            name="keeper",
+        ).start()
 
     def restart_beats(self) -> None:
         """Start the beat processes again (after a test killed them)."""

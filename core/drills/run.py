@@ -58,16 +58,17 @@ def run_local(
     say: Callable[[str], None],
     on_report: Callable[[Report], None],
     keep: bool = False,
+    venue: str = "simple",
 ) -> list[Report]:
-    """Start a throwaway stack, run the drills on it one after another, stop it."""
+    """Start a throwaway stack on `venue`, run the drills on it one after another, stop it."""
     signal.signal(signal.SIGINT, lambda *_: INTERRUPTED.set())
     signal.signal(signal.SIGTERM, lambda *_: INTERRUPTED.set())
     tmp = Path(tempfile.mkdtemp(prefix="copytrade-drill-"))
-    stack = LocalStack(tmp, same_redis=same_redis)
+    stack = LocalStack(tmp, same_redis=same_redis, venue=venue)
     reports: list[Report] = []
     try:
         say(
-            f"starting a throwaway stack in {tmp} (mode store "
+            f"starting a throwaway stack in {tmp} on the {venue} venue (mode store "
             f"{'shared with' if same_redis else 'separate from'} the broker)"
         )
         s = stack.start()

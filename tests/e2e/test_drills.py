@@ -23,8 +23,8 @@ from core.drills.run import run_one
 from tests.support import procs
 
 
-def start(directory: Path, same_redis: bool) -> Iterator[Ctx]:
-    stack = LocalStack(directory, same_redis=same_redis)
+def start(directory: Path, same_redis: bool, venue: str = "simple") -> Iterator[Ctx]:
+    stack = LocalStack(directory, same_redis=same_redis, venue=venue)
     try:
         yield Ctx(stack.start(), stack, 60, lambda _: None)
     finally:
@@ -34,6 +34,18 @@ def start(directory: Path, same_redis: bool) -> Iterator[Ctx]:
 @pytest.fixture(scope="module")
 def separate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
     yield from start(tmp_path_factory.mktemp("drill-separate"), same_redis=False)
+
+
+@pytest.fixture(scope="module")
+def separate_gmx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
+    yield from start(tmp_path_factory.mktemp("drill-gmx"), same_redis=False, venue="gmx")
+
+
+@pytest.fixture(params=["simple", "gmx"])
+def on_venue(request: pytest.FixtureRequest) -> Ctx:
+    """The separate-store stack on the simple router, or on the local GMX venue."""
+    name = "separate" if request.param == "simple" else "separate_gmx"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +89,8 @@ def test_redis_failover_mode_store_on_the_broker(same: Ctx, fault: str) -> None:
     assert_mode_figures(r, same.period)
 
 
-def test_emergency_stop_under_load(separate: Ctx) -> None:
-    r = passed(run_one(separate, "emergency-stop"))
+def test_emergency_stop_under_load(on_venue: Ctx) -> None:
+    r = passed(run_one(on_venue, "emergency-stop"))
     f = r.figures
     assert f["broadcasts_before"] > 0
     assert f["broadcasts_during"] == 0
@@ -89,17 +101,17 @@ def test_emergency_stop_under_load(separate: Ctx) -> None:
     assert f["flag_seen_while_waiting"] is True
 
 
-def test_stuck_tx_is_replaced_and_the_replacement_mined(separate: Ctx) -> None:
-    r = passed(run_one(separate, "stuck-tx"))
+def test_stuck_tx_is_replaced_and_the_replacement_mined(on_venue: Ctx) -> None:
+    r = passed(run_one(on_venue, "stuck-tx"))
     assert Decimal(r.figures["fee_bump"]) >= Decimal("1.125")
     assert r.figures["attempts"] >= 2
 
 
-def test_duplicate_signal_lands_one_order_per_follower(separate: Ctx) -> None:
-    assert separate.stack is not None
-    r = passed(run_one(separate, "duplicate-signal"))
+def test_duplicate_signal_lands_one_order_per_follower(on_venue: Ctx) -> None:
+    assert on_venue.stack is not None
+    r = passed(run_one(on_venue, "duplicate-signal"))
     assert r.figures["answers"] == {"accepted": 1, "duplicate": 7}
-    assert r.figures["orders_on_chain"] == len(separate.stack.followers)
+    assert r.figures["orders_on_chain"] == len(on_venue.stack.followers)
 
 
 def test_observe_judges_a_fault_the_operator_induces(same: Ctx) -> None:
@@ -145,4 +157,13 @@ def test_cli_runs_a_local_drill_and_gates_on_failure(stack: Any) -> None:
     )
     assert nogo.returncode == 1
     assert "NO-GO" in nogo.stdout
+    bad = subprocess.run(
+        procs.copytrade_cmd("drill", "stuck-tx", "--venue", "gmxx"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=procs.ROOT,
+    )
+    assert bad.returncode == 2
+    assert "simple | gmx" in bad.stderr
     assert "timed out waiting for the effective mode to turn DRY" in nogo.stdout

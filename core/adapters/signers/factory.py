@@ -31,14 +31,19 @@ _lock = threading.Lock()
 
 
 def _from_keystore(path: str) -> LocalSigner:
-    file = Path(path)
-    if not file.is_file():
-        raise SignerError(f"keystore:{path}: no such file")
     password = keystore_password()
     if password is None:
         raise SignerError(
             "keystore password not set: COPYTRADE_KEYSTORE_PASSWORD or _PASSWORD_FILE"
         )
+    return from_keystore(path, password)
+
+
+def from_keystore(path: str, password: str) -> LocalSigner:
+    """The key of a keystore file, with its password given (a throwaway dev stack's)."""
+    file = Path(path)
+    if not file.is_file():
+        raise SignerError(f"keystore:{path}: no such file")
     try:
         key = Account.decrypt(json.loads(file.read_text()), password)
     except ValueError:
