@@ -34,11 +34,11 @@ class Settings(BaseSettings):
     venue_address: str = ""
     # GMX: JSON of the contracts {exchange_router, router, order_vault, reader, data_store,
     # event_emitter, usdc} (empty: the SDK's for chain_id 42161/43114); the markets
-    # {"ETH": {"market": "0x…", "index_decimals": 18}}; the execution fee per order (wei);
-    # the reference prices: the oracle keeper's URL, or a JSON fixture {"ETH": 2000000000}.
+    # {"ETH": {"market": "0x…", "index_decimals": 18}}; the reference prices: the oracle
+    # keeper's URL, or a JSON fixture {"ETH": 2000000000}. The execution fee is read from the
+    # venue and sized for fee_ceiling_wei (decision 0022).
     gmx_contracts: str = ""
     gmx_markets: str = ""
-    gmx_execution_fee_wei: int = Field(0, ge=0)
     gmx_oracle_url: str = ""
     gmx_prices: str = ""
     confirmations: int = Field(2, ge=1)
@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_future_skew_s: int = Field(5, ge=0, le=300)
     profile: str = Field("canary", pattern="^(canary|standard)$")
     gas_limit: int = 200_000
+    # How long the venue's terms (minimums, the keeper's gas for the execution fee) are
+    # kept before they are read again.
+    venue_terms_ttl_s: float = Field(60.0, gt=0)
     low_balance_wei: int = Field(10**16, ge=0)  # `status` lists signers under this (0.01 ETH)
     min_tip_wei: int = 100_000_000
     kms_region: str = "us-east-1"

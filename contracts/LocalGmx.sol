@@ -265,6 +265,8 @@ error InvalidSwapMarket(address market);
 error InvalidCollateralTokenForMarket(address market, address token);
 error OrderTypeCannotBeCreated(uint256 orderType);
 error InsufficientExecutionFee(uint256 minExecutionFee, uint256 executionFee);
+error MinPositionSize(uint256 positionSizeInUsd, uint256 minPositionSizeUsd);
+error InsufficientCollateralUsd(int256 remainingCollateralUsd);
 error InsufficientWntAmountForExecutionFee(uint256 wntAmount, uint256 executionFee);
 error RequestNotYetCancellable(uint256 requestAge, uint256 requestExpirationAge, string requestType);
 error OrderNotFulfillableAtAcceptablePrice(uint256 price, uint256 acceptablePrice);
@@ -278,6 +280,19 @@ error CollateralAmountMismatch(uint256 received, uint256 initialCollateralDeltaA
 
 // Keys.sol's keys, and one of our own (how the reader finds the order handler).
 bytes32 constant REQUEST_EXPIRATION_TIME = keccak256(abi.encode("REQUEST_EXPIRATION_TIME"));
+bytes32 constant ESTIMATED_GAS_FEE_BASE_AMOUNT_V2_1 = keccak256(abi.encode("ESTIMATED_GAS_FEE_BASE_AMOUNT_V2_1"));
+bytes32 constant ESTIMATED_GAS_FEE_PER_ORACLE_PRICE = keccak256(abi.encode("ESTIMATED_GAS_FEE_PER_ORACLE_PRICE"));
+bytes32 constant ESTIMATED_GAS_FEE_MULTIPLIER_FACTOR = keccak256(abi.encode("ESTIMATED_GAS_FEE_MULTIPLIER_FACTOR"));
+bytes32 constant EXECUTION_GAS_FEE_BASE_AMOUNT_V2_1 = keccak256(abi.encode("EXECUTION_GAS_FEE_BASE_AMOUNT_V2_1"));
+bytes32 constant EXECUTION_GAS_FEE_PER_ORACLE_PRICE = keccak256(abi.encode("EXECUTION_GAS_FEE_PER_ORACLE_PRICE"));
+bytes32 constant EXECUTION_GAS_FEE_MULTIPLIER_FACTOR = keccak256(abi.encode("EXECUTION_GAS_FEE_MULTIPLIER_FACTOR"));
+bytes32 constant INCREASE_ORDER_GAS_LIMIT = keccak256(abi.encode("INCREASE_ORDER_GAS_LIMIT"));
+bytes32 constant DECREASE_ORDER_GAS_LIMIT = keccak256(abi.encode("DECREASE_ORDER_GAS_LIMIT"));
+bytes32 constant MIN_COLLATERAL_USD = keccak256(abi.encode("MIN_COLLATERAL_USD"));
+bytes32 constant MIN_POSITION_SIZE_USD = keccak256(abi.encode("MIN_POSITION_SIZE_USD"));
+uint256 constant FLOAT_PRECISION = 10 ** 30;
+// GasUtils.estimateOrderOraclePriceCount: 3 + swaps (no swaps here)
+uint256 constant ORDER_ORACLE_PRICE_COUNT = 3;
 bytes32 constant ORDER_HANDLER_KEY = keccak256(abi.encode("LOCAL_GMX_ORDER_HANDLER"));
 
 function toBytes32(address a) pure returns (bytes32) {
@@ -405,8 +420,20 @@ contract GmxDataStore is GmxOwned {
     mapping(bytes32 => uint256) public uintValues;
     mapping(bytes32 => address) public addressValues;
 
+    // GMX's general config (config/general.ts) for everything but the gas limits, which fit
+    // this venue's own execution (~200k gas, not GMX's ~3.9M).
     constructor() {
         uintValues[REQUEST_EXPIRATION_TIME] = 300;
+        uintValues[ESTIMATED_GAS_FEE_BASE_AMOUNT_V2_1] = 100_000;
+        uintValues[ESTIMATED_GAS_FEE_PER_ORACLE_PRICE] = 10_000;
+        uintValues[ESTIMATED_GAS_FEE_MULTIPLIER_FACTOR] = FLOAT_PRECISION;
+        uintValues[EXECUTION_GAS_FEE_BASE_AMOUNT_V2_1] = 100_000;
+        uintValues[EXECUTION_GAS_FEE_PER_ORACLE_PRICE] = 10_000;
+        uintValues[EXECUTION_GAS_FEE_MULTIPLIER_FACTOR] = FLOAT_PRECISION;
+        uintValues[INCREASE_ORDER_GAS_LIMIT] = 300_000;
+        uintValues[DECREASE_ORDER_GAS_LIMIT] = 300_000;
+        uintValues[MIN_COLLATERAL_USD] = FLOAT_PRECISION; // 1 USD
+        uintValues[MIN_POSITION_SIZE_USD] = FLOAT_PRECISION; // 1 USD
     }
 
     function getUint(bytes32 key) external view returns (uint256) {
@@ -790,6 +817,7 @@ contract GmxOrderHandler is GmxOwned {
         if (wntAmount < params.numbers.executionFee) {
             revert InsufficientWntAmountForExecutionFee(wntAmount, params.numbers.executionFee);
         }
+        _validateExecutionFee(isIncrease, params.numbers.callbackGasLimit, wntAmount);
         if (isIncrease) {
             uint256 received = orderVault.recordTransferIn(a.initialCollateralToken);
             if (received != params.numbers.initialCollateralDeltaAmount) {
@@ -849,6 +877,7 @@ contract GmxOrderHandler is GmxOwned {
     /// Executes at `indexTokenPrice` (30 decimals per index token unit: USD * 10^(30 - index
     /// decimals)), or cancels (not reverts) when the order cannot be filled, like GMX.
     function executeOrder(bytes32 key, uint256 indexTokenPrice) external onlyKeeper nonReentrant {
+        uint256 startingGas = gasleft();
         OrderProps memory o = _order(key);
         if (indexTokenPrice == 0) revert EmptyPrimaryPrice(markets[o.addresses.market].indexToken);
         bool isIncrease = o.numbers.orderType == OrderType.MarketIncrease;
@@ -875,6 +904,23 @@ contract GmxOrderHandler is GmxOwned {
         e.sizeDeltaUsd = o.numbers.sizeDeltaUsd;
         e.orderType = o.numbers.orderType;
         if (isIncrease) {
+            PositionProps storage held = positions[e.positionKey];
+            uint256 size = held.numbers.sizeInUsd + e.sizeDeltaUsd;
+            uint256 minSize = dataStore.getUint(MIN_POSITION_SIZE_USD);
+            if (size < minSize) {
+                _cancel(key, "MinPositionSize", abi.encodeWithSelector(MinPositionSize.selector, size, minSize));
+                return;
+            }
+            uint256 collateralUsd = (held.numbers.collateralAmount + o.numbers.initialCollateralDeltaAmount) *
+                e.collateralPrice;
+            if (collateralUsd < dataStore.getUint(MIN_COLLATERAL_USD)) {
+                _cancel(
+                    key,
+                    "InsufficientCollateralUsd",
+                    abi.encodeWithSelector(InsufficientCollateralUsd.selector, int256(collateralUsd))
+                );
+                return;
+            }
             _increase(o, e);
         } else {
             PositionProps storage p = positions[e.positionKey];
@@ -894,7 +940,7 @@ contract GmxOrderHandler is GmxOwned {
         }
         GmxEventUtils.emitOrderExecuted(eventEmitter, key, o.addresses.account);
         _removeOrder(key);
-        orderVault.transferOutNativeToken(msg.sender, o.numbers.executionFee);
+        _payExecutionFee(o, startingGas);
     }
 
     function cancelOrderByKeeper(bytes32 key, string calldata reason) external onlyKeeper nonReentrant {
@@ -934,6 +980,35 @@ contract GmxOrderHandler is GmxOwned {
     }
 
     // -- internals ------------------------------------------------------------------------
+
+    /// GasUtils.validateExecutionFee: the fee must cover the order type's estimated gas
+    /// limit, adjusted (base + per oracle price + multiplier), at the request's tx.gasprice.
+    function _validateExecutionFee(bool isIncrease, uint256 callbackGasLimit, uint256 fee) internal view {
+        uint256 estimated = dataStore.getUint(isIncrease ? INCREASE_ORDER_GAS_LIMIT : DECREASE_ORDER_GAS_LIMIT) +
+            callbackGasLimit;
+        uint256 gasLimit = dataStore.getUint(ESTIMATED_GAS_FEE_BASE_AMOUNT_V2_1) +
+            dataStore.getUint(ESTIMATED_GAS_FEE_PER_ORACLE_PRICE) *
+            ORDER_ORACLE_PRICE_COUNT +
+            (estimated * dataStore.getUint(ESTIMATED_GAS_FEE_MULTIPLIER_FACTOR)) /
+            FLOAT_PRECISION;
+        uint256 minExecutionFee = gasLimit * tx.gasprice;
+        if (fee < minExecutionFee) revert InsufficientExecutionFee(minExecutionFee, fee);
+    }
+
+    /// GasUtils.payExecutionFee: the keeper gets the gas it used (adjusted) at its own
+    /// tx.gasprice, at most the fee; the rest goes back to the order's receiver.
+    function _payExecutionFee(OrderProps memory o, uint256 startingGas) internal {
+        uint256 gasUsed = startingGas - gasleft();
+        uint256 forKeeper = (dataStore.getUint(EXECUTION_GAS_FEE_BASE_AMOUNT_V2_1) +
+            dataStore.getUint(EXECUTION_GAS_FEE_PER_ORACLE_PRICE) *
+            ORDER_ORACLE_PRICE_COUNT +
+            (gasUsed * dataStore.getUint(EXECUTION_GAS_FEE_MULTIPLIER_FACTOR)) /
+            FLOAT_PRECISION) * tx.gasprice;
+        uint256 fee = o.numbers.executionFee;
+        if (forKeeper > fee) forKeeper = fee;
+        orderVault.transferOutNativeToken(msg.sender, forKeeper);
+        if (fee > forKeeper) orderVault.transferOutNativeToken(o.addresses.receiver, fee - forKeeper);
+    }
 
     function _order(bytes32 key) internal view returns (OrderProps storage o) {
         o = orders[key];

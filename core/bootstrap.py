@@ -27,6 +27,7 @@ from core.adapters.postgres.receipts import ReceiptStore
 from core.adapters.postgres.registry import Registry
 from core.adapters.postgres.signals import SignalStore
 from core.adapters.postgres.stalled import ReconcileStore
+from core.adapters.postgres.wallet_txs import WalletTxStore
 from core.adapters.prices import FixturePrices, OracleKeeperPrices, parse_prices
 from core.adapters.redis_mode import RedisModeStore
 from core.adapters.signers.factory import preload, resolve
@@ -34,6 +35,7 @@ from core.adapters.venue import RecorderVenue
 from core.domain.chain import NonceAudit
 from core.domain.errors import ConfigError
 from core.ports import PriceSource, Venue
+from core.services.approvals import Approvals
 from core.services.execution import ExecutionConfig, Pipeline
 from core.services.identity import ChainIdentity
 from core.services.intake import Intake
@@ -88,7 +90,7 @@ class Services:
     @cached_property
     def gmx(self) -> GmxConfig:
         s = self.settings
-        cfg = gmx_config(s.chain_id, s.gmx_contracts, s.gmx_markets, s.gmx_execution_fee_wei)
+        cfg = gmx_config(s.chain_id, s.gmx_contracts, s.gmx_markets)
         if s.venue_address and s.venue_address.lower() != cfg.exchange_router.lower():
             raise ConfigError(
                 f"COPYTRADE_VENUE_ADDRESS {s.venue_address} is not GMX's ExchangeRouter "
@@ -172,6 +174,7 @@ class Services:
             s.gas_limit,
             s.min_tip_wei,
             s.fee_ceiling_wei,
+            s.venue_terms_ttl_s,
         )
         return Pipeline(
             self.signals,
@@ -184,6 +187,19 @@ class Services:
             resolve,
             self.dispatcher,
             self.prices,
+        )
+
+    @cached_property
+    def approvals(self) -> Approvals:
+        s = self.settings
+        return Approvals(
+            self.venue,
+            self.chain,
+            self.mode,
+            WalletTxStore(self.db),
+            resolve,
+            s.chain_id,
+            (s.min_tip_wei, s.fee_ceiling_wei),
         )
 
     @cached_property

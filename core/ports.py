@@ -37,7 +37,15 @@ from core.domain.rows import (
 )
 from core.domain.signals import SignalSpec
 from core.domain.states import IntentState, SignalState
-from core.domain.venue import Call, LogFilter, OrderCall, OrderEvent, Position, VenueOutcome
+from core.domain.venue import (
+    Call,
+    LogFilter,
+    OrderCall,
+    OrderEvent,
+    Position,
+    VenueOutcome,
+    VenueTerms,
+)
 
 # -- keys and the outside world ---------------------------------------------------------------
 
@@ -71,7 +79,6 @@ class Venue(Protocol):
 
     two_phase: bool
     order_selector: bytes  # the 4-byte selector of an order call (GMX: multicall)
-    order_topic: str  # topic 0 of the venue's order event
     closes_by_size: bool  # a close must carry the position's size (`OrderCall.close_size`)
 
     def encode_order(self, o: OrderCall) -> bytes: ...
@@ -87,6 +94,26 @@ class Venue(Protocol):
         ...
 
     def decode_price(self, result: bytes) -> int: ...
+    def terms_calls(self) -> list[Call]:
+        """The reads of what the venue asks of an order (minimums, the keeper's gas);
+        [] on a venue whose terms are fixed."""
+        ...
+
+    def decode_terms(self, results: Sequence[bytes]) -> VenueTerms: ...
+    def collateral_calls(self, account: str) -> list[Call]:
+        """The reads of the collateral `account` can put into an order (GMX: its USDC
+        balance and its allowance to the Router); [] on a venue that takes none."""
+        ...
+
+    def decode_collateral(self, results: Sequence[bytes]) -> tuple[int, int]:
+        """(balance, allowance) in micro-USD of the collateral token."""
+        ...
+
+    def approve_call(self, amount_usd_1e6: int) -> Call | None:
+        """The follower's approval of the venue for `amount_usd_1e6` of collateral (GMX:
+        USDC.approve(Router, amount)); None on a venue that takes none."""
+        ...
+
     def position_call(self, trader: str, asset: str) -> Call: ...
     def decode_position(self, asset: str, result: bytes) -> Position: ...
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None: ...
@@ -145,7 +172,15 @@ class Broadcaster(Protocol):
 class PipelineChain(Broadcaster, Protocol):
     """What the per-signal pipeline reads and sends."""
 
-    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes: ...
+    def call(
+        self,
+        to: str,
+        data: bytes,
+        sender: str | None = None,
+        value: int = 0,
+        gas_price: int | None = None,
+    ) -> bytes: ...
+    def calls(self, calls: Sequence[Call]) -> list[bytes]: ...
     def fees_and_balances(
         self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50
     ) -> tuple[int, list[int], dict[str, int]]: ...
@@ -264,6 +299,19 @@ class NonceAllocator(Protocol):
         skip: AbstractSet[int] = frozenset(),
         max_age_s: float | None = None,
     ) -> tuple[int, int]: ...
+
+
+class WalletTxs(Protocol):
+    """A follower's wallet transaction outside any order, at the signer's next nonce."""
+
+    def spend_nonce(
+        self,
+        address: str,
+        chain_id: int,
+        chain_nonce: Callable[[], int],
+        send: Callable[[int], str],
+        audit: tuple[str, str, str | None, dict[str, Any]],
+    ) -> str: ...
 
 
 class InFlightStore(Protocol):

@@ -3,8 +3,12 @@ submit -> all N accepted by the node, and -> all mined; against a floor measured
 same run: a plain script signing the same N transactions (eth-account on coincurve) and
 sending them (a) one by one as raw JSON-RPC posts on one keep-alive session, (b) as
 JSON-RPC batches. anvil: --block-time 1 --gas-limit 1e9 --order fifo (every run).
+On `--venue gmx` (the local GMX venue) each transaction is a request — the multicall with
+its execution fee as value and the collateral — and "mined" is the request mined (no keeper
+runs: execution is the keeper's, not ours).
 
     .venv/bin/python scripts/bench_fanout.py [--followers 1000] [--broker redis|amqp]
+        [--venue simple|gmx|both]
 """
 
 from __future__ import annotations
@@ -19,7 +23,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_support import GWEI, ROOT, BenchStack, Rpc, cpu_seconds, signal_payload, wait_for  # noqa: E402
+from bench_support import (  # noqa: E402
+    GMX_GAS,
+    GWEI,
+    ROOT,
+    BenchStack,
+    Rpc,
+    cpu_seconds,
+    signal_payload,
+    wait_for,
+)
 
 from core.adapters.venue import encode_order
 from core.domain.types import Action  # noqa: E402
@@ -97,12 +110,26 @@ def run_signal(b: BenchStack, leader: str, n: int, action: str) -> dict[str, flo
     }
 
 
+def _order_data(b: BenchStack, account: str) -> tuple[str, bytes, int, int]:
+    """(to, calldata, value, gas) of the order copytrade would send for one follower."""
+    o = OrderCall(
+        Action.INCREASE, "BTC", True, 10 * 10**6, 2, 101_000 * 10**6, secrets.token_bytes(32)
+    )
+    if b.gmx is None:
+        return b.env["COPYTRADE_VENUE_ADDRESS"], encode_order(o), 0, 200_000
+    from dataclasses import replace
+
+    s = b.s
+    fee = s.pipeline.terms.get().execution_fee(True, s.settings.fee_ceiling_wei)
+    data = s.venue.encode_order(replace(o, account=account, execution_fee_wei=fee))
+    return s.venue_address, data, fee, GMX_GAS
+
+
 def floor(b: BenchStack, followers: list[tuple[int, str, str]], batched: bool) -> dict[str, float]:
-    """Sign N placeOrder transactions (one per follower wallet) and send them."""
+    """Sign N order transactions (one per follower wallet) and send them."""
     from eth_account import Account
 
     rpc = Rpc(b.env["COPYTRADE_RPC_URL"])
-    venue = b.env["COPYTRADE_VENUE_ADDRESS"]
     nonces = rpc.batch([("eth_getTransactionCount", [addr, "pending"]) for _, addr, _ in followers])
     accounts = [Account.from_key(key) for _, _, key in followers]  # keys cached
     after_next_block(rpc)
@@ -110,26 +137,16 @@ def floor(b: BenchStack, followers: list[tuple[int, str, str]], batched: bool) -
     t0 = time.perf_counter()
     raws = []
     for acct, nonce in zip(accounts, nonces, strict=True):
-        data = encode_order(
-            OrderCall(
-                Action.INCREASE,
-                "BTC",
-                True,
-                10 * 10**6,
-                2,
-                101_000 * 10**6,
-                secrets.token_bytes(32),
-            )
-        )
+        to, data, value, gas = _order_data(b, acct.address)
         signed = acct.sign_transaction(
             {
                 "type": 2,
                 "chainId": 31337,
                 "nonce": int(nonce, 16),
-                "to": venue,
-                "value": 0,
+                "to": to,
+                "value": value,
                 "data": data,
-                "gas": 200_000,
+                "gas": gas,
                 "maxFeePerGas": 100 * GWEI,
                 "maxPriorityFeePerGas": GWEI,
             }
@@ -149,8 +166,8 @@ def floor(b: BenchStack, followers: list[tuple[int, str, str]], batched: bool) -
     return {"accepted_s": accepted, "mined_s": mined, "cpu_s_per_intent": cpu / len(raws)}
 
 
-def bench(n: int, broker: str) -> dict[str, Any]:
-    b = BenchStack(broker=broker)
+def bench(n: int, broker: str, venue: str = "simple") -> dict[str, Any]:
+    b = BenchStack(broker=broker, venue=venue)
     try:
         b.start()
         from eth_utils import to_checksum_address
@@ -170,6 +187,7 @@ def bench(n: int, broker: str) -> dict[str, Any]:
     best_mined = min(one["mined_s"], batch["mined_s"])
     return {
         "broker": broker,
+        "venue": venue,
         "followers": n,
         "anvil": "--block-time 1 --gas-limit 1000000000 --order fifo",
         "ours": ours,
@@ -192,7 +210,7 @@ def bench(n: int, broker: str) -> dict[str, Any]:
 def show(r: dict[str, Any]) -> None:
     a, m = r["accepted"], r["mined"]
     print(
-        f"B1 fan-out [{r['broker']}] {r['followers']} followers: "
+        f"B1 fan-out [{r.get('venue', 'simple')}, {r['broker']}] {r['followers']} followers: "
         f"accepted {a['value_s']:.2f} s (floor {a['floor_s']:.2f} s, {a['ratio']:.2f}x) | "
         f"mined {m['value_s']:.2f} s (floor {m['floor_s']:.2f} s, {m['ratio']:.2f}x) | "
         f"known mined {r['ours']['known_mined_s']:.2f} s | CPU/intent "
@@ -214,11 +232,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--followers", type=int, default=1000)
     ap.add_argument("--broker", choices=("redis", "amqp", "both"), default="both")
+    ap.add_argument("--venue", choices=("simple", "gmx", "both"), default="simple")
     args = ap.parse_args()
-    for broker in ("redis", "amqp") if args.broker == "both" else (args.broker,):
-        r = bench(args.followers, broker)
-        show(r)
-        save(f"B1_fanout_{broker}", r)
+    for venue in ("simple", "gmx") if args.venue == "both" else (args.venue,):
+        for broker in ("redis", "amqp") if args.broker == "both" else (args.broker,):
+            r = bench(args.followers, broker, venue)
+            show(r)
+            save(f"B1_fanout_{broker}" if venue == "simple" else f"B1_fanout_{venue}_{broker}", r)
     return 0
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from config.settings import foreign_env  # noqa: E402
 from core.demo.embedded import ANVIL, Embedded, free_port, wait_until  # noqa: E402
-from core.demo.stack import PASSWORD, go_live, migrate_and_deploy  # noqa: E402
+from core.demo.stack import PASSWORD, deploy_gmx, go_live, migrate_and_deploy  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 GWEI = 10**9
@@ -95,6 +95,7 @@ class BenchStack:
     heartbeat, workers and beat on production settings."""
 
     broker: str = "redis"
+    venue: str = "simple"  # or "gmx": the local GMX venue (requests; no keeper runs)
     block_time: str = "1"
     workers: int = 1
     concurrency: int = 2
@@ -103,6 +104,8 @@ class BenchStack:
     emb: Embedded = field(init=False)
     env: dict[str, str] = field(init=False)
     s: Any = field(init=False)
+    gmx: Any = None  # the local GMX deployment (venue "gmx"), deployed by `deployer`
+    deployer: Any = None
     db_name: str = field(init=False)
     worker_names: list[str] = field(default_factory=list)
 
@@ -154,7 +157,11 @@ class BenchStack:
             "COPYTRADE_KEYSTORE_PASSWORD": PASSWORD,
             **self.extra_env,
         }
-        self.s, self.env = migrate_and_deploy(env)
+        if self.venue == "gmx":
+            env["COPYTRADE_GAS_LIMIT"] = str(GMX_GAS)
+            self.s, self.env, self.gmx, self.deployer = deploy_gmx(env)
+        else:
+            self.s, self.env = migrate_and_deploy(env)
 
     @staticmethod
     def _purge_amqp(url: str) -> None:
@@ -252,6 +259,16 @@ class BenchStack:
             calls.append(("anvil_setBalance", [acct.address, hex(eth * 10**18)]))
         for i in range(0, len(calls), 500):
             rpc.batch(calls[i : i + 500])
+        if self.gmx is not None:  # mock USDC, and GMX's router approved for it
+            from core.adapters.gmx.local import fund_followers
+            from core.adapters.signers.local import LocalSigner
+            from core.domain.types import USD
+
+            signers = [LocalSigner.from_key(k) for _, _, k in out]
+            for i in range(0, len(signers), 250):
+                fund_followers(
+                    self.s.chain, self.deployer, 31337, self.gmx, signers[i : i + 250], 10_000 * USD
+                )
         return out
 
     def stop(self) -> None:
@@ -265,6 +282,9 @@ class BenchStack:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
         admin.dispose()
+
+
+GMX_GAS = 1_000_000  # a local GMX request's gas limit (it uses ~0.5 M)
 
 
 @contextmanager

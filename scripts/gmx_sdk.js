@@ -16,9 +16,11 @@ const NAMES = [
   "EventEmitter",
   "SubaccountRouter",
   "CustomErrors",
+  "Token", // ERC20: the follower's USDC balance, allowance to the Router, and approve
 ];
 const CHAINS = [42161, 43114];
-const ADDRESSES = [...NAMES.filter((n) => n !== "CustomErrors"), "OrderVault"];
+const ABI_ONLY = ["CustomErrors", "Token"];
+const ADDRESSES = [...NAMES.filter((n) => !ABI_ONLY.includes(n)), "OrderVault"];
 
 const { CONTRACTS } = require("@gmx-io/sdk/configs/contracts");
 const { TOKENS } = require("@gmx-io/sdk/configs/tokens");

@@ -3,9 +3,9 @@
 Raw responses are read here and node error strings are mapped to outcomes, so nothing
 above this module sees a web3 or requests exception.
 
-One piece over ~400 lines on purpose: every call — reads, batches, the pinned-endpoint
-audit, broadcasts — goes through the same endpoint failover and the chain-identity check
-in the same batch, and those two must not exist twice.
+Every call — reads, batches, the pinned-endpoint audit, broadcasts — goes through the same
+endpoint failover and the chain-identity check in the same batch, and those two must not
+exist twice; the block and log reads (core/adapters/chain_blocks.py) use them from here.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import requests
 from eth_abi import decode
 from web3 import HTTPProvider
 
-from core.domain.chain import Block, Guard, Log, Receipt, SendOutcome, Tx
+from core.adapters.chain_blocks import BlockReads
+from core.domain.chain import Guard, Receipt, SendOutcome
 from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
-from core.domain.venue import LogFilter
+from core.domain.venue import Call
 
 # Node replies meaning "this exact transaction is already in the pool": success for us.
 ALREADY_KNOWN = ("already known", "transaction already imported", "known transaction")
@@ -93,7 +94,7 @@ def _fees(h: dict[str, Any]) -> tuple[int, list[int]]:
     return next_base, [int(r[0], 16) for r in h.get("reward") or [] if r]
 
 
-class Chain:
+class Chain(BlockReads):
     """A thin RPC wrapper over one or more endpoints (the first preferred). Methods return
     plain ints, bytes and dataclasses.
 
@@ -273,13 +274,38 @@ class Chain:
         wei.update(self.balances(addresses[499:]))
         return base, rewards, wei
 
-    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes:
+    def call(
+        self,
+        to: str,
+        data: bytes,
+        sender: str | None = None,
+        value: int = 0,
+        gas_price: int | None = None,
+    ) -> bytes:
+        """An eth_call at the head; with `gas_price` the call sees it as tx.gasprice (a
+        venue validating a fee against it), and the sender must afford gas and value."""
         tx: dict[str, str] = {"to": to, "data": "0x" + data.hex()}
         if sender:
             tx["from"] = sender
         if value:
             tx["value"] = hex(value)
+        if gas_price is not None:
+            tx["gasPrice"] = hex(gas_price)
         return bytes.fromhex(self._request("eth_call", [tx, "latest"])[2:])
+
+    def calls(self, calls: Sequence[Call]) -> list[bytes]:
+        """Read-only calls at the head, in one batch, their results in order."""
+        replies = self._batch(
+            [("eth_call", [{"to": c.to, "data": "0x" + c.data.hex()}, "latest"]) for c in calls]
+        )
+        out = []
+        for c, reply in zip(calls, replies, strict=True):
+            if "error" in reply:
+                raise ChainError(
+                    f"eth_call to {c.to}: {reply['error'].get('message', reply['error'])}"
+                )
+            out.append(bytes.fromhex(str(reply.get("result", "0x"))[2:]))
+        return out
 
     def receipts(self, hashes: Sequence[str]) -> dict[str, Receipt]:
         """Receipts of the mined ones among `hashes` (canonical chain, as the node sees it)."""
@@ -295,85 +321,6 @@ class Chain:
                     found[h] = Receipt(
                         h, int(r["blockNumber"], 16), r["blockHash"], int(r["status"], 16)
                     )
-        return found
-
-    def blocks(self, numbers: Sequence[int]) -> list[Block | None]:
-        """Blocks with their transactions, in one batch (None: not there yet)."""
-        replies = self._batch([("eth_getBlockByNumber", [hex(n), True]) for n in numbers])
-        out: list[Block | None] = []
-        for reply in replies:
-            b = reply.get("result")
-            if "error" in reply:
-                raise TransientError(f"block: {reply['error']}")
-            out.append(
-                None
-                if not b
-                else Block(
-                    int(b["number"], 16),
-                    b["hash"],
-                    b["parentHash"],
-                    int(b["timestamp"], 16),
-                    [
-                        Tx(t["hash"], t["from"], t.get("to"), bytes.fromhex(t["input"][2:]))
-                        for t in b["transactions"]
-                    ],
-                )
-            )
-        return out
-
-    def _headers(self, numbers: Sequence[int]) -> dict[int, dict[str, Any]]:
-        replies = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
-        return {n: r["result"] for n, r in zip(numbers, replies, strict=True) if r.get("result")}
-
-    def block_hashes(self, numbers: Sequence[int]) -> dict[int, str]:
-        """The canonical hash at each height the node has."""
-        return {n: h["hash"] for n, h in self._headers(numbers).items()}
-
-    def block_times(self, numbers: Sequence[int]) -> dict[int, int]:
-        """The timestamp of each height the node has (one batch)."""
-        return {n: int(h["timestamp"], 16) for n, h in self._headers(numbers).items()}
-
-    def receipt_logs(self, hashes: Sequence[str]) -> dict[str, tuple[int, list[Log]]]:
-        """(status, logs) of the mined ones among `hashes`."""
-        found: dict[str, tuple[int, list[Log]]] = {}
-        replies = self._batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-        for h, reply in zip(hashes, replies, strict=True):
-            if "error" in reply:
-                raise TransientError(f"receipt {h}: {reply['error']}")
-            r = reply.get("result")
-            if r and r.get("blockHash"):
-                logs = [
-                    Log(lg["address"], list(lg["topics"]), bytes.fromhex(lg["data"][2:]))
-                    for lg in r["logs"]
-                ]
-                found[h] = (int(r["status"], 16), logs)
-        return found
-
-    def logs(self, filters: Sequence[LogFilter], from_block: int, to_block: int) -> list[Log]:
-        """The logs matching any of `filters` in [from_block, to_block] of the canonical
-        chain (one batch; each with its block and transaction)."""
-        if not filters:
-            return []
-        span = {"fromBlock": hex(from_block), "toBlock": hex(to_block)}
-        replies = self._batch(
-            [("eth_getLogs", [{**span, "address": f.address, "topics": f.topics}]) for f in filters]
-        )
-        found: list[Log] = []
-        for f, reply in zip(filters, replies, strict=True):
-            if "error" in reply:
-                raise TransientError(f"logs of {f.address}: {reply['error']}")
-            found += [
-                Log(
-                    lg["address"],
-                    list(lg["topics"]),
-                    bytes.fromhex(lg["data"][2:]),
-                    int(lg["blockNumber"], 16),
-                    lg["blockHash"],
-                    lg["transactionHash"],
-                )
-                for lg in reply.get("result") or []
-                if not lg.get("removed")
-            ]
         return found
 
     def known(self, hashes: Sequence[str]) -> set[str]:

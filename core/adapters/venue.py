@@ -17,8 +17,17 @@ from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_
 
 from core.domain.chain import Log
 from core.domain.errors import ConfigError
+from core.domain.risk import FIXED_TERMS
 from core.domain.types import Action
-from core.domain.venue import Call, LogFilter, OrderCall, OrderEvent, Position, VenueOutcome
+from core.domain.venue import (
+    Call,
+    LogFilter,
+    OrderCall,
+    OrderEvent,
+    Position,
+    VenueOutcome,
+    VenueTerms,
+)
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "contracts" / "build" / "PerpRouter.json"
 PLACE_ORDER_TYPES = ["uint8", "bytes32", "bool", "uint256", "uint256", "uint256", "bytes32"]
@@ -122,14 +131,56 @@ def decode_order_event(topics: list[str], data: bytes) -> OrderEvent | None:
     )
 
 
-class RecorderVenue:
-    """The `Venue` port (core/ports.py) on the recorder router's ABI: one-phase, the mined
-    order is the fill, so the two-phase half of the port answers None / []."""
+class OnePhase:
+    """The two-phase half of the `Venue` port on a venue where the mined order is the fill:
+    no request key, no outcome to look for, no request to cancel, fixed terms."""
 
     two_phase = False
+    terms = FIXED_TERMS
+
+    def request_key(self, logs: Sequence[Log]) -> str | None:
+        return None
+
+    def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
+        return []
+
+    def decode_outcome(self, log: Log) -> VenueOutcome | None:
+        return None
+
+    def cancel_request(self, key: str) -> bytes:
+        raise ConfigError(
+            "a one-phase venue has no request to cancel (a no-op cancel of the nonce is the "
+            "only cancel there)"
+        )
+
+    def cancel_after_call(self) -> Call | None:
+        return None
+
+    def decode_cancel_after(self, result: bytes) -> int:
+        raise ConfigError("a one-phase venue: no request ever expires")
+
+    def terms_calls(self) -> list[Call]:
+        return []
+
+    def decode_terms(self, results: Sequence[bytes]) -> VenueTerms:
+        return self.terms
+
+    def collateral_calls(self, account: str) -> list[Call]:
+        return []  # no collateral moves: the mined order is the whole trade
+
+    def decode_collateral(self, results: Sequence[bytes]) -> tuple[int, int]:
+        return 0, 0
+
+    def approve_call(self, amount_usd_1e6: int) -> Call | None:
+        return None
+
+
+class RecorderVenue(OnePhase):
+    """The `Venue` port (core/ports.py) on the recorder router's ABI: one-phase, the mined
+    order is the fill."""
+
     closes_by_size = False  # the router closes the whole position itself
     order_selector = PLACE_ORDER
-    order_topic = ORDER_TOPIC
 
     def __init__(self, address: str) -> None:
         self.address = address  # the router: orders, prices and positions alike
@@ -166,24 +217,3 @@ class RecorderVenue:
 
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
         return decode_order_event(topics, data)
-
-    def request_key(self, logs: Sequence[Log]) -> str | None:
-        return None
-
-    def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
-        return []
-
-    def decode_outcome(self, log: Log) -> VenueOutcome | None:
-        return None
-
-    def cancel_request(self, key: str) -> bytes:
-        raise ConfigError(
-            "the recorder venue is one-phase: it has no request to cancel (a no-op cancel "
-            "of the nonce is the only cancel there)"
-        )
-
-    def cancel_after_call(self) -> Call | None:
-        return None
-
-    def decode_cancel_after(self, result: bytes) -> int:
-        raise ConfigError("the recorder venue is one-phase: no request ever expires")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from core.cli import collateral as collateral_cli
 from core.cli.common import console, emit_json, table
 from core.domain.errors import ConfigError, RejectedSignal, TransientError
 from core.domain.risk import Policy
@@ -64,6 +65,7 @@ def register(app: typer.Typer) -> None:
     mode = typer.Typer(
         help="Requested execution mode (stored in PostgreSQL).", no_args_is_help=True
     )
+    collateral_cli.register(follower)
     for name, sub in (
         ("db", db),
         ("venue", venue),
@@ -211,6 +213,7 @@ def register(app: typer.Typer) -> None:
     def follower_list(json_: Json = False) -> None:
         """List followers with their policies."""
         rows = [_follower_dict(f) for f in _svc().registry.list_followers()]
+        collateral = collateral_cli.held_columns(rows)
         if json_:
             emit_json(rows)
             return
@@ -224,6 +227,7 @@ def register(app: typer.Typer) -> None:
             "max_position_usd",
             "assets",
             "sizing",
+            *(["usdc", "usdc_approved"] if collateral else []),
         ]
         table("followers", cols, [[r[c] for c in cols] for r in rows])
 

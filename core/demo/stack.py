@@ -18,7 +18,6 @@ from core.demo.scenario import PRICES
 from core.domain.sizing import usd_to_e6
 from core.domain.types import Mode
 
-GMX_EXECUTION_FEE_WEI = 10**15  # per request, refunded by nobody on the local venue
 PASSWORD = "demo-only"  # the throwaway keystores of a throwaway stack
 
 
@@ -101,7 +100,6 @@ def deploy_gmx(env: dict[str, str]) -> tuple[Any, dict[str, str], Any, Any]:
         **env,
         **settings_for(gmx),
         "COPYTRADE_VENUE_ADDRESS": "",
-        "COPYTRADE_GMX_EXECUTION_FEE_WEI": str(GMX_EXECUTION_FEE_WEI),
         "COPYTRADE_GMX_PRICES": json.dumps({a: usd_to_e6(p) for a, p in PRICES.items()}),
         "COPYTRADE_GAS_LIMIT": "3000000",
     }

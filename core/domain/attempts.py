@@ -57,6 +57,15 @@ def noop(chain_id: int, nonce: int, fees: Fees, signer_address: str) -> TxSpec:
     return TxSpec(chain_id, nonce, fees, signer_address, b"", CANCEL_GAS)
 
 
+APPROVE_GAS = 100_000  # an ERC20 approve (≈ 46k; the rest is headroom)
+
+
+def wallet_call(chain_id: int, nonce: int, fees: Fees, to: str, calldata: bytes) -> TxSpec:
+    """A one-time call from the follower's wallet outside any order (the collateral
+    token's approval of the venue): no value, its own gas."""
+    return TxSpec(chain_id, nonce, fees, to, calldata, APPROVE_GAS)
+
+
 def attempt(
     kind: str,
     chain_id: int,

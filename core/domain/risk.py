@@ -18,6 +18,7 @@ from core.domain.sizing import (
     round_down,
 )
 from core.domain.types import USD, Action, Side, UsdE6
+from core.domain.venue import VenueTerms
 
 BPS = 10_000
 
@@ -31,6 +32,9 @@ class Profile:
     max_leverage_x: int | None
     assets: frozenset[str] | None
 
+
+# A venue without terms to read (the simple router): 1 USD of notional per order at least.
+FIXED_TERMS = VenueTerms(min_order_usd_1e6=VENUE_MIN_NOTIONAL_USD_1E6)
 
 PROFILES = {
     "canary": Profile("canary", 10 * USD, 2, frozenset({"BTC", "ETH"})),
@@ -86,8 +90,15 @@ def project_exposure(legs: Iterable[tuple[Action, int]]) -> UsdE6:
     return UsdE6(held)
 
 
-def decide(order: LeaderOrder, policy: Policy, profile: Profile, exposure: int) -> Decision:
-    """Size the follower's order and check it against policy and profile."""
+def decide(
+    order: LeaderOrder,
+    policy: Policy,
+    profile: Profile,
+    exposure: int,
+    terms: VenueTerms = FIXED_TERMS,
+) -> Decision:
+    """Size the follower's order and check it against policy, profile and the venue's
+    minimums (`terms`)."""
     if policy.paused:
         return Decision("paused")
     if policy.circuit_breaker:
@@ -116,14 +127,35 @@ def decide(order: LeaderOrder, policy: Policy, profile: Profile, exposure: int) 
     if collateral <= 0:
         return Decision("size_zero")
     notional = collateral * order.leverage_x
-    if notional < VENUE_MIN_NOTIONAL_USD_1E6:
-        return Decision("below_venue_minimum")
+    short = below_minimum(terms, exposure, collateral, notional)
+    if short is not None:
+        return Decision(short)
     cap = profile.max_order_notional_usd_1e6
     if cap is not None and notional > cap:
         return Decision("profile_max_order_notional")
     if exposure + notional > policy.max_position_usd_1e6:
         return Decision("max_position")
     return Decision(None, collateral, order.leverage_x, UsdE6(notional))
+
+
+def _usd(v: int) -> str:
+    return f"{Decimal(v) / USD:f}"
+
+
+def below_minimum(terms: VenueTerms, exposure: int, collateral: int, notional: int) -> str | None:
+    """`below_venue_minimum: <what> <figure> < <minimum> USD` for an order that adds
+    exposure the venue would refuse (or cancel): an order under its order minimum, a
+    position it leaves under the venue's smallest, or a new position's collateral under
+    the venue's smallest; None when it passes."""
+    if notional < terms.min_order_usd_1e6:
+        what, got, least = "notional", notional, terms.min_order_usd_1e6
+    elif exposure + notional < terms.min_position_usd_1e6:
+        what, got, least = "position", exposure + notional, terms.min_position_usd_1e6
+    elif exposure == 0 and collateral < terms.min_collateral_usd_1e6:
+        what, got, least = "collateral", collateral, terms.min_collateral_usd_1e6
+    else:
+        return None
+    return f"below_venue_minimum: {what} {_usd(got)} < {_usd(least)} USD"
 
 
 def acceptable_price(price_usd_1e6: int, side: Side, action: Action, slippage_bps: int) -> int:

@@ -29,6 +29,27 @@ class OrderCall:
     # A close on a venue that decreases by size (GMX): the whole position's size in the
     # venue's own units, read from the venue before signing. None elsewhere.
     close_size: int | None = None
+    # The native fee the request carries for the venue's keeper (GMX: sendWnt to the
+    # order vault, sized by `VenueTerms.execution_fee`); 0 on a venue without one.
+    execution_fee_wei: int = 0
+
+
+@dataclass(frozen=True)
+class VenueTerms:
+    """What the venue asks of an order, read from the venue (GMX: its DataStore keys):
+    the smallest position and collateral it keeps, and the gas its keeper is paid for
+    (the adjusted estimate the execution fee must cover at the request's gas price)."""
+
+    min_order_usd_1e6: int = 0  # every order that adds exposure
+    min_position_usd_1e6: int = 0  # the position an order leaves
+    min_collateral_usd_1e6: int = 0  # a new position's collateral
+    increase_fee_gas: int = 0
+    decrease_fee_gas: int = 0
+
+    def execution_fee(self, adds_exposure: bool, gas_price_wei: int) -> int:
+        """The fee the venue accepts from a request paying up to `gas_price_wei` a gas."""
+        gas = self.increase_fee_gas if adds_exposure else self.decrease_fee_gas
+        return gas * gas_price_wei
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,10 @@ from core.ports import (
     SignerSource,
     Venue,
 )
+from core.services.affordability import short_of_collateral, unaffordable
 from core.services.mode import ModeService
 from core.services.sending import Sender, who
+from core.services.terms import VenueTermsCache
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,10 @@ class ExecutionConfig:
     gas_limit: int
     min_tip_wei: int
     fee_ceiling_wei: int
+    terms_ttl_s: float = 60.0
 
 
-def order_call(t: ToSign, close_size: int | None = None) -> OrderCall:
+def order_call(t: ToSign, close_size: int | None = None, execution_fee_wei: int = 0) -> OrderCall:
     return OrderCall(
         action=Action(t.action),
         asset=t.asset,
@@ -59,6 +62,7 @@ def order_call(t: ToSign, close_size: int | None = None) -> OrderCall:
         client_order_id=bytes.fromhex(t.idempotency_key[2:]),
         account=t.signer_address,
         close_size=close_size,
+        execution_fee_wei=execution_fee_wei,
     )
 
 
@@ -87,6 +91,7 @@ class Pipeline:
         self.sender = Sender(mode, chain)
         self.dispatcher = dispatcher
         self.prices = prices
+        self.terms = VenueTermsCache(venue, chain, cfg.terms_ttl_s)
 
     def validate(self, pk: int) -> SignalState:
         state, signal_id = self.signals.expand(pk, self.cfg.max_signal_age_s)
@@ -112,6 +117,7 @@ class Pipeline:
             return 0, 0
         profile = PROFILES[self.cfg.profile]
         order = sig.order
+        terms = self.terms.get()  # the venue's minimums (kept a while: decision 0022)
         known: list[int | None] = [sig.price_usd_1e6] if sig.price_usd_1e6 else []
 
         def reference() -> int | None:
@@ -130,7 +136,8 @@ class Pipeline:
             if policy.sizing.kind == FIXED_SIZE and price_now is None:
                 return Decision("no_price"), None  # units x price = notional
             priced = replace(order, price_usd_1e6=price_now or sig.price_usd_1e6)
-            decision = decide(priced, policy, profile, project_exposure(item.exposure_legs))
+            exposure = project_exposure(item.exposure_legs)
+            decision = decide(priced, policy, profile, exposure, terms)
             if not decision.accepted:
                 return decision, None
             ref = reference()
@@ -184,9 +191,12 @@ class Pipeline:
 
     def _orders(self, todo: list[ToSign]) -> tuple[dict[int, bytes], dict[int, str]]:
         """Each intent's calldata; a close on a venue that closes by size (GMX) carries the
-        whole position read from the venue now — none there: rejected(no_position)."""
+        whole position read from the venue now — none there: rejected(no_position). A
+        request carries the execution fee the venue accepts at the fee ceiling, the most
+        any attempt of it (a replacement too) can pay a gas (decision 0022)."""
         calldata: dict[int, bytes] = {}
         refused: dict[int, str] = {}
+        terms = self.terms.get() if any(t.action != CANCEL_ACTION for t in todo) else None
         for t in todo:
             if t.action == CANCEL_ACTION:  # copytrade's cancel of a request (decision 0021)
                 calldata[t.intent_id] = self.venue.cancel_request(str(t.venue_order_key))
@@ -199,7 +209,9 @@ class Pipeline:
                     refused[t.intent_id] = f"no_position: no {t.side} {t.asset} position to close"
                     continue
                 size = p.size_raw
-            calldata[t.intent_id] = self.venue.encode_order(order_call(t, size))
+            assert terms is not None
+            fee = terms.execution_fee(Action(t.action).adds_exposure, self.cfg.fee_ceiling_wei)
+            calldata[t.intent_id] = self.venue.encode_order(order_call(t, size, fee))
         return calldata, refused
 
     def _check(self, pk: int) -> tuple[int, list[ToSign], dict[int, bytes]]:
@@ -216,19 +228,7 @@ class Pipeline:
         requested_dry = verdict.requested is Mode.DRY
         canary = self.cfg.profile == "canary"
         dry = [t for t in todo if requested_dry or (canary and not t.in_cohort)]
-        results: dict[int, tuple[bytes, str | None]] = {}
-        for t in dry:
-            data = calldata[t.intent_id]
-            try:
-                self.chain.call(
-                    self.cfg.venue_address,
-                    data,
-                    sender=t.signer_address,
-                    value=self.venue.order_value(data),
-                )
-                results[t.intent_id] = (data, None)
-            except ChainError as exc:
-                results[t.intent_id] = (data, f"simulation: {exc}"[:300])
+        results = self._simulate(dry, calldata)
         n = self.intents.record_dry_run(results)
         live = [t for t in todo if t.intent_id not in results]
         copies = [t for t in live if t.action != CANCEL_ACTION]
@@ -240,6 +240,36 @@ class Pipeline:
         if live and not verdict.live:
             raise UnsafeToSend(f"effective mode is DRY: {verdict.reason}")
         return n, live, calldata
+
+    def _simulate(
+        self, dry: list[ToSign], calldata: dict[int, bytes]
+    ) -> dict[int, tuple[bytes, str | None]]:
+        """DRY: each order simulated with eth_call as LIVE would send it — its value, and
+        where it carries a fee the venue checks against tx.gasprice, the fee cap LIVE would
+        sign now; the exact calldata recorded with the simulation's verdict."""
+        results: dict[int, tuple[bytes, str | None]] = {}
+        if not dry:
+            return results
+        gas_price = None
+        if any(self.venue.order_value(calldata[t.intent_id]) for t in dry):
+            base, rewards, _ = self.chain.fees_and_balances([])
+            suggested = fees.suggest(base, rewards, self.cfg.min_tip_wei)
+            gas_price = fees.capped(suggested, self.cfg.fee_ceiling_wei).max_fee_per_gas
+        for t in dry:
+            data = calldata[t.intent_id]
+            value = self.venue.order_value(data)
+            try:
+                self.chain.call(
+                    self.cfg.venue_address,
+                    data,
+                    sender=t.signer_address,
+                    value=value,
+                    gas_price=gas_price if value else None,
+                )
+                results[t.intent_id] = (data, None)
+            except ChainError as exc:
+                results[t.intent_id] = (data, f"simulation: {exc}"[:300])
+        return results
 
     def build(self, pk: int) -> int:
         """created -> signed: nonce from the signer row, bytes written ahead. Runs
@@ -270,7 +300,11 @@ class Pipeline:
             fees.suggest(base, rewards, self.cfg.min_tip_wei), self.cfg.fee_ceiling_wei
         )
         value = {t.intent_id: self.venue.order_value(calldata[t.intent_id]) for t in able}
-        poor = self._unaffordable(able, failures, fee.max_fee_per_gas, wei, value)
+        gas_each = fee.max_fee_per_gas * self.cfg.gas_limit
+        poor = unaffordable(able, failures, gas_each, wei, value)
+        failures.update(poor)
+        poor.update(short_of_collateral(able, failures, self.venue, self.chain))
+        failures.update(poor)
         for intent_id, why in poor.items():
             log.warning("intent %s rejected: %s", intent_id, why, extra={"intent_id": intent_id})
         self.intents.fail(poor, to=IntentState.REJECTED)
@@ -310,33 +344,6 @@ class Pipeline:
             # these back once they have been idle COPYTRADE_RECONCILE_IDLE_AFTER_S.
             log.warning("signal %s: %d intent(s) wait for their signer", pk, later)
         return n
-
-    def _unaffordable(
-        self,
-        todo: list[ToSign],
-        failures: dict[int, str],
-        max_fee: int,
-        wei: dict[str, int],
-        value: dict[int, int],
-    ) -> dict[int, str]:
-        """Intents whose signer cannot pay the worst-case gas (max fee x gas limit) plus
-        the value the order carries (a GMX execution fee), for each of its orders in this
-        batch: rejected `insufficient_funds` before a nonce is taken, so the follower's
-        other orders and the other followers go on."""
-        gas_each = max_fee * self.cfg.gas_limit
-        mine = [t for t in todo if t.intent_id not in failures]
-        poor: dict[int, str] = {}
-        spent: dict[str, int] = {}
-        for t in mine:
-            need = gas_each + value.get(t.intent_id, 0)
-            spent[t.signer_address] = spent.get(t.signer_address, 0) + need
-            if wei.get(t.signer_address, 0) < spent[t.signer_address]:
-                poor[t.intent_id] = (
-                    f"insufficient_funds: {wei.get(t.signer_address, 0)} wei < "
-                    f"{spent[t.signer_address]} wei of gas and fees"
-                )
-        failures.update(poor)
-        return poor
 
     def send_step(self, pk: int) -> int:
         """The `send` step: send, then wake the leader's next waiting signal (this one's

@@ -31,7 +31,12 @@ def test_one_signal_to_twenty_followers_lands_hand_computed_positions(flow: Flow
         "breaker": ({"circuit_breaker": True}, "rejected", "circuit_breaker", 0),
         "dust": ({"sizing": "ratio:0.00001"}, "rejected", "size_zero", 0),
         "fixed-under-step": ({"sizing": "fixed-notional:0.04"}, "rejected", "size_zero", 0),
-        "under-min": ({"sizing": "fixed-notional:0.5"}, "rejected", "below_venue_minimum", 0),
+        "under-min": (
+            {"sizing": "fixed-notional:0.5"},
+            "rejected",
+            "below_venue_minimum: notional 0.5 < 1 USD",
+            0,
+        ),
         "slippage-0": ({"slippage_bps": 0}, "confirmed", None, 500 * USD),
         "ratio2": ({"sizing": "ratio:2"}, "confirmed", None, 1000 * USD),
         "fixed-1k-lev-limit": (

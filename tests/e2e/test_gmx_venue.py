@@ -282,3 +282,27 @@ def test_stop_between_check_and_send_holds_the_request_and_resume_sends_its_byte
     assert done["tx_hash"] == signed["tx_hash"]  # the bytes written ahead, not new ones
     assert position(gmx.chain, gmx.gmx, address, "ETH", True)[0] == 40 * USD * 10**24
     assert usdc_before - _usdc(gmx, address) == 20 * USD
+
+
+def test_an_order_without_the_allowance_is_rejected_before_a_nonce_then_approve_lets_it_go(
+    gmx: Gmx,
+) -> None:
+    """On real workers: the follower's allowance to GMX's Router read before signing."""
+    from core.adapters.gmx.local import approve_usdc
+    from core.adapters.signers.factory import resolve
+
+    s = gmx.flow.s
+    leader = gmx.flow.leader()
+    fid, address = gmx.follower(leader)
+    approve_usdc(gmx.chain, resolve(s.registry.follower(fid).signer_ref), 31337, gmx.gmx, 0)
+    nonce = gmx.chain.nonce(address, "pending")
+    refused = gmx.submitted(
+        gmx.flow.payload(leader, asset="ETH", collateral_usd="10", price_usd="3000")
+    )
+    procs.wait_until(lambda: gmx.state(refused["id"]) == "rejected", 30, "rejected")
+    row = gmx.flow.q.intent(refused["id"])
+    assert row["reason"] == ("no_allowance: 0 USDC approved < 10 USDC (copytrade follower approve)")
+    assert (row["nonce"], gmx.chain.nonce(address, "pending")) == (None, nonce)
+    assert s.approvals.approve(s.registry.follower(fid), 100 * USD, "pytest", None).tx_hash
+    traded = gmx.trade(leader, gmx.dev_keeper(), asset="ETH", collateral_usd="10", price_usd="3000")
+    assert traded["nonce"] == nonce + 1  # the approval took `nonce`, as the allocator counts

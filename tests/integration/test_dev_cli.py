@@ -49,16 +49,16 @@ def test_deploy_prints_settings_that_work_and_the_keeper_fills_a_request(
     assert chain.rpc("eth_getCode", gmx.exchange_router, "latest") not in ("0x", "0x0")
 
     # A follower's request built from the printed settings, as copytrade would send it.
-    cfg = gmx_config(
-        31337, settings["COPYTRADE_GMX_CONTRACTS"], settings["COPYTRADE_GMX_MARKETS"], 10**15
-    )
+    cfg = gmx_config(31337, settings["COPYTRADE_GMX_CONTRACTS"], settings["COPYTRADE_GMX_MARKETS"])
     follower = LocalSigner.from_key(secrets.token_hex(32))
     chain.rpc("anvil_setBalance", follower.address, hex(10**19))
     fund_followers(chain, LocalSigner.from_key(ANVIL_KEY0), 31337, gmx, [follower], 100 * USD)
-    order = OrderCall(
-        Action.OPEN, "ETH", True, 10 * USD, 2, 3_100 * USD, b"\1" * 32, follower.address
-    )
     venue = GmxVenue(cfg)
+    terms = venue.decode_terms(chain.calls(venue.terms_calls()))
+    fee = terms.execution_fee(True, 500 * 10**9)  # sized for a 500 gwei fee ceiling
+    order = OrderCall(
+        Action.OPEN, "ETH", True, 10 * USD, 2, 3_100 * USD, b"\1" * 32, follower.address, None, fee
+    )
     data = venue.encode_order(order)
     _send_with_value(chain, follower, cfg.exchange_router, data, venue.order_value(data))
     assert len(pending_orders(chain, gmx)) == 1

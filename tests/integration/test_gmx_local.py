@@ -5,253 +5,37 @@ the reader, cancelled by their owner once expired. Each test uses fresh wallets.
 
 from __future__ import annotations
 
-import json
-import secrets
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
-from web3 import Web3
 
-from core.adapters.chain import Chain
 from core.adapters.gmx import local
-from core.adapters.gmx.local import LocalGmx
 from core.adapters.signers.local import LocalSigner
 from core.adapters.venue_admin import send_and_wait
-from core.domain import fees
-from core.domain.attempts import TxSpec
 from core.domain.errors import ChainError
-from tests.support.abi import signature, type_string
-from tests.support.chain import ANVIL_KEY0
-
-CHAIN_ID = 31337
-SDK = json.loads((Path(__file__).resolve().parents[2] / "contracts/gmx/sdk.json").read_text())
-ABIS = SDK["abis"]
-W3 = Web3()
-EXCHANGE = W3.eth.contract(abi=ABIS["ExchangeRouter"])
-READER = W3.eth.contract(abi=ABIS["SyntheticsReader"])
-MARKET_INCREASE, MARKET_DECREASE = 2, 4
-FEE = 10**15  # wei of execution fee
-USD = 10**30  # GMX's USD unit
-ETH_1E6 = 3_000 * 10**6
-
-
-def _abi(kind: str, contract: str, name: str) -> dict[str, Any]:
-    (e,) = [x for x in ABIS[contract] if x["type"] == kind and x["name"] == name]
-    found: dict[str, Any] = e
-    return found
-
-
-def _selector(name: str) -> bytes:
-    return keccak(text=signature(_abi("error", "CustomErrors", name)))[:4]
-
-
-def _error_types(name: str) -> list[str]:
-    return [type_string(i) for i in _abi("error", "CustomErrors", name)["inputs"]]
-
-
-TOPIC0 = {
-    "0x" + keccak(text=signature(_abi("event", "EventEmitter", n))).hex(): n
-    for n in ("EventLog1", "EventLog2")
-}
-LOG_DATA_TYPES = [
-    type_string(i) for i in _abi("event", "EventEmitter", "EventLog1")["inputs"] if not i["indexed"]
-]
-GROUPS = ("address", "uint", "int", "bool", "bytes32", "bytes", "string")
-
-
-@dataclass
-class Event:
-    """One EventLog1/2 decoded: its name, topic1/topic2 and items by group and key
-    (`items["uint"]["sizeInUsd"]`, arrays under "<group>[]")."""
-
-    kind: str
-    name: str
-    topic1: str
-    topic2: str | None
-    items: dict[str, dict[str, Any]]
-
-
-def events(receipt: dict[str, Any], gmx: LocalGmx, name: str) -> list[Event]:
-    found: list[Event] = []
-    for log in receipt["logs"]:
-        if log["address"].lower() != gmx.event_emitter.lower():
-            continue
-        topics = log["topics"]
-        kind = TOPIC0[topics[0]]
-        sender, event_name, data = decode(LOG_DATA_TYPES, bytes.fromhex(log["data"][2:]))
-        assert sender.lower() == gmx.order_handler.lower()
-        assert topics[1] == "0x" + keccak(text=event_name).hex()  # indexed string
-        if event_name != name:
-            continue
-        items: dict[str, dict[str, Any]] = {}
-        for group, (plain, arrays) in zip(GROUPS, data, strict=True):
-            items[group] = dict(plain)
-            items[group + "[]"] = dict(arrays)
-        items["address"] = {k: to_checksum_address(v) for k, v in items["address"].items()}
-        found.append(
-            Event(kind, event_name, topics[2], topics[3] if len(topics) > 3 else None, items)
-        )
-    return found
-
-
-def one(receipt: dict[str, Any], gmx: LocalGmx, name: str) -> Event:
-    (e,) = events(receipt, gmx, name)
-    return e
-
-
-def b32(address: str) -> str:
-    return "0x" + "00" * 12 + address[2:].lower()
-
-
-# -- transactions and calls -------------------------------------------------------------
-
-
-def send_with_value(
-    chain: Chain, signer: LocalSigner, to: str, data: bytes, value: int
-) -> dict[str, Any]:
-    """send_and_wait with msg.value (it sends none): the follower's multicall pays the fee."""
-    fee = fees.suggest(*chain.fee_history())
-    tx = TxSpec(
-        CHAIN_ID, chain.nonce(signer.address, "pending"), fee, to, data, 3_000_000
-    ).as_dict()
-    tx["value"] = value
-    signed = signer.sign_transaction(tx)
-    (out,) = chain.send_raw([signed.raw])
-    assert out.accepted, out
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        raw = chain.rpc("eth_getTransactionReceipt", signed.tx_hash)
-        if raw:
-            assert int(raw["status"], 16) == 1, f"{signed.tx_hash} reverted"
-            return dict(raw)
-        time.sleep(0.05)
-    raise AssertionError("not mined")
-
-
-def revert_data(url: str, sender: str, to: str, data: bytes, value: int = 0) -> bytes:
-    """The revert data of an eth_call (the Chain adapter keeps only the message)."""
-    call = {"from": sender, "to": to, "data": "0x" + data.hex(), "value": hex(value)}
-    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [call, "latest"]}
-    reply = requests.post(url, json=body, timeout=10).json()
-    assert "error" in reply, f"the call did not revert: {reply}"
-    return bytes.fromhex(reply["error"]["data"][2:])
-
-
-def order_params(
-    gmx: LocalGmx,
-    receiver: str,
-    order_type: int,
-    size_usd: int,
-    collateral: int,
-    acceptable_1e6: int,
-    is_long: bool = True,
-) -> tuple[Any, ...]:
-    addresses: tuple[Any, ...] = (
-        receiver,
-        receiver,
-        "0x" + "00" * 20,
-        "0x" + "00" * 20,
-        gmx.markets["ETH"],
-        gmx.usdc,
-        [],
-    )
-    acceptable = local.gmx_price(acceptable_1e6, 18)
-    numbers = (size_usd * USD, collateral, 0, acceptable, FEE, 0, 0, 0)
-    return (addresses, numbers, order_type, 0, is_long, False, False, b"\x00" * 32, [])
-
-
-def create_order(
-    chain: Chain, gmx: LocalGmx, follower: LocalSigner, params: tuple[Any, ...]
-) -> tuple[bytes, dict[str, Any]]:
-    """One SDK-encoded multicall: sendWnt(fee) [+ sendTokens(collateral)] + createOrder."""
-    calls = [EXCHANGE.encode_abi("sendWnt", args=[gmx.order_vault, FEE])]
-    if params[2] == MARKET_INCREASE:
-        calls.append(
-            EXCHANGE.encode_abi("sendTokens", args=[gmx.usdc, gmx.order_vault, params[1][1]])
-        )
-    calls.append(EXCHANGE.encode_abi("createOrder", args=[params]))
-    data = bytes.fromhex(
-        EXCHANGE.encode_abi("multicall", args=[[bytes.fromhex(c[2:]) for c in calls]])[2:]
-    )
-    receipt = send_with_value(chain, follower, gmx.exchange_router, data, FEE)
-    created = one(receipt, gmx, "OrderCreated")
-    return bytes.fromhex(created.topic1[2:]), receipt
-
-
-def usdc_balance(chain: Chain, gmx: LocalGmx, who: str) -> int:
-    (value,) = decode(["uint256"], chain.call(gmx.usdc, local.calldata("balanceOf(address)", who)))
-    return int(value)
-
-
-def account_positions(chain: Chain, gmx: LocalGmx, account: str) -> list[Any]:
-    data = READER.encode_abi("getAccountPositions", args=[gmx.data_store, account, 0, 10])
-    raw = chain.call(gmx.reader, bytes.fromhex(data[2:]))
-    (positions,) = decode(
-        [
-            type_string(o)
-            for o in _abi("function", "SyntheticsReader", "getAccountPositions")["outputs"]
-        ],
-        raw,
-    )
-    return list(positions)
-
-
-# -- fixtures ---------------------------------------------------------------------------
-
-
-@dataclass
-class World:
-    chain: Chain
-    url: str
-    gmx: LocalGmx
-    deployer: LocalSigner
-
-
-@pytest.fixture(scope="module")
-def world(anvil_url: str) -> World:
-    chain = Chain(anvil_url)
-    deployer = LocalSigner.from_key(ANVIL_KEY0)
-    return World(chain, anvil_url, local.deploy_local_gmx(chain, deployer, CHAIN_ID), deployer)
-
-
-@pytest.fixture
-def follower(world: World) -> LocalSigner:
-    """A fresh wallet with 10 ETH, 1,000 USDC, and the router approved for all of it."""
-    signer = LocalSigner.from_key("0x" + secrets.token_hex(32))
-    world.chain.rpc("anvil_setBalance", signer.address, hex(10 * 10**18))
-    local.fund_usdc(world.chain, world.deployer, CHAIN_ID, world.gmx, signer.address, 1_000 * 10**6)
-    local.approve_usdc(world.chain, signer, CHAIN_ID, world.gmx, 1_000 * 10**6)
-    return signer
-
-
-@pytest.fixture
-def restore_expiry(world: World) -> Iterator[None]:
-    """The test may change REQUEST_EXPIRATION_TIME (to expire an order without moving the
-    shared anvil's clock, which other tests read); it is restored after."""
-    before = local.get_uint(world.chain, world.gmx, "REQUEST_EXPIRATION_TIME")
-    yield
-    local.set_uint(
-        world.chain, world.deployer, CHAIN_ID, world.gmx, "REQUEST_EXPIRATION_TIME", before
-    )
-
-
-def open_long(
-    world: World, follower: LocalSigner, size_usd: int = 500, collateral: int = 100 * 10**6
-) -> bytes:
-    params = order_params(
-        world.gmx, follower.address, MARKET_INCREASE, size_usd, collateral, 3_100 * 10**6
-    )
-    key, _ = create_order(world.chain, world.gmx, follower, params)
-    local.keeper_execute(world.chain, world.deployer, CHAIN_ID, world.gmx, key, ETH_1E6, "ETH")
-    return key
-
+from tests.support.localgmx import (
+    CHAIN_ID,
+    ETH_1E6,
+    EXCHANGE,
+    FEE,
+    MARKET_DECREASE,
+    MARKET_INCREASE,
+    USD,
+    World,
+    account_positions,
+    b32,
+    create_order,
+    error_types,
+    events,
+    one,
+    open_long,
+    order_params,
+    revert_data,
+    selector,
+    usdc_balance,
+)
 
 # -- tests ------------------------------------------------------------------------------
 
@@ -365,8 +149,8 @@ def test_a_price_beyond_the_acceptable_one_cancels_and_refunds_collateral_and_fe
     assert (cancelled.topic1, cancelled.topic2) == ("0x" + key.hex(), b32(follower.address))
     assert cancelled.items["string"]["reason"] == "OrderNotFulfillableAtAcceptablePrice"
     reason = cancelled.items["bytes"]["reasonBytes"]
-    assert reason[:4] == _selector("OrderNotFulfillableAtAcceptablePrice")
-    assert decode(_error_types("OrderNotFulfillableAtAcceptablePrice"), reason[4:]) == (
+    assert reason[:4] == selector("OrderNotFulfillableAtAcceptablePrice")
+    assert decode(error_types("OrderNotFulfillableAtAcceptablePrice"), reason[4:]) == (
         local.gmx_price(3_100 * 10**6, 18),
         local.gmx_price(3_000 * 10**6, 18),
     )
@@ -387,7 +171,7 @@ def test_a_decrease_larger_than_the_position_is_cancelled(
     )
     cancelled = one(receipt, world.gmx, "OrderCancelled")
     assert cancelled.items["string"]["reason"] == "InvalidDecreaseOrderSize"
-    assert cancelled.items["bytes"]["reasonBytes"][:4] == _selector("InvalidDecreaseOrderSize")
+    assert cancelled.items["bytes"]["reasonBytes"][:4] == selector("InvalidDecreaseOrderSize")
     assert local.position(world.chain, world.gmx, follower.address, "ETH", True)[0] == 500 * USD
 
 
@@ -401,12 +185,12 @@ def test_the_owner_cannot_cancel_before_expiry_and_can_after(
     key, _ = create_order(world.chain, world.gmx, follower, params)
     cancel = bytes.fromhex(EXCHANGE.encode_abi("cancelOrder", args=[key])[2:])
     data = revert_data(world.url, follower.address, world.gmx.exchange_router, cancel)
-    assert data[:4] == _selector("RequestNotYetCancellable")
-    age, expiration, kind = decode(_error_types("RequestNotYetCancellable"), data[4:])
+    assert data[:4] == selector("RequestNotYetCancellable")
+    age, expiration, kind = decode(error_types("RequestNotYetCancellable"), data[4:])
     assert (expiration, kind) == (300, "Order")
     assert age < 300
     stranger = revert_data(world.url, world.deployer.address, world.gmx.exchange_router, cancel)
-    assert stranger[:4] == _selector("Unauthorized")
+    assert stranger[:4] == selector("Unauthorized")
 
     local.set_uint(world.chain, world.deployer, CHAIN_ID, world.gmx, "REQUEST_EXPIRATION_TIME", 1)
     time.sleep(1.5)  # a block or more past the order's time
@@ -430,7 +214,7 @@ def test_the_keeper_cancels_with_its_reason_and_only_keepers_may(
     execute = local.calldata("executeOrder(bytes32,uint256)", key, local.gmx_price(ETH_1E6, 18))
     assert revert_data(world.url, follower.address, world.gmx.order_handler, execute)[
         :4
-    ] == _selector("Unauthorized")
+    ] == selector("Unauthorized")
     receipt = local.keeper_cancel(
         world.chain, world.deployer, CHAIN_ID, world.gmx, key, "stale price"
     )
@@ -442,7 +226,7 @@ def test_a_done_order_cannot_be_executed_again(world: World, follower: LocalSign
     key = open_long(world, follower)
     execute = local.calldata("executeOrder(bytes32,uint256)", key, local.gmx_price(ETH_1E6, 18))
     data = revert_data(world.url, world.deployer.address, world.gmx.order_handler, execute)
-    assert data == _selector("OrderNotFound") + encode(["bytes32"], [key])
+    assert data == selector("OrderNotFound") + encode(["bytes32"], [key])
     with pytest.raises(ChainError, match="reverted"):
         local.keeper_execute(world.chain, world.deployer, CHAIN_ID, world.gmx, key, ETH_1E6, "ETH")
     assert local.position(world.chain, world.gmx, follower.address, "ETH", True)[0] == 500 * USD
@@ -453,7 +237,7 @@ def test_send_wnt_takes_only_the_order_vault_and_collateral_must_match(
 ) -> None:
     wrong = bytes.fromhex(EXCHANGE.encode_abi("sendWnt", args=[follower.address, FEE])[2:])
     data = revert_data(world.url, follower.address, world.gmx.exchange_router, wrong, FEE)
-    assert data == _selector("InvalidReceiver") + encode(["address"], [follower.address])
+    assert data == selector("InvalidReceiver") + encode(["address"], [follower.address])
     params = order_params(
         world.gmx, follower.address, MARKET_INCREASE, 500, 100 * 10**6, 3_100 * 10**6
     )

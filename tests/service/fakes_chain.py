@@ -10,10 +10,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.adapters.venue import OnePhase
 from core.domain.chain import UNUSED, Guard, Log, NonceAudit, Receipt, SendOutcome, SignedTx
 from core.domain.errors import ChainError, UnsafeToSend
 from core.domain.fees import GWEI
-from core.domain.venue import Call, LogFilter, OrderCall, OrderEvent, Position, VenueOutcome
+from core.domain.risk import FIXED_TERMS
+from core.domain.venue import (
+    Call,
+    LogFilter,
+    OrderCall,
+    OrderEvent,
+    Position,
+    VenueTerms,
+)
 
 # What a node says for each refusal (core/adapters/chain.py maps these back to the kinds).
 MESSAGES = {
@@ -88,8 +97,10 @@ VENUE = "0x" + "7e" * 20
 # -- the venue ----------------------------------------------------------------------------------
 
 
-class FakeVenue:
-    """Deterministic calldata: selector + the order's fields + its client order id."""
+class FakeVenue(OnePhase):
+    """Deterministic calldata: selector + the order's fields + its client order id; the
+    two-phase half of the port as the simple venue's, but for a scriptable cancel and
+    scriptable terms and collateral."""
 
     order_selector = b"\x0c\x0f\xfe\xe0"
     order_topic = "0x" + "0e" * 32
@@ -99,6 +110,10 @@ class FakeVenue:
 
     def __init__(self) -> None:
         self.encoded: list[OrderCall] = []
+        self.terms = FIXED_TERMS  # what decode_terms answers (a GMX-like venue's when set)
+        self.terms_read = False  # True: the terms come from an eth_call (counted)
+        self.terms_reads = 0
+        self.takes_collateral = False  # True: a GMX-like venue (USDC balance, allowance)
 
     def encode_order(self, o: OrderCall) -> bytes:
         self.encoded.append(o)
@@ -135,30 +150,34 @@ class FakeVenue:
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
         return None
 
-    def request_key(self, logs: Sequence[Log]) -> str | None:
-        return None
-
     def orders_filter(self) -> LogFilter:
         return LogFilter(VENUE, [self.order_topic])
 
     def order_placed(self, log: Log) -> tuple[str, str] | None:
         return None
 
-    def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
-        return []
-
-    def decode_outcome(self, log: Log) -> VenueOutcome | None:
-        return None
-
     def cancel_request(self, key: str) -> bytes:
         """A two-phase venue's cancel of a request (decision 0021)."""
         return b"cancelOrder:" + key.encode()
 
-    def cancel_after_call(self) -> Call | None:
-        return None
+    def terms_calls(self) -> list[Call]:
+        return [Call(VENUE, b"terms")] if self.terms_read else []
 
-    def decode_cancel_after(self, result: bytes) -> int:
-        raise NotImplementedError("no request of this venue expires")
+    def decode_terms(self, results: Sequence[bytes]) -> VenueTerms:
+        self.terms_reads += 1
+        return self.terms
+
+    def collateral_calls(self, account: str) -> list[Call]:
+        return [Call(VENUE, f"collateral:{account}".encode())] if self.takes_collateral else []
+
+    def approve_call(self, amount_usd_1e6: int) -> Call | None:
+        return Call(VENUE, f"approve:{amount_usd_1e6}".encode()) if self.takes_collateral else None
+
+    def decode_collateral(self, results: Sequence[bytes]) -> tuple[int, int]:
+        """The chain's scripted answer: JSON [balance, allowance] (none: nothing held)."""
+        (result,) = results
+        balance, allowed = json.loads(result) if result else (0, 0)
+        return int(balance), int(allowed)
 
 
 # -- the node -----------------------------------------------------------------------------------
@@ -189,7 +208,8 @@ class FakeChain:
         self.guard_calls = 0
         self.guard_refusals = 0
         self.guard_times: list[datetime] = []
-        self.calls: list[tuple[str, bytes, str | None]] = []
+        self.eth_calls: list[tuple[str, bytes, str | None]] = []
+        self.gas_prices: list[int | None] = []  # each eth_call's gasPrice
         self.call_values: list[int] = []
         self.call_results: dict[bytes, bytes] = {}  # calldata -> what eth_call answers
         self.nonce_reads: list[tuple[tuple[str, ...], str]] = []
@@ -226,12 +246,23 @@ class FakeChain:
     ) -> tuple[list[SendOutcome], int]:
         return self.send_raw(raws, guard), self.block
 
-    def call(self, to: str, data: bytes, sender: str | None = None, value: int = 0) -> bytes:
-        self.calls.append((to, data, sender))
+    def call(
+        self,
+        to: str,
+        data: bytes,
+        sender: str | None = None,
+        value: int = 0,
+        gas_price: int | None = None,
+    ) -> bytes:
+        self.eth_calls.append((to, data, sender))
         self.call_values.append(value)
+        self.gas_prices.append(gas_price)
         if self.call_error is not None:
             raise ChainError(f"eth_call: {self.call_error}")
         return self.call_results.get(data, b"")
+
+    def calls(self, calls: Sequence[Call]) -> list[bytes]:
+        return [self.call(c.to, c.data) for c in calls]
 
     def fees_and_balances(
         self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50

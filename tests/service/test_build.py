@@ -161,7 +161,7 @@ def test_build(case: Case) -> None:
             assert first is None
         if row.state is D:  # the exact calldata LIVE would have sent, simulated from its signer
             assert row.calldata == rig.venue.encode_order(order_call(t))
-            assert (VENUE, row.calldata, t.signer_address) in rig.chain.calls
+            assert (VENUE, row.calldata, t.signer_address) in rig.chain.eth_calls
     assert len(rig.signers.all_signed()) == len(case.nonces)  # nothing else was signed
     for name, nonce in case.next_nonce.items():
         assert rig.intents.next_nonce.get(SIGNERS[name][1]) == nonce

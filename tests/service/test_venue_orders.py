@@ -86,5 +86,5 @@ def test_a_close_on_a_venue_that_closes_by_side_reads_nothing() -> None:
     rig.chain.balances[SIGNERS["alice"][1]] = NEED
     _close(rig, 1)
     assert rig.pipeline.build(rig.pk) == 1
-    assert rig.chain.calls == []
+    assert rig.chain.eth_calls == []
     assert rig.venue.encoded[0].close_size is None

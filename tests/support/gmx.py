@@ -21,7 +21,6 @@ from tests.support.databases import fresh_database
 from tests.support.stacks import WorkerSet, live_worker_set
 
 PRICES = {"BTC": 100_000 * USD, "ETH": 3_000 * USD}
-FEE = 10**15  # the execution fee each request carries (wei)
 FUNDS = 100_000 * USD  # each follower's mock USDC
 
 
@@ -32,11 +31,16 @@ def deploy(chain: Chain) -> tuple[LocalGmx, dict[str, str]]:
     env = {
         **settings_for(local),
         "COPYTRADE_VENUE_ADDRESS": "",
-        "COPYTRADE_GMX_EXECUTION_FEE_WEI": str(FEE),
         "COPYTRADE_GMX_PRICES": json.dumps(PRICES),
         "COPYTRADE_GAS_LIMIT": "3000000",
     }
     return local, env
+
+
+def request_fee(s: Any, increase: bool = True) -> int:
+    """The execution fee a request of these services carries: the venue's adjusted gas at
+    the fee ceiling (decision 0022)."""
+    return int(s.pipeline.terms.get().execution_fee(increase, s.settings.fee_ceiling_wei))
 
 
 def fund_follower(s: Any, signer_ref: str) -> None:

@@ -62,7 +62,6 @@ COID = bytes(range(32))
 CFG = GmxConfig.for_chain(
     42161,
     {"ETH": GmxMarket(ETH_MARKET, 18), "BTC": GmxMarket(BTC_MARKET, 8)},
-    execution_fee_wei=FEE,
 )
 VENUE = GmxVenue(CFG)
 
@@ -77,6 +76,7 @@ def order(action: Action = Action.OPEN, **kw: Any) -> OrderCall:
         "acceptable_price_usd_1e6": 3000_500000,  # $3000.50
         "client_order_id": COID,
         "account": to_checksum_address(ACCOUNT),
+        "execution_fee_wei": FEE,
     }
     return OrderCall(**{**base, **kw})
 
@@ -120,7 +120,7 @@ def test_multicall_selector_is_the_well_known_one() -> None:
 def test_event_topics_match_the_canonical_signatures() -> None:
     assert events.event_topic("EventLog1") == topic(EVENT_LOG1)
     assert events.event_topic("EventLog2") == topic(EVENT_LOG2)
-    assert VENUE.order_topic == topic(EVENT_LOG2)
+    assert VENUE.orders_filter().topics[0] == topic(EVENT_LOG2)
 
 
 def test_datastore_key_is_keccak_of_the_abi_encoded_name() -> None:
@@ -137,9 +137,9 @@ def test_for_chain_takes_the_pinned_addresses_and_unknown_chains_raise() -> None
     assert CFG.order_vault == "0x31eF83a530Fde1B38EE9A18093A333D8Bbbc40D5"
     assert CFG.usdc == "0xaf88d065e77c8cC2239327C5EDb3A432268e5831"
     assert CFG.usdc_decimals == 6
-    assert GmxConfig.for_chain(43114, {}, 1).event_emitter == sdk.addresses(43114)["EventEmitter"]
+    assert GmxConfig.for_chain(43114, {}).event_emitter == sdk.addresses(43114)["EventEmitter"]
     with pytest.raises(ConfigError, match="chain 1 "):
-        GmxConfig.for_chain(1, {}, 1)
+        GmxConfig.for_chain(1, {})
 
 
 # -- orders -----------------------------------------------------------------------------------
@@ -259,12 +259,12 @@ def test_an_order_decodes_back_to_its_fields(
     coid: bytes,
     account: str,
 ) -> None:
-    o = OrderCall(action, asset, is_long, collateral, leverage, price, coid, account)
+    o = OrderCall(action, asset, is_long, collateral, leverage, price, coid, account, None, FEE)
     back = VENUE.decode_order(VENUE.encode_order(o))
     # GMX has one increase type: an open and an increase read back as an open.
     expected_action = Action.DECREASE if action is Action.DECREASE else Action.OPEN
     assert back == OrderCall(
-        expected_action, asset, is_long, collateral, leverage, price, coid, account
+        expected_action, asset, is_long, collateral, leverage, price, coid, account, None, FEE
     )
 
 

@@ -119,7 +119,7 @@ def test_venue_minimum_is_inclusive_and_under_it_is_rejected() -> None:
     assert (at.reason, at.notional_usd_1e6) == (None, 1_000_000)
     under = Policy(10, 10**15, frozenset({"BTC"}), parse_sizing("fixed-notional:0.99"))
     got = decide(LeaderOrder(Action.OPEN, "BTC", Side.LONG, 10**6, 1), under, standard, 0)
-    assert got.reason == "below_venue_minimum"
+    assert got.reason == "below_venue_minimum: notional 0.99 < 1 USD"
 
 
 @given(st.integers(1, 10**6), st.integers(1, 100), st.integers(0, 10**12))

@@ -195,3 +195,26 @@ def get_uint(key: bytes) -> bytes:
 def decode_uint(result: bytes) -> int:
     (value,) = _result("DataStore", "getUint", result).values()
     return int(value)
+
+
+# -- the collateral token (ERC20, the SDK's `Token` ABI) -------------------------------------
+
+TOKEN = "Token"
+
+
+def balance_of(account: str) -> bytes:
+    return _call(TOKEN, "balanceOf", [checksum(account)])
+
+
+def allowance(owner: str, spender: str) -> bytes:
+    return _call(TOKEN, "allowance", [checksum(owner), checksum(spender)])
+
+
+def approve(spender: str, amount: int) -> bytes:
+    return _call(TOKEN, "approve", [checksum(spender), amount])
+
+
+def decode_amount(name: str, result: bytes) -> int:
+    """The uint256 a Token view (`balanceOf`, `allowance`) returned."""
+    (value,) = _result(TOKEN, name, result).values()
+    return int(value)

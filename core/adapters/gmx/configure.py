@@ -49,9 +49,7 @@ def markets_from(text: str) -> dict[str, GmxMarket]:
     return out
 
 
-def gmx_config(chain_id: int, contracts: str, markets: str, execution_fee_wei: int) -> GmxConfig:
-    if execution_fee_wei <= 0:
-        raise ConfigError("COPYTRADE_GMX_EXECUTION_FEE_WEI must be > 0 on the gmx venue")
+def gmx_config(chain_id: int, contracts: str, markets: str) -> GmxConfig:
     by_asset = markets_from(markets)
     if not contracts.strip():
         chains = sorted(sdk.load()["chains"])
@@ -60,7 +58,7 @@ def gmx_config(chain_id: int, contracts: str, markets: str, execution_fee_wei: i
                 f"COPYTRADE_GMX_CONTRACTS is empty and the SDK has no GMX on chain {chain_id} "
                 f"(it has {', '.join(chains)})"
             )
-        return GmxConfig.for_chain(chain_id, by_asset, execution_fee_wei)
+        return GmxConfig.for_chain(chain_id, by_asset)
     given = _json("GMX_CONTRACTS", contracts)
     missing = [f for f in CONTRACT_FIELDS if not given.get(f)]
     if missing:
@@ -73,5 +71,4 @@ def gmx_config(chain_id: int, contracts: str, markets: str, execution_fee_wei: i
         **{f: str(given[f]) for f in CONTRACT_FIELDS},
         usdc_decimals=int(given.get("usdc_decimals", 6)),
         markets=by_asset,
-        execution_fee_wei=execution_fee_wei,
     )

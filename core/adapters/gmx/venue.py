@@ -34,9 +34,22 @@ from core.domain.venue import (
     OutcomeKind,
     Position,
     VenueOutcome,
+    VenueTerms,
 )
 
 USD_TO_GMX = 10**24  # micro-USD -> GMX's 30-decimal USD
+GMX_FLOAT = 10**30  # Precision.FLOAT_PRECISION: a factor of 1
+ORDER_ORACLE_PRICES = 3  # GasUtils.estimateOrderOraclePriceCount(swaps = 0)
+# The DataStore keys (Keys.sol) that VenueTerms is read from, in terms_calls' order.
+TERM_KEYS = (
+    "ESTIMATED_GAS_FEE_BASE_AMOUNT_V2_1",
+    "ESTIMATED_GAS_FEE_PER_ORACLE_PRICE",
+    "ESTIMATED_GAS_FEE_MULTIPLIER_FACTOR",
+    "INCREASE_ORDER_GAS_LIMIT",
+    "DECREASE_ORDER_GAS_LIMIT",
+    "MIN_POSITION_SIZE_USD",
+    "MIN_COLLATERAL_USD",
+)
 POSITIONS_PAGE = 1000  # getAccountPositions(start=0, end=…): one account's positions, all
 EXECUTED_EVENTS = ("PositionIncrease", "PositionDecrease")
 ENDED_EVENTS = {"OrderCancelled": OutcomeKind.CANCELLED, "OrderFrozen": OutcomeKind.FROZEN}
@@ -69,12 +82,9 @@ class GmxConfig:
     usdc: str
     usdc_decimals: int
     markets: Mapping[str, GmxMarket] = field(default_factory=dict)  # asset -> market
-    execution_fee_wei: int = 0
 
     @classmethod
-    def for_chain(
-        cls, chain_id: int, markets: Mapping[str, GmxMarket], execution_fee_wei: int
-    ) -> GmxConfig:
+    def for_chain(cls, chain_id: int, markets: Mapping[str, GmxMarket]) -> GmxConfig:
         """A deployment's addresses from the pinned SDK (42161 Arbitrum, 43114 Avalanche)."""
         a = sdk.addresses(chain_id)
         usdc = sdk.tokens(chain_id)["USDC"]
@@ -88,7 +98,6 @@ class GmxConfig:
             usdc=usdc.address,
             usdc_decimals=usdc.decimals,
             markets=dict(markets),
-            execution_fee_wei=execution_fee_wei,
         )
 
 
@@ -110,7 +119,6 @@ class GmxVenue:
     def __init__(self, cfg: GmxConfig) -> None:
         self.cfg = cfg
         self.order_selector = codec.selector(codec.ROUTER, "multicall")
-        self.order_topic = event_topic("EventLog2")  # OrderCreated is an EventLog2
         self._by_market = {m.market.lower(): (a, m) for a, m in cfg.markets.items()}
 
     def _market(self, asset: str) -> GmxMarket:
@@ -145,7 +153,9 @@ class GmxVenue:
         else:
             size = o.collateral_usd_1e6 * o.leverage_x * USD_TO_GMX
             collateral = self._usdc_units(o.collateral_usd_1e6)
-        fee = self.cfg.execution_fee_wei
+        fee = o.execution_fee_wei
+        if fee <= 0:
+            raise ConfigError("a GMX request needs its execution fee (VenueTerms.execution_fee)")
         params: dict[str, Any] = {
             "addresses": {
                 "receiver": o.account,
@@ -212,6 +222,7 @@ class GmxVenue:
             n["acceptablePrice"] // m.price_unit,
             bytes(data_list[0]) if data_list else codec.ZERO_BYTES32,
             p["addresses"]["receiver"],
+            execution_fee_wei=int(n["executionFee"]),
         )
 
     def cancel_request(self, key: str) -> bytes:
@@ -227,6 +238,47 @@ class GmxVenue:
         return codec.decode_uint(result)
 
     # -- reads --------------------------------------------------------------------------------
+
+    def terms_calls(self) -> list[Call]:
+        """The DataStore keys behind GasUtils.validateExecutionFee and the venue minimums."""
+        return [Call(self.cfg.data_store, codec.get_uint(codec.key_of(k))) for k in TERM_KEYS]
+
+    def collateral_calls(self, account: str) -> list[Call]:
+        """The follower's USDC balance and its allowance to GMX's Router (the spender of
+        sendTokens)."""
+        usdc = self.cfg.usdc
+        return [
+            Call(usdc, codec.balance_of(account)),
+            Call(usdc, codec.allowance(account, self.cfg.router)),
+        ]
+
+    def decode_collateral(self, results: Sequence[bytes]) -> tuple[int, int]:
+        balance, allowed = results
+        scale = 10**self.cfg.usdc_decimals
+        return (
+            codec.decode_amount("balanceOf", balance) * 10**6 // scale,
+            codec.decode_amount("allowance", allowed) * 10**6 // scale,
+        )
+
+    def approve_call(self, amount_usd_1e6: int) -> Call | None:
+        return Call(self.cfg.usdc, codec.approve(self.cfg.router, self._usdc_units(amount_usd_1e6)))
+
+    def decode_terms(self, results: Sequence[bytes]) -> VenueTerms:
+        v = dict(zip(TERM_KEYS, map(codec.decode_uint, results), strict=True))
+
+        def fee_gas(limit_key: str) -> int:
+            # GasUtils.adjustGasLimitForEstimate(estimateExecute{In,De}creaseOrderGasLimit):
+            # no swaps and no callback of ours, 3 oracle prices
+            base = v["ESTIMATED_GAS_FEE_BASE_AMOUNT_V2_1"]
+            base += v["ESTIMATED_GAS_FEE_PER_ORACLE_PRICE"] * ORDER_ORACLE_PRICES
+            return base + v[limit_key] * v["ESTIMATED_GAS_FEE_MULTIPLIER_FACTOR"] // GMX_FLOAT
+
+        return VenueTerms(
+            min_position_usd_1e6=-(-v["MIN_POSITION_SIZE_USD"] // USD_TO_GMX),
+            min_collateral_usd_1e6=-(-v["MIN_COLLATERAL_USD"] // USD_TO_GMX),
+            increase_fee_gas=fee_gas("INCREASE_ORDER_GAS_LIMIT"),
+            decrease_fee_gas=fee_gas("DECREASE_ORDER_GAS_LIMIT"),
+        )
 
     def price_call(self, asset: str) -> Call | None:
         return None  # GMX prices come from its oracle keepers, not from a view
