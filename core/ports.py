@@ -179,6 +179,7 @@ class PipelineChain(Broadcaster, Protocol):
         sender: str | None = None,
         value: int = 0,
         gas_price: int | None = None,
+        gas: int | None = None,
     ) -> bytes: ...
     def calls(self, calls: Sequence[Call]) -> list[bytes]: ...
     def fees_and_balances(

@@ -281,9 +281,11 @@ class Chain(BlockReads):
         sender: str | None = None,
         value: int = 0,
         gas_price: int | None = None,
+        gas: int | None = None,
     ) -> bytes:
         """An eth_call at the head; with `gas_price` the call sees it as tx.gasprice (a
-        venue validating a fee against it), and the sender must afford gas and value."""
+        venue validating a fee against it), and the sender must afford `gas` (give it: a
+        node assumes its RPC gas cap otherwise) at that price plus the value."""
         tx: dict[str, str] = {"to": to, "data": "0x" + data.hex()}
         if sender:
             tx["from"] = sender
@@ -291,20 +293,27 @@ class Chain(BlockReads):
             tx["value"] = hex(value)
         if gas_price is not None:
             tx["gasPrice"] = hex(gas_price)
+        if gas is not None:
+            tx["gas"] = hex(gas)
         return bytes.fromhex(self._request("eth_call", [tx, "latest"])[2:])
 
     def calls(self, calls: Sequence[Call]) -> list[bytes]:
-        """Read-only calls at the head, in one batch, their results in order."""
-        replies = self._batch(
-            [("eth_call", [{"to": c.to, "data": "0x" + c.data.hex()}, "latest"]) for c in calls]
-        )
-        out = []
-        for c, reply in zip(calls, replies, strict=True):
-            if "error" in reply:
-                raise ChainError(
-                    f"eth_call to {c.to}: {reply['error'].get('message', reply['error'])}"
-                )
-            out.append(bytes.fromhex(str(reply.get("result", "0x"))[2:]))
+        """Read-only calls at the head, their results in order (batches of 500: a node may
+        refuse a larger batch). A call the node reverts is a ChainError; any other error
+        reply (a rate limit, a lagging node) is transient."""
+        out: list[bytes] = []
+        for start in range(0, len(calls), 500):
+            chunk = calls[start : start + 500]
+            replies = self._batch(
+                [("eth_call", [{"to": c.to, "data": "0x" + c.data.hex()}, "latest"]) for c in chunk]
+            )
+            for c, reply in zip(chunk, replies, strict=True):
+                if "error" in reply:
+                    why = str(reply["error"].get("message", reply["error"]))
+                    if "revert" in why.lower():
+                        raise ChainError(f"eth_call to {c.to}: {why}")
+                    raise TransientError(f"eth_call to {c.to}: {why}")
+                out.append(bytes.fromhex(str(reply.get("result", "0x"))[2:]))
         return out
 
     def receipts(self, hashes: Sequence[str]) -> dict[str, Receipt]:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from core.cli.common import console, emit_json
-from core.domain.errors import ConfigError
+from core.cli.common import console, console_err, emit_json
+from core.domain.errors import ConfigError, CopytradeError
 from core.domain.sizing import usd_text, usd_to_e6
 
 if TYPE_CHECKING:
@@ -27,7 +27,11 @@ def _svc() -> Services:
 def held_columns(rows: list[dict[str, Any]]) -> bool:
     """Add each follower's collateral balance and allowance (read from the chain in one
     batch) to `rows`; False on a venue that takes no collateral (nothing added)."""
-    held = _svc().approvals.held([str(r["address"]) for r in rows])
+    try:
+        held = _svc().approvals.held([str(r["address"]) for r in rows])
+    except CopytradeError as exc:  # a read-only listing does not need the node
+        console_err.print(f"[yellow]collateral not shown: {exc}[/]")
+        return False
     if not held:
         return False
     for r in rows:

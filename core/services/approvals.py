@@ -95,9 +95,8 @@ class Approvals:
             if self.mode.stopped():
                 raise UnsafeToSend("the emergency stop is on: `copytrade resume` first")
             (out,) = self.chain.send_raw([signed.raw])
-            if not out.accepted:
+            if not out.accepted:  # the nonce stays free: rolled back with the bump
                 raise ChainError(f"the approval was refused by the node: {out.message}")
-            self._wait(signed.tx_hash)
             return signed.tx_hash
 
         details = {
@@ -114,6 +113,9 @@ class Approvals:
             send,
             (actor, "follower.approve", reason, details),
         )
+        # Waited for outside the signer lock and after the nonce is counted: the node has
+        # it, so the nonce is used whatever happens to it now (mined late, or reverted).
+        self._wait(tx_hash)
         return Approval(follower.id, follower.address, amount_usd_1e6, allowed, tx_hash)
 
     def _wait(self, tx_hash: str) -> None:

@@ -265,6 +265,7 @@ class Pipeline:
                     sender=t.signer_address,
                     value=value,
                     gas_price=gas_price if value else None,
+                    gas=self.cfg.gas_limit if value else None,
                 )
                 results[t.intent_id] = (data, None)
             except ChainError as exc:

@@ -253,6 +253,7 @@ class FakeChain:
         sender: str | None = None,
         value: int = 0,
         gas_price: int | None = None,
+        gas: int | None = None,
     ) -> bytes:
         self.eth_calls.append((to, data, sender))
         self.call_values.append(value)

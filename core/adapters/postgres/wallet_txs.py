@@ -32,12 +32,14 @@ class WalletTxStore:
         send: Callable[[int], str],
         audit: tuple[str, str, str | None, dict[str, Any]],
     ) -> str:
-        """`send(nonce)` at the signer's next nonce, its row locked the whole time (a build
-        of this signer waits), then the nonce counted and `audit` (actor, action, reason,
-        details) written with the hash. Refused (InFlight) while anything of the signer is
-        unfinished or the node's pending count differs from ours: the call would then
-        share a nonce with an order. A crash after the send and before the commit leaves
-        a nonce used outside, which the nonce audit finds (decision 0015)."""
+        """`send(nonce)` (sign and broadcast; it raises unless the node took it) at the
+        signer's next nonce, the row locked meanwhile (a build of this signer waits a
+        moment), then the nonce counted and `audit` (actor, action, reason, details)
+        written with the hash, in one transaction. Refused (InFlight) while anything of the
+        signer is unfinished or the node's pending count differs from ours: the call would
+        then share a nonce with an order. Waiting for the receipt is the caller's, after
+        the commit. A crash between the broadcast and the commit leaves a nonce used
+        outside, which the nonce audit finds (decision 0015)."""
         with self.db.tx() as conn:
             conn.execute(
                 pg_insert(signers)
