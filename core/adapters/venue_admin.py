@@ -4,7 +4,7 @@ position (the demo, the drills, the tests and `copytrade venue`; not the order p
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from eth_utils import to_checksum_address
 
@@ -46,6 +46,44 @@ def send_and_wait(
             return receipt, raw
         time.sleep(0.05)
     raise ChainError(f"admin transaction {signed.tx_hash} not mined within {timeout_s}s")
+
+
+def send_many_and_wait(
+    chain: Chain,
+    signer: Signer,
+    chain_id: int,
+    calls: Sequence[tuple[str, bytes]],
+    gas: int = 3_000_000,
+    timeout_s: float = 30,
+) -> list[Receipt]:
+    """Sign `calls` (to, data) at consecutive nonces, send them in one broadcast and wait for
+    every receipt (a dev keeper's round; not the order path). A reverted one is returned
+    with its status, not raised: one bad call does not fail the others."""
+    if not calls:
+        return []
+    base, rewards = chain.fee_history()
+    fee = fees.suggest(base, rewards)
+    first = chain.nonce(signer.address, "pending")
+    signed = [
+        signer.sign_transaction(TxSpec(chain_id, first + i, fee, to, data, gas).as_dict())
+        for i, (to, data) in enumerate(calls)
+    ]
+    outcomes = chain.send_raw([s.raw for s in signed])
+    refused = [o.message for o in outcomes if not o.accepted]
+    if refused:
+        raise ChainError(f"{len(refused)} admin transaction(s) refused: {refused[0]}")
+    hashes = [s.tx_hash for s in signed]
+    found: dict[str, Receipt] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(found) < len(hashes):
+        if time.monotonic() >= deadline:
+            raise ChainError(
+                f"{len(hashes) - len(found)} of {len(hashes)} admin transactions "
+                f"not mined within {timeout_s}s"
+            )
+        found.update(chain.receipts([h for h in hashes if h not in found]))
+        time.sleep(0.05)
+    return [found[h] for h in hashes]
 
 
 def deploy(

@@ -71,11 +71,20 @@ class NonceSync:
             return 0
         latest = self.chain.nonces(sorted({n.signer_address for n in todo}), "latest")
         pause("nonces.after_count")
+        used = [n for n in todo if n.nonce < latest.get(n.signer_address, 0)]
+        if not used:
+            return 0
+        # Ours first, in one batched read: a receipt of one of the intent's own hashes means
+        # our transaction took the nonce (the watcher records it). Only the rest are audited
+        # one by one — after a fan-out, a thousand bisecting audits stalled the watch queue.
+        ours = self.store.hashes_of([n.intent_id for n in used])
+        mined = self.chain.receipts(sorted({h for hs in ours.values() for h in hs}))
         moved = 0
-        for n in todo:
-            if n.nonce >= latest.get(n.signer_address, 0):
+        for n in used:
+            hashes = ours.get(n.intent_id, [])
+            if any(h in mined for h in hashes):
                 continue
-            a = self.audit_nonce(n.signer_address, n.nonce, self.store.hashes(n.intent_id))
+            a = self.audit_nonce(n.signer_address, n.nonce, hashes)
             if a.status == UNKNOWN:
                 self._alarm(n, a)
                 continue

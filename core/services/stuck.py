@@ -54,6 +54,13 @@ class StuckScan:
         )
         if not todo:
             return result
+        # Decided from the chain: an intent one of whose hashes is mined is the watcher's
+        # to record, not a stuck one (one batched read; the watcher may be behind).
+        ours = self.store.hashes_of([n.intent_id for n in todo])
+        mined = self.chain.receipts(sorted({h for hs in ours.values() for h in hs}))
+        todo = [n for n in todo if not any(h in mined for h in ours.get(n.intent_id, []))]
+        if not todo:
+            return result
         base, rewards = self.chain.fee_history()
         market = feemath.suggest(base, rewards, self.min_tip_wei)
         head = self.chain.block_number()

@@ -5,7 +5,7 @@ Every write is a compare-and-set checked against the state table, as in the real
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -409,8 +409,8 @@ class FakeAttempts:
     def record_error(self, attempt_id: int, message: str) -> None:
         self.errors[attempt_id] = message[:500]
 
-    def hashes(self, intent_id: int) -> list[str]:
-        return list(self.hashes_by_intent.get(intent_id, []))
+    def hashes_of(self, intent_ids: Sequence[int]) -> dict[int, list[str]]:
+        return {i: list(self.hashes_by_intent[i]) for i in intent_ids if i in self.hashes_by_intent}
 
     def raws(self, hashes: list[str]) -> dict[str, bytes]:
         return {h: self.raws_by_hash[h] for h in hashes if h in self.raws_by_hash}

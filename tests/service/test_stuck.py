@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import pytest
 
-from core.domain.chain import OUTSIDE, UNKNOWN, NonceAudit
+from core.domain.chain import OUTSIDE, UNKNOWN, NonceAudit, Receipt
 from core.domain.errors import SignerError, TransientError
 from core.domain.fees import GWEI, Fees
 from core.domain.mode import NONCE_ALARM
@@ -283,6 +283,30 @@ def test_reconcile_nonces_alarms_on_a_nonce_taken_by_an_unknown_transaction() ->
     assert NONCE_ALARM in rig.controls.notes
     assert rig.attempts.outside == []  # never re-signed on a guess
     assert rig.auditor.calls == [(n.signer_address, n.nonce, (n.tx_hash,))]
+
+
+def test_a_stuck_looking_intent_whose_transaction_is_mined_gets_no_new_attempt() -> None:
+    """Mined, not yet recorded (the watcher is behind): the receipt of its newest hash is
+    read before deciding, so it is neither replaced nor cancelled nor held."""
+    mined, stuck = newest(1, age_s=60), newest(2, signer="carol", age_s=60, nonce=3)
+    rig = make_maintenance([mined, stuck])
+    rig.chain.receipts_by_hash[mined.tx_hash] = Receipt(mined.tx_hash, 99, "0xb99", 1)
+    assert rig.maintenance.scan() == REPLACED
+    (c,) = rig.attempts.claims
+    assert c.intent_id == stuck.intent_id
+
+
+def test_reconcile_nonces_audits_no_nonce_that_our_own_mined_transaction_took() -> None:
+    """A fan-out's intents are mined before the watcher records it: their nonces are below
+    the count, but a receipt of our own hash settles it in one batched read — no bisecting
+    audit per intent (a thousand of them stalled the watch queue for minutes)."""
+    ours, theirs = newest(1, nonce=7), newest(2, signer="carol", nonce=3)
+    rig = make_maintenance([ours, theirs])
+    rig.chain.chain_nonces[ours.signer_address] = ours.nonce + 1
+    rig.chain.chain_nonces[theirs.signer_address] = theirs.nonce + 1
+    rig.chain.receipts_by_hash[ours.tx_hash] = Receipt(ours.tx_hash, 99, "0xb99", 1)
+    assert rig.maintenance.reconcile_nonces() == 0
+    assert rig.auditor.calls == [(theirs.signer_address, theirs.nonce, (theirs.tx_hash,))]
 
 
 def test_reconcile_nonces_resigns_after_two_sightings_of_an_outside_spend() -> None:

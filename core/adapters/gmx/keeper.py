@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 from core.adapters.chain import Chain
 from core.adapters.gmx.events import decode_event, event_name_hash, event_topic
-from core.adapters.gmx.local import LocalGmx, keeper_cancel, keeper_execute
+from core.adapters.gmx.local import KEEPER_GAS, LocalGmx, cancel_calldata, execute_calldata
+from core.adapters.venue_admin import send_many_and_wait
 from core.domain.errors import CopytradeError
 from core.domain.venue import LogFilter
 from core.ports import Signer
@@ -73,6 +74,7 @@ class DevKeeper:
         delay_s: float = 1.0,
         action: str = "execute",
         move_bps: int = 0,
+        batch: int = 200,
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"keeper action {action!r}: one of {', '.join(ACTIONS)}")
@@ -84,6 +86,7 @@ class DevKeeper:
         self.delay_s = delay_s
         self.action = action
         self.move_bps = move_bps
+        self.batch = batch
         self.next_block = 0
         self.pending: dict[str, Pending] = {}
         self.asset_of = {m.lower(): a for a, m in gmx.markets.items()}
@@ -113,26 +116,38 @@ class DevKeeper:
         self.next_block = head + 1
 
     def round(self) -> KeeperRound:
+        """Act on every order due this round in one broadcast (consecutive nonces, receipts
+        waited for together): a thousand requests fill in a few blocks, not a thousand."""
         self._read()
         r = KeeperRound()
         now = time.monotonic()
-        for key, p in list(self.pending.items()):
+        due: list[tuple[str, bytes]] = []
+        for key, p in self.pending.items():
             if self.action == "never" or now - p.seen_at < self.delay_s:
                 r.waiting += 1
-                continue
-            if self.action == "cancel":
-                keeper_cancel(
-                    self.chain, self.signer, self.chain_id, self.gmx, _b32(key), "dev keeper"
-                )
-                r.cancelled += 1
+            elif self.action == "cancel":
+                due.append((key, cancel_calldata(_b32(key), "dev keeper")))
             else:
                 price = moved_price(self.prices[p.asset], self.move_bps, p.is_long, p.increase)
-                keeper_execute(
-                    self.chain, self.signer, self.chain_id, self.gmx, _b32(key), price, p.asset
-                )
-                r.executed += 1
-            r.keys.append(key)
-            del self.pending[key]
+                due.append((key, execute_calldata(self.gmx, _b32(key), price, p.asset)))
+        for start in range(0, len(due), self.batch):
+            chunk = due[start : start + self.batch]
+            receipts = send_many_and_wait(
+                self.chain,
+                self.signer,
+                self.chain_id,
+                [(self.gmx.order_handler, data) for _, data in chunk],
+                gas=KEEPER_GAS,
+            )
+            for (key, _), receipt in zip(chunk, receipts, strict=True):
+                if receipt.status != 1:
+                    log.warning("dev keeper: %s on order %s reverted", self.action, key)
+                elif self.action == "cancel":
+                    r.cancelled += 1
+                else:
+                    r.executed += 1
+                r.keys.append(key)
+                del self.pending[key]
         return r
 
     def run(

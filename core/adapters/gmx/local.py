@@ -251,16 +251,26 @@ def keeper_execute(
     """Execute order `key` at `price_usd_1e6` per whole `asset`; returns the raw receipt.
     An order that cannot be filled is cancelled by the venue (its receipt has
     OrderCancelled), not reverted."""
-    price = gmx_price(price_usd_1e6, gmx.index_decimals[asset])
-    data = calldata("executeOrder(bytes32,uint256)", key, price)
+    data = execute_calldata(gmx, key, price_usd_1e6, asset)
     return _send(chain, keeper_signer, chain_id, gmx.order_handler, data, gas=KEEPER_GAS)
+
+
+def execute_calldata(gmx: LocalGmx, key: bytes, price_usd_1e6: int, asset: str) -> bytes:
+    """OrderHandler.executeOrder(key, price) at `price_usd_1e6` per whole `asset`."""
+    price = gmx_price(price_usd_1e6, gmx.index_decimals[asset])
+    return calldata("executeOrder(bytes32,uint256)", key, price)
+
+
+def cancel_calldata(key: bytes, reason: str) -> bytes:
+    """OrderHandler.cancelOrderByKeeper(key, reason)."""
+    return calldata("cancelOrderByKeeper(bytes32,string)", key, reason)
 
 
 def keeper_cancel(
     chain: Chain, keeper_signer: Signer, chain_id: int, gmx: LocalGmx, key: bytes, reason: str
 ) -> dict[str, Any]:
     """Cancel order `key` as the keeper (collateral and fee back to the account)."""
-    data = calldata("cancelOrderByKeeper(bytes32,string)", key, reason)
+    data = cancel_calldata(key, reason)
     return _send(chain, keeper_signer, chain_id, gmx.order_handler, data, gas=KEEPER_GAS)
 
 

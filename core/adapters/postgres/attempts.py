@@ -4,7 +4,7 @@ signed bytes in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
@@ -178,13 +178,20 @@ class AttemptStore:
                 .values(block_number=block, block_hash=block_hash)
             )
 
-    def hashes(self, intent_id: int) -> list[str]:
+    def hashes_of(self, intent_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Every attempt's hash of each of `intent_ids`, in one read."""
+        found: dict[int, list[str]] = {}
+        if not intent_ids:
+            return found
         with self.db.tx() as conn:
-            return list(
-                conn.execute(
-                    select(attempts.c.tx_hash).where(attempts.c.intent_id == intent_id)
-                ).scalars()
+            rows = conn.execute(
+                select(attempts.c.intent_id, attempts.c.tx_hash).where(
+                    attempts.c.intent_id.in_(list(intent_ids))
+                )
             )
+            for intent_id, tx_hash in rows:
+                found.setdefault(int(intent_id), []).append(tx_hash)
+        return found
 
     # -- nonces seen taken by a transaction not ours ---------------------------------------
     def suspect(self, intent_id: int) -> tuple[str, str] | None:
