@@ -46,6 +46,7 @@ chaos: install
 ## make bench: benchmark scripts; each prints its figures and ratios to a floor measured in the same run
 bench: install
 	$(BIN)/python scripts/bench_fanout.py --broker both
+	$(BIN)/python scripts/bench_fanout.py --broker redis --venue gmx
 	$(BIN)/python scripts/bench_latency.py --signals 200
 	$(BIN)/python scripts/bench_sustained.py --seconds 60
 	$(BIN)/python scripts/bench_leader_latency.py

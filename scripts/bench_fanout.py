@@ -4,8 +4,10 @@ same run: a plain script signing the same N transactions (eth-account on coincur
 sending them (a) one by one as raw JSON-RPC posts on one keep-alive session, (b) as
 JSON-RPC batches. anvil: --block-time 1 --gas-limit 1e9 --order fifo (every run).
 On `--venue gmx` (the local GMX venue) each transaction is a request — the multicall with
-its execution fee as value and the collateral — and "mined" is the request mined (no keeper
-runs: execution is the keeper's, not ours).
+its execution fee as value and the collateral — and "mined" is the request mined (the dev
+keeper fills the warm-up's requests, in one broadcast a round, so that the measured
+signal's are not held behind them; it is stopped before the measured signal: execution is
+the keeper's time, not ours). The GMX run prints its ratios beside the simple venue's.
 
     .venv/bin/python scripts/bench_fanout.py [--followers 1000] [--broker redis|amqp]
         [--venue simple|gmx|both]
@@ -271,7 +273,24 @@ def main() -> int:
             r = bench(args.followers, broker, venue)
             show(r)
             save(f"B1_fanout_{broker}" if venue == "simple" else f"B1_fanout_{venue}_{broker}", r)
+            if venue != "simple":
+                beside(r)
     return 0
+
+
+def beside(r: dict[str, Any]) -> None:
+    """The GMX run's ratios beside the simple venue's (same broker, this run or the last
+    one recorded in bench/results.json)."""
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    simple = data.get(f"B1_fanout_{r['broker']}")
+    if simple is None:
+        print("B1 beside the simple venue: no simple-venue run recorded yet")
+        return
+    print(
+        f"B1 ratios [{r['broker']}], {r['venue']} vs simple: accepted "
+        f"{r['accepted']['ratio']:.2f}x vs {simple['accepted']['ratio']:.2f}x | mined "
+        f"{r['mined']['ratio']:.2f}x vs {simple['mined']['ratio']:.2f}x"
+    )
 
 
 if __name__ == "__main__":
