@@ -37,15 +37,11 @@ from core.domain.rows import (
 )
 from core.domain.signals import SignalSpec
 from core.domain.states import IntentState, SignalState
-from core.domain.venue import (
-    Call,
-    LogFilter,
-    OrderCall,
-    OrderEvent,
-    Position,
-    VenueOutcome,
-    VenueTerms,
-)
+from core.domain.venue import Call, LogFilter
+
+# The venue's port and a reference-price source live in core/ports/venue.py.
+from core.ports.venue import PriceSource as PriceSource
+from core.ports.venue import Venue as Venue
 
 # -- keys and the outside world ---------------------------------------------------------------
 
@@ -70,89 +66,6 @@ class Dispatcher(Protocol):
         """Enqueue the signal's chain from `start`; False when the broker refused it
         (the signal row is committed, so the reconciler dispatches it later)."""
         ...
-
-
-class Venue(Protocol):
-    """The venue's calldata and what its replies and events mean. One-phase (the recorder
-    router, `two_phase` False: the mined order is the fill) or two-phase (GMX v2: the
-    mined transaction requests an order that a keeper executes or cancels later)."""
-
-    two_phase: bool
-    order_selector: bytes  # the 4-byte selector of an order call (GMX: multicall)
-    closes_by_size: bool  # a close must carry the position's size (`OrderCall.close_size`)
-
-    def encode_order(self, o: OrderCall) -> bytes: ...
-    def order_value(self, calldata: bytes) -> int:
-        """The wei an order's transaction carries (GMX: the execution fee its calldata
-        sends to the order vault); 0 on a venue that takes no native fee."""
-        ...
-
-    def decode_order(self, data: bytes) -> OrderCall | None: ...
-    def price_call(self, asset: str) -> Call | None:
-        """The on-chain read of the venue's price of `asset`; None: the venue has none
-        (GMX: the price comes from the signal or a price source)."""
-        ...
-
-    def decode_price(self, result: bytes) -> int: ...
-    def terms_calls(self) -> list[Call]:
-        """The reads of what the venue asks of an order (minimums, the keeper's gas);
-        [] on a venue whose terms are fixed."""
-        ...
-
-    def decode_terms(self, results: Sequence[bytes]) -> VenueTerms: ...
-    def collateral_calls(self, account: str) -> list[Call]:
-        """The reads of the collateral `account` can put into an order (GMX: its USDC
-        balance and its allowance to the Router); [] on a venue that takes none."""
-        ...
-
-    def decode_collateral(self, results: Sequence[bytes]) -> tuple[int, int]:
-        """(balance, allowance) in micro-USD of the collateral token."""
-        ...
-
-    def approve_call(self, amount_usd_1e6: int) -> Call | None:
-        """The follower's approval of the venue for `amount_usd_1e6` of collateral (GMX:
-        USDC.approve(Router, amount)); None on a venue that takes none."""
-        ...
-
-    def position_call(self, trader: str, asset: str) -> Call: ...
-    def decode_position(self, asset: str, result: bytes) -> Position: ...
-    def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None: ...
-    def orders_filter(self) -> LogFilter:
-        """Every order (request) placed at the venue, by anyone (verify)."""
-        ...
-
-    def order_placed(self, log: Log) -> tuple[str, str] | None:
-        """(trader, client order id as 0x hex) of an order log, or None (verify)."""
-        ...
-
-    # -- two-phase only (a one-phase venue answers None / [] ) ---------------------------
-    def request_key(self, logs: Sequence[Log]) -> str | None:
-        """The order key our request created, from the request's receipt logs."""
-        ...
-
-    def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
-        """eth_getLogs filters that find every outcome of these accounts' requests."""
-        ...
-
-    def decode_outcome(self, log: Log) -> VenueOutcome | None: ...
-    def cancel_request(self, key: str) -> bytes:
-        """Calldata of the venue's own cancel of a request no keeper handled."""
-        ...
-
-    def cancel_after_call(self) -> Call | None:
-        """The read of how long (seconds of block time) a request must wait before its
-        trader may cancel it (GMX: the DataStore's REQUEST_EXPIRATION_TIME); None: the
-        venue has no such cancel (one-phase)."""
-        ...
-
-    def decode_cancel_after(self, result: bytes) -> int: ...
-
-
-class PriceSource(Protocol):
-    """A reference price where the venue has no on-chain one (GMX: its oracle keeper's
-    tickers in production, a fixture on a local stack)."""
-
-    def price_usd_1e6(self, asset: str) -> int | None: ...
 
 
 # -- the node ---------------------------------------------------------------------------------
