@@ -697,10 +697,15 @@ library GmxEventUtils {
         emitter.emitEventLog2("OrderCreated", key, toBytes32(o.addresses.account), orderCreatedData(key, o));
     }
 
-    function emitOrderExecuted(GmxEventEmitter emitter, bytes32 key, address account) external {
+    function emitOrderExecuted(
+        GmxEventEmitter emitter,
+        bytes32 key,
+        address account,
+        uint256 secondaryOrderType
+    ) external {
         EventLogData memory d = orderKeyAccountData(key, account);
         d.uintItems.items = new UintKeyValue[](1);
-        d.uintItems.items[0] = UintKeyValue("secondaryOrderType", 0);
+        d.uintItems.items[0] = UintKeyValue("secondaryOrderType", secondaryOrderType);
         emitter.emitEventLog2("OrderExecuted", key, toBytes32(account), d);
     }
 
@@ -938,9 +943,47 @@ contract GmxOrderHandler is GmxOwned {
             }
             _decrease(o, e);
         }
-        GmxEventUtils.emitOrderExecuted(eventEmitter, key, o.addresses.account);
+        GmxEventUtils.emitOrderExecuted(eventEmitter, key, o.addresses.account, 0);
         _removeOrder(key);
         _payExecutionFee(o, startingGas);
+    }
+
+    /// LiquidationHandler.executeLiquidation (secondaryOrderType 0, orderType Liquidation) and
+    /// AdlHandler.executeAdl (a MarketDecrease of `sizeDeltaUsd` with secondaryOrderType
+    /// Adl = 1), reduced: the keeper decreases `account`'s position at `indexTokenPrice`
+    /// without a request of the account's (no PnL here: what collateral the decrease pays
+    /// out goes to the account). sizeDeltaUsd 0: the whole position.
+    function executeForcedDecrease(
+        address account,
+        address market,
+        address collateralToken,
+        bool isLong,
+        uint256 sizeDeltaUsd,
+        uint256 indexTokenPrice,
+        bool adl
+    ) external onlyKeeper nonReentrant {
+        Execution memory e;
+        e.positionKey = keccak256(abi.encode(account, market, collateralToken, isLong));
+        PositionProps storage p = positions[e.positionKey];
+        if (p.addresses.account == address(0)) revert EmptyPosition();
+        e.sizeDeltaUsd = sizeDeltaUsd == 0 ? p.numbers.sizeInUsd : sizeDeltaUsd;
+        if (e.sizeDeltaUsd > p.numbers.sizeInUsd) {
+            revert InvalidDecreaseOrderSize(e.sizeDeltaUsd, p.numbers.sizeInUsd);
+        }
+        OrderProps memory o;
+        o.addresses.account = account;
+        o.addresses.receiver = account;
+        o.addresses.market = market;
+        o.addresses.initialCollateralToken = collateralToken;
+        o.flags.isLong = isLong;
+        o.numbers.orderType = adl ? OrderType.MarketDecrease : OrderType.Liquidation;
+        o.numbers.sizeDeltaUsd = e.sizeDeltaUsd;
+        e.orderKey = keccak256(abi.encode(e.positionKey, block.number, adl));
+        e.price = indexTokenPrice;
+        e.collateralPrice = 10 ** (30 - GmxToken(collateralToken).decimals());
+        e.orderType = o.numbers.orderType;
+        _decrease(o, e);
+        GmxEventUtils.emitOrderExecuted(eventEmitter, e.orderKey, account, adl ? 1 : 0);
     }
 
     function cancelOrderByKeeper(bytes32 key, string calldata reason) external onlyKeeper nonReentrant {

@@ -90,6 +90,7 @@ class BlockReads:
                     int(lg["blockNumber"], 16),
                     lg["blockHash"],
                     lg["transactionHash"],
+                    int(lg.get("logIndex") or "0x0", 16),
                 )
                 for lg in reply.get("result") or []
                 if not lg.get("removed")

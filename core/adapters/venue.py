@@ -17,6 +17,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_
 
 from core.domain.chain import Log
 from core.domain.errors import ConfigError
+from core.domain.leader_fills import LeaderFill
 from core.domain.risk import FIXED_TERMS
 from core.domain.types import Action
 from core.domain.venue import (
@@ -140,6 +141,12 @@ class OnePhase:
 
     def request_key(self, logs: Sequence[Log]) -> str | None:
         return None
+
+    def leader_filters(self, leaders: Sequence[str]) -> list[LogFilter]:
+        return []  # a leader's mined order is its trade: read from its own transactions
+
+    def decode_leader_fills(self, logs: Sequence[Log]) -> list[tuple[str, LeaderFill | str]]:
+        return []
 
     def outcome_filters(self, accounts: Sequence[str], keys: Sequence[str]) -> list[LogFilter]:
         return []

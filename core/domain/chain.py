@@ -58,6 +58,7 @@ class Log:
     block_number: int = 0
     block_hash: str = ""
     tx_hash: str = ""
+    log_index: int = 0  # its position in the block (eth_getLogs' logIndex)
 
 
 UNUSED, OURS, OUTSIDE, UNKNOWN = "unused", "ours", "outside", "unknown"

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from core.domain.leader_fills import proportional
 from core.domain.sizing import (
     VENUE_MIN_NOTIONAL_USD_1E6,
     SizingRule,
@@ -61,6 +62,7 @@ class LeaderOrder:
     collateral_usd_1e6: int
     leverage_x: int
     price_usd_1e6: int | None = None  # the reference price (fixed-size sizing needs it)
+    fraction_1e18: int | None = None  # a decrease in proportion of the position held
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,17 @@ def decide(
         if exposure <= 0:
             return Decision("no_position")
         return Decision(None, UsdE6(0), order.leverage_x, UsdE6(exposure))
+    if order.action is Action.DECREASE and order.fraction_1e18 is not None:
+        # In proportion: the same fraction of what the follower holds, rounded down to the
+        # venue's step (a venue that decreases by size takes it from its own position read
+        # before signing: docs/risk.md).
+        if exposure <= 0:
+            return Decision("no_position")
+        share = round_down(proportional(exposure, order.fraction_1e18))
+        collateral = round_down(share // order.leverage_x)
+        if collateral <= 0:
+            return Decision("size_zero")
+        return Decision(None, collateral, order.leverage_x, UsdE6(collateral * order.leverage_x))
     collateral = follower_collateral(
         policy.sizing, order.collateral_usd_1e6, order.leverage_x, order.price_usd_1e6
     )

@@ -29,6 +29,8 @@ class ToSign:
     in_cohort: bool
     # action `cancel` (CANCEL_ACTION): the venue order key of the request it cancels
     venue_order_key: str | None = None
+    # a decrease in proportion: the fraction of the position (18 decimals), from the signal
+    fraction_1e18: int | None = None
 
 
 @dataclass(frozen=True)

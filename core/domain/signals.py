@@ -15,6 +15,7 @@ from typing import Any
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from core.domain.errors import RejectedSignal
+from core.domain.leader_fills import CAUSES, FRACTION_ONE
 from core.domain.types import Action, Side
 
 SCHEMA_VERSION = 1
@@ -34,6 +35,8 @@ FIELDS = {
     "leverage_x",
     "price_usd_1e6",
     "issued_at",
+    "fraction_1e18",
+    "cause",
 }
 REQUIRED = {"signal_id", "leader", "action", "asset", "side", "collateral_usd_1e6", "leverage_x"}
 
@@ -49,12 +52,20 @@ class SignalSpec:
     leverage_x: int
     price_usd_1e6: int | None = None
     issued_at: int | None = None  # unix seconds at the producer, when it knows
+    # A decrease in proportion: the fraction (18 decimals) of the leader's position it took;
+    # each follower decreases its own position by the same fraction (docs/risk.md).
+    fraction_1e18: int | None = None
+    cause: str | None = None  # why the leader's position moved, when not its own order
 
     def content_hash(self) -> str:
         """Hash of what the signal orders (not of when it was issued): the same signal_id
-        with a different hash is a conflict."""
+        with a different hash is a conflict. Fields added after schema 1 count only when
+        set, so a signal's hash is what it was before they existed."""
         body = asdict(self)
         body.pop("issued_at")
+        for later in ("fraction_1e18", "cause"):
+            if body[later] is None:
+                body.pop(later)
         body["action"], body["side"] = self.action.value, self.side.value
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
@@ -113,7 +124,16 @@ def parse_signal(payload: object) -> SignalSpec:
     if not isinstance(asset, str) or not ASSET_RE.match(asset):
         raise RejectedSignal("bad_asset", "asset must be an upper-case ticker like BTC")
     action = _enum(payload, "action", Action)
-    collateral_low = 0 if action is Action.CLOSE else 1
+    fraction = payload.get("fraction_1e18")
+    if fraction is not None:
+        if action is not Action.DECREASE:
+            raise RejectedSignal("bad_field", "fraction_1e18 is for a decrease only")
+        fraction = _int(payload, "fraction_1e18", 1, FRACTION_ONE)
+    cause = payload.get("cause")
+    if cause is not None and cause not in CAUSES:
+        raise RejectedSignal("bad_field", f"cause must be one of {'|'.join(CAUSES)}")
+    # A close, or a decrease in proportion, says nothing of collateral.
+    collateral_low = 0 if action is Action.CLOSE or fraction is not None else 1
     price = payload.get("price_usd_1e6")
     issued = payload.get("issued_at")
     return SignalSpec(
@@ -126,6 +146,8 @@ def parse_signal(payload: object) -> SignalSpec:
         leverage_x=_int(payload, "leverage_x", 1, MAX_LEVERAGE_X),
         price_usd_1e6=None if price is None else _int(payload, "price_usd_1e6", 1, MAX_USD_1E6),
         issued_at=None if issued is None else _int(payload, "issued_at", 0, 2**40),
+        fraction_1e18=fraction,
+        cause=cause,
     )
 
 
@@ -138,7 +160,8 @@ def idempotency_key(signal_id: str, follower_id: int, leg: int = 0) -> str:
 def json_schema() -> dict[str, Any]:
     """The payload's JSON Schema (schema version 1), built from the same constants the
     validator uses (`copytrade signal schema` prints it). The validator stays the authority:
-    it also checks EIP-55 checksums and that a close may carry zero collateral."""
+    it also checks EIP-55 checksums, that a close (or a decrease in proportion) may carry zero
+    collateral and that only a decrease carries fraction_1e18."""
     usd = {"type": "integer", "minimum": 0, "maximum": MAX_USD_1E6}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -158,5 +181,7 @@ def json_schema() -> dict[str, Any]:
             "leverage_x": {"type": "integer", "minimum": 1, "maximum": MAX_LEVERAGE_X},
             "price_usd_1e6": {**usd, "minimum": 1},
             "issued_at": {"type": "integer", "minimum": 0, "maximum": 2**40},
+            "fraction_1e18": {"type": "integer", "minimum": 1, "maximum": FRACTION_ONE},
+            "cause": {"enum": list(CAUSES)},
         },
     }

@@ -27,7 +27,8 @@ class OrderCall:
     client_order_id: bytes  # 32 bytes: the intent's idempotency key
     account: str = ""  # whose order (the follower's address; on a request venue, the receiver)
     # A close on a venue that decreases by size (GMX): the whole position's size in the
-    # venue's own units, read from the venue before signing. None elsewhere.
+    # venue's own units, read from the venue before signing; a decrease in proportion: that
+    # share of it (and `collateral_usd_1e6` that share of the position's). None elsewhere.
     close_size: int | None = None
     # The native fee the request carries for the venue's keeper (GMX: sendWnt to the
     # order vault, sized by `VenueTerms.execution_fee`); 0 on a venue without one.

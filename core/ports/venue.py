@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from core.domain.chain import Log
+from core.domain.leader_fills import LeaderFill
 from core.domain.venue import (
     Call,
     LogFilter,
@@ -64,6 +65,17 @@ class Venue(Protocol):
     def position_call(self, trader: str, asset: str) -> Call: ...
     def decode_position(self, asset: str, result: bytes) -> Position: ...
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None: ...
+    def leader_filters(self, leaders: Sequence[str]) -> list[LogFilter]:
+        """eth_getLogs filters of these leaders' executions (GMX: PositionIncrease /
+        PositionDecrease, OrderExecuted); [] on a venue whose leaders are followed by their
+        own transactions (one-phase: the mined order is the trade)."""
+        ...
+
+    def decode_leader_fills(self, logs: Sequence[Log]) -> list[tuple[str, LeaderFill | str]]:
+        """Every execution in one transaction's receipt logs, any account's, in order:
+        (the account, its fill or why it is none)."""
+        ...
+
     def orders_filter(self) -> LogFilter:
         """Every order (request) placed at the venue, by anyone (verify)."""
         ...

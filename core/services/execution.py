@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from core import logs, metrics
 from core.domain import attempts, fees
 from core.domain.errors import ChainError, SignerError, TransientError, UnsafeToSend
+from core.domain.leader_fills import proportional
 from core.domain.risk import PROFILES, Decision, acceptable_price, decide, project_exposure
 from core.domain.rows import Signed, SizingInput, SizingOutcome, ToSend, ToSign
 from core.domain.sizing import FIXED_SIZE
@@ -201,17 +202,28 @@ class Pipeline:
             if t.action == CANCEL_ACTION:  # copytrade's cancel of a request (decision 0021)
                 calldata[t.intent_id] = self.venue.cancel_request(str(t.venue_order_key))
                 continue
-            size = None
-            if t.action == Action.CLOSE.value and self.venue.closes_by_size:
+            size, collateral = None, t.collateral_usd_1e6
+            by_size = t.action == Action.CLOSE.value or t.fraction_1e18 is not None
+            if by_size and self.venue.closes_by_size:
+                # Sized from the follower's position on the venue, not from our rows (it may
+                # have been liquidated or changed outside copytrade).
                 c = self.venue.position_call(t.signer_address, t.asset)
                 p = self.venue.decode_position(t.asset, self.chain.call(c.to, c.data))
                 if p.size_raw == 0 or p.is_long != (t.side == Side.LONG.value):
-                    refused[t.intent_id] = f"no_position: no {t.side} {t.asset} position to close"
+                    what = "close" if t.action == Action.CLOSE.value else "decrease"
+                    refused[t.intent_id] = f"no_position: no {t.side} {t.asset} position to {what}"
                     continue
                 size = p.size_raw
+                if t.fraction_1e18 is not None:
+                    size = proportional(p.size_raw, t.fraction_1e18)
+                    collateral = proportional(p.collateral_usd_1e6, t.fraction_1e18)
+                    if size == 0:
+                        refused[t.intent_id] = "size_zero: the fraction of the position rounds to 0"
+                        continue
             assert terms is not None
             fee = terms.execution_fee(Action(t.action).adds_exposure, self.cfg.fee_ceiling_wei)
-            calldata[t.intent_id] = self.venue.encode_order(order_call(t, size, fee))
+            o = replace(order_call(t, size, fee), collateral_usd_1e6=collateral)
+            calldata[t.intent_id] = self.venue.encode_order(o)
         return calldata, refused
 
     def _check(self, pk: int) -> tuple[int, list[ToSign], dict[int, bytes]]:

@@ -9,6 +9,11 @@ registered leaders' venue calls into signals, and submits them through intake.
   followers already hold a nonce raises an alert: nothing is closed automatically.
 - A call that is not an order (another contract, an unknown selector, a reverted order)
   is recorded `ignored` with the reason; never a crash, never a stall.
+- On a venue whose keepers execute orders (GMX v2) the leader's request is no trade: its
+  executions are, found by their logs (`Venue.leader_filters`) and read from their
+  transactions' receipts (`decode_leader_fills`); `signal_id` then numbers the executions
+  within the keeper's transaction. A partial decrease carries its fraction of the
+  position (core/domain/leader_fills.py), a liquidation or ADL its cause.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.domain.chain import Block
+from core.domain.leader_fills import FillSignal, LeaderFill, signal_of
 from core.domain.mode import LEADER_REORG_ALARM
 from core.domain.rows import LeaderTxRow, WatchedLeader
 from core.domain.types import Action
+from core.domain.venue import LogFilter
 from core.faults import pause
 from core.ports import Controls, LeaderChain, LeaderStore, Venue
 from core.services.intake import Intake
@@ -123,18 +130,36 @@ class LeaderWatcher:
         if lo <= hi:
             pause("leaders.before_read")
         stored = self.store.stored(above=lo - 2)
+        filters = self.venue.leader_filters([w.address for w in watched])
         for start in range(lo, hi + 1, BATCH):
             numbers = list(range(start, min(hi, start + BATCH - 1) + 1))
-            for block in self.chain.blocks(numbers):
+            blocks = self.chain.blocks(numbers)
+            fills = self._fill_txs(filters, numbers) if filters else {}
+            for block in blocks:
                 if block is None:
                     return False
                 parent = stored.get(block.number - 1)
                 if parent is not None and parent != block.parent_hash:
                     return False  # a reorg under us: the next round rewinds
-                self._record(block, watched, cursors, r)
+                txs = fills.get(block.number, {})
+                if any(h != block.hash.lower() for h in txs.values()):
+                    return False  # the logs were read from another chain than the block
+                if filters:
+                    self._record_fills(block, list(txs), watched, cursors, r)
+                else:
+                    self._record(block, watched, cursors, r)
                 stored[block.number] = block.hash
                 r.blocks += 1
         return hi == head
+
+    def _fill_txs(self, filters: list[LogFilter], numbers: list[int]) -> dict[int, dict[str, str]]:
+        """block number -> {hash of a transaction with a leader's execution: its block's
+        hash}, in chain order (a venue whose leaders' trades are executions: GMX)."""
+        found: dict[int, dict[str, str]] = {}
+        logs = self.chain.logs(filters, numbers[0], numbers[-1])
+        for lg in sorted(logs, key=lambda x: (x.block_number, x.log_index)):
+            found.setdefault(lg.block_number, {})[lg.tx_hash] = lg.block_hash.lower()
+        return found
 
     def _record(
         self,
@@ -180,6 +205,17 @@ class LeaderWatcher:
             for i, ev in enumerate(events):
                 payload = self._payload(tx_hash, i, w.address, ev, block.timestamp)
                 rows.append(LeaderTxRow(tx_hash, i, w.id, "signal", payload=payload))
+        self._commit(block, active, cursors, rows, r)
+
+    def _commit(
+        self,
+        block: Block,
+        active: dict[str, WatchedLeader],
+        cursors: dict[int, int | None],
+        rows: list[LeaderTxRow],
+        r: RoundResult,
+    ) -> None:
+        """The block's rows, its hash and the active leaders' cursors, in one transaction."""
         r.signals += sum(1 for x in rows if x.status == "signal")
         r.ignored += sum(1 for x in rows if x.status == "ignored")
         moved = {w.id: cursors[w.id] for w in active.values()}
@@ -187,6 +223,63 @@ class LeaderWatcher:
         cursors.update({leader_id: block.number for leader_id in moved})
         if any(x.status == "signal" for x in rows):
             pause("leaders.after_record")
+
+    def _record_fills(
+        self,
+        block: Block,
+        txs: list[str],
+        watched: list[WatchedLeader],
+        cursors: dict[int, int | None],
+        r: RoundResult,
+    ) -> None:
+        """A block on a venue whose leaders' trades are executions (GMX): every execution in
+        a transaction of a leader's fill, numbered within its transaction over every account's
+        (the same numbers when the transaction is re-included elsewhere after a reorg)."""
+        active = {
+            w.address.lower(): w
+            for w in watched
+            if (seen := cursors[w.id]) is None or seen < block.number
+        }
+        receipts = self.chain.receipt_logs(txs) if txs and active else {}
+        rows: list[LeaderTxRow] = []
+        for tx_hash in txs:
+            status, logs = receipts.get(tx_hash, (0, []))
+            if status != 1:
+                continue
+            for i, (trader, fill) in enumerate(self.venue.decode_leader_fills(logs)):
+                w = active.get(trader.lower())
+                if w is None:
+                    continue
+                got = fill if isinstance(fill, str) else signal_of(fill)
+                if isinstance(got, str):
+                    rows.append(LeaderTxRow(tx_hash, i, w.id, "ignored", got))
+                    continue
+                assert isinstance(fill, LeaderFill)
+                payload = self._fill_payload(tx_hash, i, w.address, fill, got, block.timestamp)
+                rows.append(LeaderTxRow(tx_hash, i, w.id, "signal", payload=payload))
+        self._commit(block, active, cursors, rows, r)
+
+    def _fill_payload(
+        self, tx_hash: str, index: int, leader: str, fill: LeaderFill, s: FillSignal, ts: int
+    ) -> dict[str, Any]:
+        payload = {
+            "schema": 1,
+            "signal_id": f"chain:{self.chain_id}:{tx_hash}:{index}",
+            "leader": leader,
+            "action": s.action.value,
+            "asset": fill.asset,
+            "side": "long" if fill.is_long else "short",
+            "collateral_usd_1e6": s.collateral_usd_1e6,
+            "leverage_x": s.leverage_x,
+            "issued_at": ts,
+        }
+        if fill.price_usd_1e6 > 0:
+            payload["price_usd_1e6"] = fill.price_usd_1e6
+        if s.fraction_1e18 is not None:
+            payload["fraction_1e18"] = s.fraction_1e18
+        if s.cause is not None:
+            payload["cause"] = s.cause
+        return payload
 
     def _payload(self, tx_hash: str, index: int, leader: str, ev: Any, ts: int) -> dict[str, Any]:
         return {

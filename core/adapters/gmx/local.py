@@ -261,6 +261,28 @@ def execute_calldata(gmx: LocalGmx, key: bytes, price_usd_1e6: int, asset: str) 
     return calldata("executeOrder(bytes32,uint256)", key, price)
 
 
+def keeper_forced_decrease(
+    chain: Chain,
+    keeper_signer: Signer,
+    chain_id: int,
+    gmx: LocalGmx,
+    account: str,
+    asset: str,
+    is_long: bool,
+    price_usd_1e6: int,
+    size_delta_raw: int = 0,
+    adl: bool = False,
+) -> dict[str, Any]:
+    """The keeper liquidates `account`'s USDC-collateral position (`adl` False: all of it,
+    orderType Liquidation) or auto-deleverages `size_delta_raw` of it (`adl` True:
+    secondaryOrderType Adl); returns the raw receipt."""
+    price = gmx_price(price_usd_1e6, gmx.index_decimals[asset])
+    sig = "executeForcedDecrease(address,address,address,bool,uint256,uint256,bool)"
+    args = (account, gmx.markets[asset], gmx.usdc, is_long, size_delta_raw, price, adl)
+    data = calldata(sig, *args)
+    return _send(chain, keeper_signer, chain_id, gmx.order_handler, data, gas=KEEPER_GAS)
+
+
 def cancel_calldata(key: bytes, reason: str) -> bytes:
     """OrderHandler.cancelOrderByKeeper(key, reason)."""
     return calldata("cancelOrderByKeeper(bytes32,string)", key, reason)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.adapters.gmx import codec, sdk
+from core.adapters.gmx import leaders as leaders_mod
 from core.adapters.gmx.events import (
     GmxEvent,
     decode_error,
@@ -25,6 +26,7 @@ from core.adapters.gmx.events import (
 )
 from core.domain.chain import Log
 from core.domain.errors import ConfigError, RejectedSignal
+from core.domain.leader_fills import LeaderFill
 from core.domain.types import Action
 from core.domain.venue import (
     Call,
@@ -150,6 +152,9 @@ class GmxVenue:
             # All of it: GMX pays the whole collateral out when the size reaches 0
             # (DecreasePositionUtils zeroes initialCollateralDeltaAmount on a full close).
             size, collateral = o.close_size, 0
+        elif o.action is Action.DECREASE and o.close_size is not None:
+            # In proportion: that share of the position's size and of its collateral.
+            size, collateral = o.close_size, self._usdc_units(o.collateral_usd_1e6)
         else:
             size = o.collateral_usd_1e6 * o.leverage_x * USD_TO_GMX
             collateral = self._usdc_units(o.collateral_usd_1e6)
@@ -311,7 +316,14 @@ class GmxVenue:
         )
 
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
-        return None  # following GMX leaders is a later change
+        return None  # a GMX leader's trades are its executions: decode_leader_fills
+
+    def leader_filters(self, leaders: Sequence[str]) -> list[LogFilter]:
+        return leaders_mod.leader_filters(self.cfg.event_emitter, leaders)
+
+    def decode_leader_fills(self, logs: Sequence[Log]) -> list[tuple[str, LeaderFill | str]]:
+        markets = {k: (a, m.price_unit) for k, (a, m) in self._by_market.items()}
+        return leaders_mod.decode_fills(self.cfg.event_emitter, markets, logs)
 
     # -- two-phase ----------------------------------------------------------------------------
 

@@ -42,7 +42,10 @@ TO_SIGN_COLS = (
     intents.c.acceptable_price_usd_1e6,
     followers.c.in_cohort,
     intents.c.venue_order_key,
+    signals.c.fraction_1e18,
 )
+# What TO_SIGN_COLS are read from (the signal: a decrease's fraction).
+TO_SIGN_FROM = intents.join(followers).join(signals, signals.c.id == intents.c.signal_pk)
 
 
 class IntentStore:
@@ -57,7 +60,7 @@ class IntentStore:
             age, signal_id = signal_age_and_id(conn, pk)
             rows = conn.execute(
                 select(*TO_SIGN_COLS)
-                .select_from(intents.join(followers))
+                .select_from(TO_SIGN_FROM)
                 .where(intents.c.signal_pk == pk, intents.c.state == IntentState.CREATED.value)
                 .order_by(intents.c.id)
             ).all()

@@ -14,11 +14,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres.cas import bulk_update, cas_many
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.intents import TO_SIGN_COLS
+from core.adapters.postgres.intents import TO_SIGN_COLS, TO_SIGN_FROM
 from core.adapters.postgres.signals import signal_age
 from core.adapters.postgres.tables import (
     attempts,
-    followers,
     intents,
     signers,
 )
@@ -150,7 +149,7 @@ class NonceStore:
                 ToSign(*r)
                 for r in conn.execute(
                     select(*TO_SIGN_COLS)
-                    .select_from(intents.join(followers))
+                    .select_from(TO_SIGN_FROM)
                     .where(intents.c.id.in_(locked_ids))
                     .order_by(intents.c.id)
                 )

@@ -62,7 +62,14 @@ COPY_AGE_S = case((intents.c.action == CANCEL_ACTION, 0), else_=_SIGNAL_AGE).lab
 
 
 def signal_from_row(r: Any) -> SignalRow:
-    order = LeaderOrder(Action(r.action), r.asset, Side(r.side), r.collateral_usd_1e6, r.leverage_x)
+    order = LeaderOrder(
+        Action(r.action),
+        r.asset,
+        Side(r.side),
+        r.collateral_usd_1e6,
+        r.leverage_x,
+        fraction_1e18=r.fraction_1e18,
+    )
     return SignalRow(
         r.id,
         r.signal_id,
@@ -129,6 +136,8 @@ class SignalStore:
                     leverage_x=spec.leverage_x,
                     price_usd_1e6=spec.price_usd_1e6,
                     issued_at=spec.issued_at,
+                    fraction_1e18=spec.fraction_1e18,
+                    cause=spec.cause,
                     content_hash=content,
                     source=source,
                     state=SignalState.ACCEPTED.value,

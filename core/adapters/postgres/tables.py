@@ -110,6 +110,8 @@ signals = Table(
     Column("leverage_x", Integer, nullable=False),
     Column("price_usd_1e6", BigInteger),
     Column("issued_at", BigInteger),
+    Column("fraction_1e18", BigInteger),  # a decrease in proportion (0008)
+    Column("cause", String(16)),  # liquidation | adl (0008)
     Column("content_hash", String(64), nullable=False),
     Column("source", String(16), nullable=False),
     Column("state", String(16), nullable=False),
