@@ -136,6 +136,11 @@ class Watcher:
 
         won = self.txs.mark_mined([row(f, r) for f, r in orders if f.state in PENDING_STATES])
         result.mined += len(won)
+        for f, r in orders:
+            if f.state is IntentState.MINED and f.block_number != r.block_number:
+                # Re-included elsewhere after a reorg (perhaps lower): a two-phase venue's
+                # outcomes are looked for from the request's block, so it follows the receipt.
+                self.attempts.set_block(f.intent_id, f.state, r.block_number, r.block_hash)
         deep = [
             (f, r)
             for f, r in orders

@@ -170,7 +170,8 @@ class AttemptStore:
     def set_block(
         self, intent_id: int, state: IntentState, block: int | None, block_hash: str | None
     ) -> None:
-        """Record (or clear) the block of a mined no-op without changing the state."""
+        """Record (or clear) the block of a mined transaction (a no-op, or a request
+        re-included elsewhere) without changing the state."""
         with self.db.tx() as conn:
             conn.execute(
                 update(intents)
