@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python scripts/bench_latency.py --signals 200
 	$(BIN)/python scripts/bench_sustained.py --seconds 60
 	$(BIN)/python scripts/bench_leader_latency.py
+	$(BIN)/python scripts/bench_leader_latency.py --venue gmx
 
 test-unit: install
 	$(BIN)/pytest tests/unit -p random_order --random-order
