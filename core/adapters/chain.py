@@ -21,6 +21,7 @@ from eth_abi import decode
 from web3 import HTTPProvider
 
 from core.adapters.chain_blocks import BlockReads
+from core.adapters.send_check import settle
 from core.domain.chain import Guard, Receipt, SendOutcome
 from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
 from core.domain.venue import Call
@@ -408,7 +409,7 @@ class Chain(BlockReads):
                 replies = replies[:-1]
             at = times[-1] if times else None
             outcomes += [_outcome(reply, at) for reply in replies]
-        return outcomes, block
+        return settle(self, raws, outcomes), block
 
     def rpc(self, method: str, *params: Any) -> Any:
         """Escape hatch for dev-chain methods (anvil_*, evm_*) used by tools and tests."""

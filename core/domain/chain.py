@@ -24,6 +24,18 @@ class SendOutcome:
         return self.kind in ("ok", "known")
 
 
+def settle_refusal(kind: str, ours_on_node: bool, count: int | None, nonce: int) -> str:
+    """A refused broadcast's class, decided from the chain (core/adapters/send_check.py):
+    the node has our hash -> known; our nonce consumed at the pinned block (`count`, the
+    signer's transaction count there) -> nonce_too_low; else the message's `kind`, except a
+    "nonce too low" the chain contradicts, which is an error."""
+    if ours_on_node:
+        return "known"
+    if count is not None and count > nonce:
+        return "nonce_too_low"
+    return "error" if kind == "nonce_too_low" else kind
+
+
 @dataclass(frozen=True)
 class Receipt:
     tx_hash: str
