@@ -21,6 +21,7 @@ from eth_abi import decode
 from web3 import HTTPProvider
 
 from core.adapters.chain_blocks import BlockReads
+from core.adapters.chain_fees import fee_calls, fee_data
 from core.adapters.send_check import settle
 from core.domain.chain import Guard, Receipt, SendOutcome
 from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
@@ -88,11 +89,6 @@ def _ints(method: str, keys: Sequence[str], replies: list[dict[str, Any]]) -> di
             raise TransientError(f"{method} {k}: {reply['error']}")
         out[k] = int(reply["result"], 16)
     return out
-
-
-def _fees(h: dict[str, Any]) -> tuple[int, list[int]]:
-    next_base = int(h["baseFeePerGas"][-1], 16)
-    return next_base, [int(r[0], 16) for r in h.get("reward") or [] if r]
 
 
 class Chain(BlockReads):
@@ -253,8 +249,11 @@ class Chain(BlockReads):
 
     def fee_history(self, blocks: int = 5, percentile: int = 50) -> tuple[int, list[int]]:
         """(next block's base fee, the blocks' rewards at `percentile`)."""
-        h = self._request("eth_feeHistory", [hex(blocks), "latest", [percentile]])
-        return _fees(h)
+        return fee_data(self._batch(fee_calls(blocks, percentile)), self._latest_block)
+
+    def _latest_block(self) -> dict[str, Any] | None:
+        (reply,) = self._batch([("eth_getBlockByNumber", ["latest", False])])
+        return reply.get("result")
 
     def fees_and_balances(
         self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50
@@ -262,16 +261,10 @@ class Chain(BlockReads):
         """`fee_history` and `balances` in one round trip (up to 499 addresses; more go
         in further batches)."""
         first = list(addresses[:499])
-        replies = self._batch(
-            [
-                ("eth_feeHistory", [hex(blocks), "latest", [percentile]]),
-                *[("eth_getBalance", [a, "latest"]) for a in first],
-            ]
-        )
-        if "error" in replies[0]:
-            raise TransientError(f"eth_feeHistory: {replies[0]['error']}")
-        base, rewards = _fees(replies[0]["result"])
-        wei = _ints("eth_getBalance", first, replies[1:])
+        calls = fee_calls(blocks, percentile)
+        replies = self._batch([*calls, *[("eth_getBalance", [a, "latest"]) for a in first]])
+        base, rewards = fee_data(replies[: len(calls)], self._latest_block)
+        wei = _ints("eth_getBalance", first, replies[len(calls) :])
         wei.update(self.balances(addresses[499:]))
         return base, rewards, wei
 
