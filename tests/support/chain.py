@@ -11,6 +11,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from core.adapters.chain import Chain
+from core.domain.errors import ChainError
 
 # anvil's first public dev account (published in Foundry's docs; a test key only).
 ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -28,8 +29,19 @@ def new_keystore(directory: Path, chain: Chain, eth: int = 10) -> tuple[str, str
     data = Account.encrypt(key, PASSWORD, kdf="pbkdf2", iterations=2)
     path = directory / f"{acct.address}.json"
     path.write_text(json.dumps(data))
-    chain.rpc("anvil_setBalance", acct.address, hex(eth * 10**18))
+    set_balance(chain, acct.address, eth * 10**18)
     return f"keystore:{path}", acct.address
+
+
+def set_balance(chain: Chain, address: str, wei: int) -> None:
+    """A dev node's balance cheat code: anvil's, else Hardhat's (what each node lacks is
+    this layer's business, never the product's)."""
+    try:
+        chain.rpc("anvil_setBalance", address, hex(wei))
+    except ChainError as exc:
+        if "not supported" not in str(exc).lower() and "does not exist" not in str(exc).lower():
+            raise
+        chain.rpc("hardhat_setBalance", address, hex(wei))
 
 
 def random_address() -> str:

