@@ -22,30 +22,11 @@ from web3 import HTTPProvider
 
 from core.adapters.chain_blocks import BlockReads
 from core.adapters.chain_fees import fee_calls, fee_data
+from core.adapters.node_errors import classify_send_error
 from core.adapters.send_check import settle
 from core.domain.chain import Guard, Receipt, SendOutcome
 from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
 from core.domain.venue import Call
-
-# Node replies meaning "this exact transaction is already in the pool": success for us.
-ALREADY_KNOWN = ("already known", "transaction already imported", "known transaction")
-NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "oldnonce")
-UNDERPRICED = ("replacement transaction underpriced", "underpriced", "fee too low")
-INSUFFICIENT = ("insufficient funds",)
-
-
-def classify_send_error(message: str) -> str:
-    text = message.lower()
-    for kind, needles in (
-        ("known", ALREADY_KNOWN),
-        ("nonce_too_low", NONCE_TOO_LOW),
-        ("underpriced", UNDERPRICED),
-        ("insufficient_funds", INSUFFICIENT),
-    ):
-        if any(n in text for n in needles):
-            return kind
-    return "error"
-
 
 IdentityCheck = Callable[[int, str], None]
 # One JSON-RPC batch on the endpoint `on_one_endpoint` pinned: replies in call order.

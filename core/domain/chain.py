@@ -10,8 +10,11 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """`kind`: ok | known | nonce_too_low | underpriced | insufficient_funds | error, or
-    unsent (the window's guard refused its chunk: not sent at all). `at`: what the guard
+    """`kind`: ok | known, a refusal's class (core/adapters/node_errors.py: nonce_too_low,
+    replacement_underpriced, fee_cap_below_base_fee, exceeds_block_gas_limit,
+    intrinsic_gas_too_low, insufficient_funds, underpriced, rate_limited) decided from the
+    chain first (core/adapters/send_check.py) | error, or unsent (the window's guard refused
+    its chunk: not sent at all). `at`: what the guard
     returned right before its chunk went out (the database time), when there was one."""
 
     kind: str
