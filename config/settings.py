@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     rpc_fallback_urls: str = ""  # comma-separated; used in order when rpc_url fails
     rpc_timeout_s: float = 10.0
     rpc_retry_primary_after_s: float = 30.0
+    # Calls per JSON-RPC batch (a hosted provider's limit: Alchemy/Infura accept 100-1000);
+    # a batch the node refuses as too large halves it for the process, down to single calls.
+    rpc_batch_max: int = Field(500, ge=1, le=5000)
     chain_id: int = 31337
     # The venue: `simple` (contracts/PerpRouter.sol: the mined order is the fill) or `gmx`
     # (GMX v2: a request a keeper executes; docs/venues.md). On gmx, venue_address is the

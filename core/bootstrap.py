@@ -73,6 +73,7 @@ class Services:
             self.identity.check,
             s.rpc_retry_primary_after_s,
             chunk=s.broadcast_chunk,
+            batch_max=s.rpc_batch_max,
         )
 
     @cached_property

@@ -23,6 +23,7 @@ from web3 import HTTPProvider
 from core.adapters.chain_blocks import BlockReads
 from core.adapters.chain_fees import fee_calls, fee_data
 from core.adapters.node_errors import classify_send_error
+from core.adapters.rpc_limits import RateLimited, limited_batch
 from core.adapters.send_check import settle
 from core.domain.chain import Guard, Receipt, SendOutcome
 from core.domain.errors import ChainError, TransientError, UnsafeToSend, WrongChain
@@ -94,8 +95,12 @@ class Chain(BlockReads):
         identity_check: IdentityCheck | None = None,
         retry_primary_after_s: float = 30.0,
         chunk: int = 200,
+        batch_max: int = 500,
     ) -> None:
         self.chunk = chunk
+        # Calls per JSON-RPC batch (COPYTRADE_RPC_BATCH_MAX); halved, down to single calls,
+        # when a provider refuses a batch as too large (core/adapters/rpc_limits.py).
+        self.batch_max = batch_max
         urls = [rpc_url] if isinstance(rpc_url, str) else [u for u in rpc_url if u]
         self.endpoints = [
             _Endpoint(
@@ -132,6 +137,12 @@ class Chain(BlockReads):
                 result = fn(ep.provider)
             except WrongChain as exc:
                 ep.down_until, wrong = time.monotonic() + self.retry_after, exc
+                continue
+            except RateLimited as exc:
+                # Back off as long as it asks (Retry-After), then it is tried again; what
+                # was being done is retried by its task with the same bytes, never re-signed.
+                ep.down_until = time.monotonic() + exc.retry_after_s
+                failed = f"{ep.url}: rate limited for {exc.retry_after_s:g} s ({exc})"
                 continue
             except _TRANSPORT as exc:
                 ep.down_until = time.monotonic() + self.retry_after
@@ -180,12 +191,7 @@ class Chain(BlockReads):
 
         def run(p: HTTPProvider) -> Any:
             def batch(calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
-                replies = p.make_batch_request([*head, *((m, list(a)) for m, a in calls)])  # type: ignore[list-item]
-                if not isinstance(replies, list) or len(replies) != len(head) + len(calls):
-                    raise ValueError("malformed batch reply")
-                if head:
-                    self._check(replies[: len(head)])
-                return [dict(r) for r in replies[len(head) :]]
+                return limited_batch(self, p, head, calls, self._check)
 
             return fn(batch, p)
 
