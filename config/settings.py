@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # Calls per JSON-RPC batch (a hosted provider's limit: Alchemy/Infura accept 100-1000);
     # a batch the node refuses as too large halves it for the process, down to single calls.
     rpc_batch_max: int = Field(500, ge=1, le=5000)
+    # `status` says "no new block for N s" when the head is older than this.
+    head_stall_s: float = Field(60.0, gt=0)
     chain_id: int = 31337
     # The venue: `simple` (contracts/PerpRouter.sol: the mined order is the fill) or `gmx`
     # (GMX v2: a request a keeper executes; docs/venues.md). On gmx, venue_address is the

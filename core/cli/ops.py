@@ -62,7 +62,11 @@ def _show_status(d: dict[str, Any]) -> None:
             "profile",
         )
     ]
+    head = d["chain_head"]
+    if isinstance(head, dict):
+        head = head["stalled"] or f"block {head['block']} ({head['age_s']} s old)"
     flow = [
+        ("chain head", head),
         ("stuck", d["stuck"]),
         ("held", d["held"]),
         ("signed_past_max_age", d["signed_past_max_age"]),

@@ -8,6 +8,7 @@ instead of failing the command: status is what an operator runs during an outage
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,21 @@ def gather(s: Any) -> dict[str, Any]:
             lambda: recent_note(s, LEADER_REORG_ALARM, REORG_ALARM_WITHIN_S)
         ),
         "nonce_alarm": _part(lambda: recent_note(s, NONCE_ALARM, REORG_ALARM_WITHIN_S)),
+        "chain_head": _part(lambda: chain_head(s)),
     }
+
+
+def chain_head(s: Any, now: float | None = None) -> dict[str, Any]:
+    """The node's head block and how old it is; `stalled` says "no new block for N s" past
+    COPYTRADE_HEAD_STALL_S (a dev node without continuous blocks — instamine — never
+    mines the blocks that confirm the last order: run it with a block time)."""
+    head = s.chain.block_number()
+    at = s.chain.block_times([head]).get(head)
+    age = None if at is None else max(0.0, (time.time() if now is None else now) - at)
+    stalled = None
+    if age is not None and age > s.settings.head_stall_s:
+        stalled = f"no new block for {age:.0f} s"
+    return {"block": head, "age_s": None if age is None else round(age, 1), "stalled": stalled}
 
 
 def signer_nonces(s: Any) -> dict[str, Any]:

@@ -185,6 +185,24 @@ def test_status_json_reports_mode_heartbeat_stop_and_intents(stack: Any) -> None
     assert isinstance(data["intents_by_state"], dict)
 
 
+def test_status_says_no_new_block_for_n_s_when_the_head_stops(stack: Any) -> None:
+    """A dev node without continuous blocks (instamine) leaves the last order unconfirmed:
+    status names a head older than COPYTRADE_HEAD_STALL_S (the session's anvil mines every
+    0.5 s, so its head is young; seen from 2 minutes on, it has stalled)."""
+    import time
+
+    from core.bootstrap import services
+    from core.services.status import chain_head
+
+    out = run(stack, "status", "--json")
+    head = json.loads(out.stdout)["chain_head"]
+    assert head["block"] > 0
+    assert head["stalled"] is None
+    later = chain_head(services(), now=time.time() + 120)
+    assert later["stalled"] is not None
+    assert later["stalled"].startswith("no new block for 1")
+
+
 def test_status_says_why_not_live_when_the_mode_store_is_unreachable(stack: Any) -> None:
     from tests.support.procs import free_port
 
