@@ -1,9 +1,10 @@
 """One suite, two node implementations (as web3.py runs one suite per provider): anvil and
 Hardhat's node (Hardhat 3 on EDR, Node.js 22 from npm), each its own process mining every
 0.5 s, the simple router deployed on it, a worker set on a fresh database. On each: one
-signal to hand-computed confirmed positions, and a worker SIGKILLed right after its
-broadcast recovers within seconds — the re-sent transaction is recognised from the chain
-(Hardhat answers it "Nonce too low … can't be queued"), nothing is sent twice."""
+signal to hand-computed confirmed positions; a transaction stuck while the node mines
+nothing is replaced at the same nonce (the node takes the bump) and lands once; a worker
+SIGKILLed right after its broadcast recovers within seconds — the re-sent transaction is
+recognised from the chain, nothing is sent twice."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from core.adapters.signers.local import LocalSigner
 from core.adapters.venue_admin import deploy
 from core.services.verify import verify
 from tests.support import procs
-from tests.support.chain import ANVIL_KEY0
+from tests.support.chain import ANVIL_KEY0, set_interval_mining
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.pauses import Pause
@@ -48,6 +49,8 @@ def node_flow(stack: Any, request: pytest.FixtureRequest) -> Iterator[Flow]:
                 db_url,
                 COPYTRADE_RPC_URL=url,
                 COPYTRADE_VENUE_ADDRESS=venue,
+                COPYTRADE_STUCK_AFTER_S="3",
+                COPYTRADE_STUCK_SCAN_PERIOD_S="0.5",
             ) as ws,
         ):
             yield Flow(stack, ws.workers, services=ws.services, env=ws.env)
@@ -99,3 +102,29 @@ def test_a_worker_killed_right_after_its_broadcast_recovers_within_seconds(
     s = flow.s
     assert verify(s.audit_queries, s.chain, s.venue, s.settings.max_signal_age_s).breaches == []
     print(f"recovered in {recovered_s:.1f} s")
+
+
+def test_a_stuck_order_is_replaced_at_its_nonce_and_lands_once(node_flow: Flow) -> None:
+    flow = node_flow
+    chain = flow.s.chain
+    leader = flow.leader()
+    _, address = flow.follower(leader)
+    set_interval_mining(chain, 0)  # the node mines nothing for now
+    try:
+        payload = flow.payload(leader, collateral_usd="10", leverage=1)
+        assert flow.submit(payload)["status"] == "accepted"
+        procs.wait_until(lambda: len(flow.intents(payload["signal_id"])) == 1, 20, "the intent")
+        (intent,) = flow.intents(payload["signal_id"]).values()
+
+        def replaced() -> bool:
+            sent = [a for a in flow.q.intent(intent["id"])["attempts"] if a["broadcast_at"]]
+            return len(sent) >= 2
+
+        procs.wait_until(replaced, 30, "a replacement the node accepted")
+    finally:
+        set_interval_mining(chain, 500)
+    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "confirmed", 30, "confirmed")
+    attempts = flow.q.intent(intent["id"])["attempts"]
+    assert len({a["nonce"] for a in attempts}) == 1  # every attempt at the same nonce
+    assert attempts[1]["max_fee_per_gas"] > attempts[0]["max_fee_per_gas"]
+    assert flow.position(address).size_usd_1e6 == 10 * USD  # placed once

@@ -94,3 +94,13 @@ def spend_outside(chain: Chain, signer_ref: str, nonce: int, max_fee_gwei: int =
     (out,) = chain.send_raw([outside.raw])
     assert out.accepted, out
     return outside.tx_hash
+
+
+def set_interval_mining(chain: Chain, ms: int) -> None:
+    """Mine a block every `ms` (0: none). anvil's evm_setIntervalMining takes whole seconds,
+    Hardhat's milliseconds: the node is asked who it is."""
+    client = str(chain.rpc("web3_clientVersion")).lower()
+    if "anvil" in client:
+        chain.rpc("evm_setIntervalMining", 0 if ms == 0 else max(1, ms // 1000))
+    else:
+        chain.rpc("evm_setIntervalMining", ms)
