@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
 PROMTOOL := .tools/bin/promtool
 
-.PHONY: install test test-unit test-service lint contracts demo chaos bench clean
+.PHONY: install test test-nodes test-unit test-service lint contracts demo chaos bench clean
 DEMO_ARGS ?=
 
 install: $(VENV)/.installed node_modules/.installed $(PROMTOOL)
@@ -33,6 +33,13 @@ node_modules/.installed: package.json package-lock.json
 ## make test: the whole suite (unit, integration, e2e) in random order
 test: install
 	$(BIN)/pytest -p random_order --random-order $(PYTEST_ARGS)
+
+## make test-nodes: the crash points and the stuck suite again on Hardhat's node (make test
+## runs them on anvil, and Hardhat's backbone, stuck replacement and crash after broadcast)
+NODE_TESTS := tests/chaos/test_crash_points.py tests/e2e/test_stuck.py
+test-nodes: install
+	COPYTRADE_TEST_NODE=hardhat COPYTRADE_TEST_CHAOS_VENUES=simple \
+		$(BIN)/pytest -p random_order --random-order $(NODE_TESTS) $(PYTEST_ARGS)
 
 ## make demo: the whole job on an embedded stack (no servers), then everything stopped
 demo: install

@@ -15,7 +15,7 @@ from tests.support import procs
 from tests.support.chain import ANVIL_KEY0, PASSWORD
 from tests.support.databases import fresh_database
 
-BLOCK_TIME = "0.5"
+BLOCK_MS = 500
 HEALTH_PERIOD = "0.5"
 
 
@@ -39,8 +39,9 @@ def broker_url(session_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def anvil_url(session_dir: Path) -> Iterator[str]:
-    proc, url = procs.start_anvil(session_dir, "--block-time", BLOCK_TIME)
+def node_url(session_dir: Path) -> Iterator[str]:
+    """The suite's node: anvil, or Hardhat's with COPYTRADE_TEST_NODE=hardhat."""
+    proc, url = procs.start_node(session_dir, BLOCK_MS)
     yield url
     proc.stop()
 
@@ -60,7 +61,7 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> Iterator[Stack]:
+def stack(pg_url: str, broker_url: str, node_url: str, session_dir: Path) -> Iterator[Stack]:
     """Settings for this process and the workers it starts; the venue deployed."""
     from config.settings import get_settings
     from core import bootstrap
@@ -71,7 +72,7 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
 
     pause_dir = session_dir / "pause"
     pause_dir.mkdir(exist_ok=True)
-    chain = Chain(anvil_url)
+    chain = Chain(node_url)
     venue = deploy(
         chain,
         LocalSigner.from_key(ANVIL_KEY0),
@@ -82,7 +83,7 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
         "COPYTRADE_DATABASE_URL": pg_url,
         "COPYTRADE_BROKER_URL": broker_url,
         "COPYTRADE_MODE_REDIS_URL": broker_url.rsplit("/", 1)[0] + "/1",
-        "COPYTRADE_RPC_URL": anvil_url,
+        "COPYTRADE_RPC_URL": node_url,
         "COPYTRADE_CHAIN_ID": "31337",
         "COPYTRADE_VENUE_ADDRESS": venue,
         "COPYTRADE_PROFILE": "standard",
@@ -102,7 +103,7 @@ def stack(pg_url: str, broker_url: str, anvil_url: str, session_dir: Path) -> It
     heart = procs.start_heartbeat(session_dir, dict(os.environ), "session")
     try:
         procs.wait_until(lambda: mode.verdict().live, 10, "LIVE after three heartbeats")
-        yield Stack(dict(os.environ), session_dir, venue, anvil_url, pg_url)
+        yield Stack(dict(os.environ), session_dir, venue, node_url, pg_url)
     finally:
         heart.stop()
     for k, v in saved.items():

@@ -11,8 +11,9 @@ asked, at one pinned block, about our own transaction (core/domain/chain.settle_
 - else the message's class stands (a "nonce too low" the chain contradicts is an `error`,
   retried as one).
 
-A lookup that fails leaves the message's class: the check only ever turns a refusal into a
-better-founded one, and it runs for refusals only (no cost on the accepted path).
+A lookup that fails (or meets the wrong chain) leaves the message's class: the check
+only ever turns a refusal into a better-founded one, and it runs for refusals only (no cost
+on the accepted path).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import rlp
 from eth_utils import keccak
 
 from core.domain.chain import SendOutcome, settle_refusal
-from core.domain.errors import ChainError, TransientError
+from core.domain.errors import ChainError, TransientError, UnsafeToSend
 
 # One JSON-RPC batch on one pinned endpoint (core/adapters/chain.py `Batch`).
 Batch = Callable[[Sequence[tuple[str, Sequence[Any]]]], list[dict[str, Any]]]
@@ -90,7 +91,9 @@ def settle(
 
     try:
         result: list[SendOutcome] = chain.on_one_endpoint(run, "the refused broadcasts' check")
-    except (ChainError, TransientError, ValueError, rlp.DecodingError) as exc:
+    except (ChainError, TransientError, UnsafeToSend, ValueError, rlp.DecodingError) as exc:
+        # UnsafeToSend: the endpoint now answers for another chain (WrongChain); what was
+        # sent stands, and the next call to it raises where the caller decides.
         log.warning("refused broadcasts not checked on chain (the message decides): %s", exc)
         return outcomes
     return result

@@ -1,4 +1,5 @@
-"""Stuck transactions on an anvil that mines only when told (`--no-mining`, `evm_mine`):
+"""Stuck transactions on a node that mines only when told (`evm_mine`; anvil, or Hardhat's
+node under `make test-nodes`):
 replacement at the same nonce and calldata, the fee ceiling, dropped and reorged
 transactions re-sent with the same bytes, the no-op cancel, two beats."""
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support import procs
+from tests.support.chain import cheat
 from tests.support.nomining import (
     GWEI,
     SCAN,
@@ -78,7 +80,7 @@ def test_fee_spike_over_the_ceiling_holds_then_a_raised_ceiling_replaces(rig: Ri
         leader = flow.leader()
         flow.follower(leader)
         intent = sent_intent(flow, leader)
-        rig.chain.rpc("anvil_setNextBlockBaseFeePerGas", hex(10 * GWEI))
+        cheat(rig.chain, "anvil_setNextBlockBaseFeePerGas", hex(10 * GWEI))
         rig.mine()  # the spike: the next base fee is far above what the ceiling allows
         procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "held", 15, "held")
         held = flow.q.intent(intent["id"])
@@ -111,7 +113,7 @@ def test_dropped_transaction_is_sent_again_with_the_same_bytes(rig: Rig) -> None
     leader = flow.leader()
     _, address = flow.follower(leader)
     intent = sent_intent(flow, leader)
-    rig.chain.rpc("anvil_dropTransaction", intent["tx_hash"])
+    cheat(rig.chain, "anvil_dropTransaction", intent["tx_hash"])
     assert rig.chain.rpc("eth_getTransactionByHash", intent["tx_hash"]) is None
     procs.wait_until(
         lambda: rig.chain.rpc("eth_getTransactionByHash", intent["tx_hash"]) is not None,
@@ -129,9 +131,11 @@ def test_reorged_out_transaction_goes_back_to_sent_and_the_same_hash_is_mined(ri
     leader = flow.leader()
     flow.follower(leader)
     intent = sent_intent(flow, leader)
-    rig.mine()
-    procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "mined", 10, "mined")
-    rig.chain.rpc("anvil_reorg", 1, [])  # the block is replaced; its transactions dropped
+    rig.mine_then_reorg(  # the block is replaced; its transactions dropped
+        lambda: procs.wait_until(
+            lambda: flow.q.intent(intent["id"])["state"] == "mined", 10, "mined"
+        )
+    )
     procs.wait_until(lambda: flow.q.intent(intent["id"])["state"] == "sent", 10, "back to sent")
     procs.wait_until(
         lambda: rig.chain.rpc("eth_getTransactionByHash", intent["tx_hash"]) is not None,

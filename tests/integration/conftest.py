@@ -15,10 +15,10 @@ from tests.support.localgmx import CHAIN_ID, World
 
 
 @pytest.fixture(scope="module")
-def world(anvil_url: str) -> World:
-    chain = Chain(anvil_url)
+def world(node_url: str) -> World:
+    chain = Chain(node_url)
     deployer = LocalSigner.from_key(ANVIL_KEY0)
-    return World(chain, anvil_url, local.deploy_local_gmx(chain, deployer, CHAIN_ID), deployer)
+    return World(chain, node_url, local.deploy_local_gmx(chain, deployer, CHAIN_ID), deployer)
 
 
 @pytest.fixture

@@ -21,17 +21,17 @@ ADDRESSES = ["0x" + secrets.token_hex(20) for _ in range(40)]
 
 
 @pytest.fixture
-def stub(anvil_url: str) -> Iterator[RpcStub]:
-    s = RpcStub(anvil_url)
+def stub(node_url: str) -> Iterator[RpcStub]:
+    s = RpcStub(node_url)
     yield s
     s.stop()
 
 
-def test_a_batch_too_large_is_asked_again_in_halves(anvil_url: str, stub: RpcStub) -> None:
+def test_a_batch_too_large_is_asked_again_in_halves(node_url: str, stub: RpcStub) -> None:
     stub.script.max_batch = 10
     chain = Chain(stub.url, batch_max=40)
     got = chain.balances(ADDRESSES)
-    assert got == Chain(anvil_url).balances(ADDRESSES)
+    assert got == Chain(node_url).balances(ADDRESSES)
     assert chain.batch_max == 10  # 40 -> 20 -> 10, and it stays there for the process
     assert max(stub.script.requests[-4:]) <= 10
 

@@ -14,8 +14,10 @@ from core.adapters.send_check import sender_and_nonce, tx_hash
 from core.adapters.signers.local import LocalSigner
 from core.domain.attempts import TxSpec
 from core.domain.chain import settle_refusal
+from core.domain.errors import WrongChain
 from core.domain.fees import GWEI, Fees
 from tests.support import procs
+from tests.support.chain import set_balance
 
 CHAIN_ID = 31337
 
@@ -27,10 +29,10 @@ def signed(signer: LocalSigner, nonce: int, tip_gwei: int = 1, to: str | None = 
 
 
 @pytest.fixture
-def wallet(anvil_url: str) -> tuple[Chain, LocalSigner]:
-    chain = Chain(anvil_url)
+def wallet(node_url: str) -> tuple[Chain, LocalSigner]:
+    chain = Chain(node_url)
     signer = LocalSigner.from_key("0x" + secrets.token_hex(32))
-    chain.rpc("anvil_setBalance", signer.address, hex(10**18))
+    set_balance(chain, signer.address, 10**18)
     return chain, signer
 
 
@@ -66,6 +68,29 @@ def test_a_refusal_that_leaves_the_nonce_free_keeps_the_message_s_class(
     chain.rpc("anvil_setBalance", signer.address, hex(10**9))  # not enough for the fee
     (out,) = chain.send_raw([signed(signer, 0)])
     assert (out.kind, out.accepted) == ("insufficient_funds", False)
+
+
+def test_a_check_that_meets_the_wrong_chain_leaves_the_message_s_class(
+    wallet: tuple[Chain, LocalSigner],
+) -> None:
+    """The broadcast went to the right chain; the endpoint then answers for another (a node
+    restarted fresh): the check cannot decide, so the refusal keeps the message's class
+    and the outcomes are returned (raising would lose what was already sent)."""
+    node, signer = wallet
+    raw = signed(signer, 0)
+    node.send_raw([raw])
+    procs.wait_until(lambda: node.receipts([tx_hash(raw)]), 20, "mined")
+    checks: list[str] = []
+
+    def identity(chain_id: int, genesis: str) -> None:
+        checks.append(genesis)
+        if len(checks) > 2:  # the broadcast's two checks (before, and with its replies) pass
+            raise WrongChain(f"genesis {genesis} is not the recorded one")
+
+    chain = Chain(node.rpc_url, identity_check=identity)
+    (again,) = chain.send_raw([raw])
+    assert len(checks) == 3  # the check ran, and met the wrong chain
+    assert (again.kind, again.accepted) == ("nonce_too_low", False)  # anvil's words
 
 
 def test_the_sender_and_nonce_are_read_from_the_signed_bytes() -> None:

@@ -11,7 +11,6 @@ from eth_account import Account
 from eth_utils import keccak
 
 from core.adapters.chain import Chain
-from core.domain.errors import ChainError
 
 # anvil's first public dev account (published in Foundry's docs; a test key only).
 ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -33,15 +32,22 @@ def new_keystore(directory: Path, chain: Chain, eth: int = 10) -> tuple[str, str
     return f"keystore:{path}", acct.address
 
 
+def node_kind(chain: Chain) -> str:
+    """`anvil` or `hardhat`: the node is asked who it is."""
+    return "anvil" if "anvil" in str(chain.rpc("web3_clientVersion")).lower() else "hardhat"
+
+
+def cheat(chain: Chain, method: str, *params: Any) -> Any:
+    """A dev node's cheat code named as anvil names it (`anvil_dropTransaction`); on
+    Hardhat's node the same call is `hardhat_…` (what each node lacks is this layer's
+    business, never the product's)."""
+    if method.startswith("anvil_") and node_kind(chain) == "hardhat":
+        method = "hardhat_" + method.removeprefix("anvil_")
+    return chain.rpc(method, *params)
+
+
 def set_balance(chain: Chain, address: str, wei: int) -> None:
-    """A dev node's balance cheat code: anvil's, else Hardhat's (what each node lacks is
-    this layer's business, never the product's)."""
-    try:
-        chain.rpc("anvil_setBalance", address, hex(wei))
-    except ChainError as exc:
-        if "not supported" not in str(exc).lower() and "does not exist" not in str(exc).lower():
-            raise
-        chain.rpc("hardhat_setBalance", address, hex(wei))
+    cheat(chain, "anvil_setBalance", address, hex(wei))
 
 
 def random_address() -> str:
@@ -98,9 +104,8 @@ def spend_outside(chain: Chain, signer_ref: str, nonce: int, max_fee_gwei: int =
 
 def set_interval_mining(chain: Chain, ms: int) -> None:
     """Mine a block every `ms` (0: none). anvil's evm_setIntervalMining takes whole seconds,
-    Hardhat's milliseconds: the node is asked who it is."""
-    client = str(chain.rpc("web3_clientVersion")).lower()
-    if "anvil" in client:
+    Hardhat's milliseconds."""
+    if node_kind(chain) == "anvil":
         chain.rpc("evm_setIntervalMining", 0 if ms == 0 else max(1, ms // 1000))
     else:
         chain.rpc("evm_setIntervalMining", ms)

@@ -1,9 +1,10 @@
-"""A worker set on an anvil that mines only when told (`--no-mining`, `evm_mine`), with a
-fast stuck scan: the rig of the stuck-transaction and broadcast-window tests."""
+"""A worker set on a node that mines only when told (`evm_mine`): the suite's node kind
+(anvil, or Hardhat's with COPYTRADE_TEST_NODE=hardhat), with a fast stuck scan: the rig of
+the stuck-transaction and broadcast-window tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from core.adapters.signers.local import LocalSigner
 from core.adapters.venue_admin import deploy
 from core.domain.types import Mode
 from tests.support import gmx, procs
-from tests.support.chain import ANVIL_KEY0
+from tests.support.chain import ANVIL_KEY0, node_kind
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.stacks import WorkerSet, settings_with, start_worker_set
@@ -46,27 +47,39 @@ class Rig:
 
     def follower(self, flow: Flow, leader: str, **policy: Any) -> tuple[int, str]:
         """A follower; its set-up transactions (GMX: USDC and the allowance) mined at once."""
-        self.chain.rpc("anvil_setAutomine", True)
+        self.chain.rpc("evm_setAutomine", True)
         try:
             return flow.follower(leader, **policy)
         finally:
-            self.chain.rpc("anvil_setAutomine", False)
+            self.chain.rpc("evm_setAutomine", False)
 
     def mine(self, n: int = 1) -> None:
         for _ in range(n):
             self.chain.rpc("evm_mine")
+
+    def mine_then_reorg(self, mined: Callable[[], None]) -> None:
+        """Mine one block, wait for `mined`, then replace that block by an empty one. anvil
+        has `anvil_reorg`; Hardhat's node rewinds to a snapshot taken before the block."""
+        hardhat = node_kind(self.chain) == "hardhat"
+        mark = self.chain.rpc("evm_snapshot") if hardhat else None
+        self.mine()
+        mined()
+        if hardhat:
+            assert self.chain.rpc("evm_revert", mark) is True
+        else:
+            self.chain.rpc("anvil_reorg", 1, [])
 
 
 @contextmanager
 def no_mining_rig(
     stack: Any, session_dir: Any, name: str, broker_db: int, venue_kind: str = "simple"
 ) -> Iterator[Rig]:
-    """Its own anvil (mining on `evm_mine`), database and worker set, on the simple router
+    """Its own node (mining on `evm_mine`), database and worker set, on the simple router
     or (`venue_kind="gmx"`) the local GMX venue; stopped on the way out."""
-    anvil, url = procs.start_anvil(session_dir, "--no-mining")
+    node, url = procs.start_node(session_dir, None)
     try:
         chain = Chain(url)
-        chain.rpc("anvil_setAutomine", True)
+        chain.rpc("evm_setAutomine", True)
         on_venue: dict[str, str] = {}
         local = None
         if venue_kind == "gmx":
@@ -79,7 +92,7 @@ def no_mining_rig(
                 31337,
                 {"BTC": 100_000 * 10**6, "ETH": 3_000 * 10**6},
             )
-        chain.rpc("anvil_setAutomine", False)
+        chain.rpc("evm_setAutomine", False)
         with fresh_database(f"ct_{name}") as db_url:
             env = {
                 "COPYTRADE_DATABASE_URL": db_url,
@@ -102,7 +115,7 @@ def no_mining_rig(
             finally:
                 r.ws.stop()
     finally:
-        anvil.stop()
+        node.stop()
 
 
 def node_fees(chain: Chain, tx_hash: str) -> tuple[int, int, int, str]:

