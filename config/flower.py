@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 
 REFUSAL = (
     "copytrade: Flower refuses to start without COPYTRADE_FLOWER_USER and "
@@ -28,15 +28,16 @@ def is_flower(argv: Sequence[str]) -> bool:
     return "flower" in argv[1:]
 
 
-def guard(argv: Sequence[str]) -> None:
+def guard(argv: Sequence[str], settings: Settings | None = None) -> None:
     """Called when config.celery_app loads: for the flower command, basic auth or exit."""
     if not is_flower(argv):
         return
-    s = get_settings()
-    if s.flower_user and s.flower_password:
-        if ":" in s.flower_user or "," in s.flower_password:
+    s = get_settings() if settings is None else settings
+    password = s.flower_password.get_secret_value()
+    if s.flower_user and password:
+        if ":" in s.flower_user or "," in password:
             raise SystemExit("copytrade: the Flower user may not contain ':', the password ','")
-        os.environ["FLOWER_BASIC_AUTH"] = f"{s.flower_user}:{s.flower_password}"
+        os.environ["FLOWER_BASIC_AUTH"] = f"{s.flower_user}:{password}"
         return
     if s.deployment != "dev":
         raise SystemExit(REFUSAL)

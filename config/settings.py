@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_serializer
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Settings that are URLs which may carry a credential: a password in the user info
+# (PostgreSQL, Redis), or an API key in the path or query (a hosted RPC provider's).
+URL_SETTINGS = (
+    "database_url",
+    "broker_url",
+    "mode_redis_url",
+    "rpc_url",
+    "rpc_fallback_urls",
+    "gmx_oracle_url",
+    "result_backend_url",
+)
 
 
 class Settings(BaseSettings):
@@ -61,7 +74,9 @@ class Settings(BaseSettings):
     kms_endpoint_url: str = ""  # empty: AWS; set for a KMS-compatible endpoint (tests: moto)
     kms_timeout_s: float = Field(5.0, gt=0)
     kms_max_attempts: int = Field(3, ge=1)  # botocore's standard retry mode
-    keystore_password: str = ""
+    # Passwords are SecretStr: repr, str and JSON show `**********`; the one reader that
+    # needs the value calls .get_secret_value() (keystore_password() below, config/flower.py).
+    keystore_password: SecretStr = SecretStr("")
     keystore_password_file: str = ""
     watch_period_s: float = 1.0
     leader_poll_s: float = Field(0.5, gt=0)  # the leader watcher reads new blocks this often
@@ -89,7 +104,7 @@ class Settings(BaseSettings):
     # is not a laptop is production.
     deployment: str = Field("production", pattern="^(dev|production)$")
     flower_user: str = ""
-    flower_password: str = ""
+    flower_password: SecretStr = SecretStr("")
     # Prometheus: the worker's exporter (0 = off; one port per worker instance on a host),
     # its multiprocess directory (empty: a fresh temporary one), the heartbeat's exporter.
     # Decrypt followers' keystore/env keys in the worker's main process before it forks, so
@@ -99,6 +114,45 @@ class Settings(BaseSettings):
     metrics_dir: str = ""
     heartbeat_metrics_port: int = Field(0, ge=0, le=65535)
     operator: str = ""  # who runs the CLI, for the audit log
+
+    # The URL settings stay plain str for the code that connects, but no repr, str or JSON
+    # of the settings (or of the Services holding them: a traceback's locals, a log line)
+    # shows their credentials.
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redact_urls(value) if name in URL_SETTINGS else value
+
+    # check_fields=False: a name in URL_SETTINGS may be added to the fields later.
+    @field_serializer(*URL_SETTINGS, when_used="json", check_fields=False)
+    def _redacted(self, value: str) -> str:
+        return redact_urls(value)
+
+
+def redact_url(url: str) -> str:
+    """`url` without what may be a credential: the password in its user info becomes `***`;
+    so does the path and query of an http(s)/ws(s) URL (where hosted RPC providers put the
+    API key) and the query of any other (libpq accepts `?password=`)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "***"
+    if not parts.scheme or not parts.netloc:
+        return "***" if url.strip() else url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    netloc = f"{user}{':***' if colon else ''}{at}{hostport}"
+    path, query = parts.path, parts.query
+    if parts.scheme in ("http", "https", "ws", "wss"):
+        path = "/***" if path.strip("/") or query else path
+        query = ""
+    elif query:
+        query = "***"
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
+def redact_urls(value: str) -> str:
+    """redact_url for each of a comma-separated list (rpc_fallback_urls)."""
+    return ",".join(redact_url(u) for u in value.split(",")) if value else value
 
 
 class _Given(Settings):
@@ -137,10 +191,12 @@ def read_secret_env(name: str) -> str | None:
     return os.environ.get(name)
 
 
-def keystore_password() -> str | None:
-    s = get_settings()
-    if s.keystore_password:
-        return s.keystore_password
+def keystore_password(settings: Settings | None = None) -> str | None:
+    """The keystore password: COPYTRADE_KEYSTORE_PASSWORD, else the first line of
+    COPYTRADE_KEYSTORE_PASSWORD_FILE, else None (this process's settings by default)."""
+    s = get_settings() if settings is None else settings
+    if password := s.keystore_password.get_secret_value():
+        return password
     if s.keystore_password_file:
         return Path(s.keystore_password_file).read_text().strip()
     return None
