@@ -30,13 +30,27 @@ from core.domain import steps
 QUEUES = ("intake", "execution", "watch")
 
 
+def result_backend_for(broker_url: str, setting: str = "") -> str:
+    """Where `copytrade.submit_signal` keeps its answer: the setting, else the broker's
+    Redis (keys expire), else `rpc://` (the answer goes back to the asking producer)."""
+    if setting:
+        return setting
+    return (
+        broker_url
+        if broker_url.startswith(("redis://", "rediss://", "redis+socket://"))
+        else "rpc://"
+    )
+
+
 def make_app(broker_url: str | None = None) -> Celery:
     """The configured app; `broker_url` overrides the setting (a producer for another
     deployment, or a test stack with its own broker)."""
     s = get_settings()
+    broker = broker_url or s.broker_url
+    timeout = s.broker_publish_timeout_s
     app = Celery(
         "copytrade",
-        broker=broker_url or s.broker_url,
+        broker=broker,
         include=[
             "tasks.intake",
             "tasks.execution",
@@ -52,13 +66,24 @@ def make_app(broker_url: str | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Results: none, but for the producers' task (its answer: docs/producers.md).
         task_ignore_result=True,
-        result_backend=None,
+        result_backend=result_backend_for(broker, s.result_backend_url),
+        result_expires=s.result_expires_s,
+        redis_socket_timeout=timeout,
+        redis_socket_connect_timeout=timeout,
         task_default_queue="execution",
         task_queues=[Queue(q) for q in QUEUES],
         task_routes=steps.routes(),  # the step table, core/domain/steps.py
         # Redelivery of an unacked message after this long: above any countdown we use.
-        broker_transport_options={"visibility_timeout": 3600},
+        # A publish to a hung broker gives up after `timeout` a try (the intake then answers
+        # dispatched: false and the reconciler dispatches); the consumer's BRPOP is not
+        # bounded by it (kombu's event loop has its own health check).
+        broker_transport_options={
+            "visibility_timeout": 3600,
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+        },
         broker_connection_retry_on_startup=True,
         task_publish_retry=True,
         task_publish_retry_policy={

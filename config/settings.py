@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     # How this process's sessions are named in pg_stat_activity (e.g. worker / heartbeat).
     db_application_name: str = Field("copytrade", max_length=63)
     broker_url: str = "redis://127.0.0.1:6379/0"
+    # One publish waits at most this long per try for the broker (a hung Redis answers
+    # nothing): an intake answers `accepted, dispatched: false` and the reconciler
+    # dispatches (at most 4 tries, so about 4 x this + 0.7 s in all).
+    broker_publish_timeout_s: float = Field(1.0, gt=0, le=30)
+    # Where `copytrade.submit_signal` (that task only) keeps its answer for the producer's
+    # `.get()`: empty = the broker's Redis, or `rpc://` on RabbitMQ; kept this long.
+    result_backend_url: str = ""
+    result_expires_s: int = Field(3600, ge=60)
     mode_redis_url: str = "redis://127.0.0.1:6379/1"
     rpc_url: str = "http://127.0.0.1:8545"
     rpc_fallback_urls: str = ""  # comma-separated; used in order when rpc_url fails

@@ -22,10 +22,13 @@ PERMANENT_RETRIES = 2  # then the signal gives up (a bug or bad data: a retry wi
 
 
 def pipeline_task(  # type: ignore[type-arg]
-    name: str, per_signal: bool = False
+    name: str, per_signal: bool = False, keeps_result: bool = False
 ) -> Callable[[Callable[..., Any]], Task]:
+    """`keeps_result`: the return value is stored in the result backend for whoever sent
+    the task (the producers' task only; every internal task's result is ignored)."""
+
     def wrap(fn: Callable[..., Any]) -> Task:  # type: ignore[type-arg]
-        @app.task(name=name, bind=True, max_retries=None)
+        @app.task(name=name, bind=True, max_retries=None, ignore_result=not keeps_result)
         def run(self: Task, *args: Any) -> Any:  # type: ignore[type-arg]
             s = get_settings()
             try:

@@ -8,6 +8,8 @@ from core.bootstrap import services
 from tasks.base import pipeline_task
 
 
-@pipeline_task("copytrade.submit_signal")
+@pipeline_task("copytrade.submit_signal", keeps_result=True)
 def submit_signal(payload: Any) -> dict[str, Any]:
+    """The intake's answer (accepted / duplicate / conflict / rejected with its reason),
+    kept in the result backend for the producer's `.get()`."""
     return services().intake.submit(payload, source="task").as_dict()

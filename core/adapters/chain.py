@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from eth_abi import decode
@@ -40,6 +41,16 @@ class _Endpoint:
     url: str
     provider: HTTPProvider
     down_until: float = 0.0
+
+    @property
+    def shown(self) -> str:
+        """The URL for messages and logs: a hosted provider's key (in the path or query)
+        and any user info masked."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        rest = "/***" if parts.path.strip("/") or parts.query else ""
+        return f"{parts.scheme}://{host}{port}{rest}"
 
 
 # Asked in the same HTTP batch as every call, so each answer is known to come from a node
@@ -142,11 +153,11 @@ class Chain(BlockReads):
                 # Back off as long as it asks (Retry-After), then it is tried again; what
                 # was being done is retried by its task with the same bytes, never re-signed.
                 ep.down_until = time.monotonic() + exc.retry_after_s
-                failed = f"{ep.url}: rate limited for {exc.retry_after_s:g} s ({exc})"
+                failed = f"{ep.shown}: rate limited for {exc.retry_after_s:g} s ({exc})"
                 continue
             except _TRANSPORT as exc:
                 ep.down_until = time.monotonic() + self.retry_after
-                failed = f"{ep.url}: {type(exc).__name__}"
+                failed = f"{ep.shown}: {type(exc).__name__}"
                 continue
             self.current_url = ep.url
             return result

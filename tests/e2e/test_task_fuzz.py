@@ -4,10 +4,9 @@ worker crash, and the workers still serve the next valid signal."""
 
 from __future__ import annotations
 
-import re
-import time
 from typing import Any
 
+from celery.result import AsyncResult, ResultSet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,11 +14,10 @@ from tests.support.flow import Flow
 from tests.support.payloads import broken, valid
 
 SENT: list[tuple[str, str, str]] = []  # (task id, signal id or "", expected status:reason)
-# The answer's leading fields, as the worker logs them; `detail` (last) is not parsed.
-RESULT = re.compile(
-    r"copytrade\.submit_signal\[([0-9a-f-]+)\] succeeded in \S+s: \{'status': '(\w+)'"
-    r"(?:, 'signal_id': '[^']*')?(?:, 'signal_pk': \d+)?(?:, 'reason': '(\w+)')?"
-)
+
+
+def _status(answer: dict[str, Any]) -> str:
+    return answer["status"] + (f":{answer['reason']}" if answer["status"] == "rejected" else "")
 
 
 def _send(flow: Flow, payload: Any, expected: str) -> None:
@@ -47,18 +45,10 @@ def test_500_generated_payloads_through_the_task(flow: Flow) -> None:
     assert len(SENT) >= 400
     expected = {t: e for t, _, e in SENT}
 
-    def answers() -> dict[str, str]:
-        ids = {t for t, _, _ in SENT}
-        got: dict[str, str] = {}
-        for w in flow.workers:
-            for task_id, status, reason in RESULT.findall(w.text()):
-                if task_id in ids:
-                    got[task_id] = status + (f":{reason}" if status == "rejected" else "")
-        return got
-
-    deadline = time.monotonic() + 120
-    while len(got := answers()) < len(SENT) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    app = flow.s.intake.dispatcher.app
+    # Every answer from the result backend, as a producer's `.get()` receives it.
+    answers = ResultSet([AsyncResult(t, app=app) for t, _, _ in SENT], app=app)
+    got = {t: _status(a) for (t, _, _), a in zip(SENT, answers.join(timeout=120), strict=True)}
     assert got == expected
     # Nothing half-written: exactly the accepted ones have rows.
     accepted = [sid for t, sid, e in SENT if e == "accepted"]
@@ -77,7 +67,4 @@ def test_500_generated_payloads_through_the_task(flow: Flow) -> None:
         assert "WorkerLostError" not in w.text()
     p = flow.payload(leaders[0])
     _send(flow, p, "accepted")
-    deadline = time.monotonic() + 30
-    while SENT[-1][0] not in answers() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert answers()[SENT[-1][0]] == "accepted"
+    assert _status(AsyncResult(SENT[-1][0], app=app).get(timeout=30)) == "accepted"
