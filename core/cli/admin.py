@@ -1,4 +1,4 @@
-"""Set-up verbs: db, venue, leader, follower, mode."""
+"""Set-up verbs: db, venue, leader, follower, mode (core/cli/mode.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from core.adapters.signers import REF_HELP
 from core.cli import collateral as collateral_cli
+from core.cli import mode as mode_cli
 from core.cli.common import console, emit_json, table
 from core.domain.errors import ConfigError, RejectedSignal, TransientError
 from core.domain.risk import Policy
 from core.domain.rows import FollowerRow
 from core.domain.signals import parse_address
 from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
-from core.domain.types import Mode
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Reason = Annotated[Optional[str], typer.Option("--reason", help="Why (goes to the audit log).")]
@@ -66,6 +67,7 @@ def register(app: typer.Typer) -> None:
         help="Requested execution mode (stored in PostgreSQL).", no_args_is_help=True
     )
     collateral_cli.register(follower)
+    mode_cli.register(mode)
     for name, sub in (
         ("db", db),
         ("venue", venue),
@@ -87,7 +89,7 @@ def register(app: typer.Typer) -> None:
 
     @venue.command("deploy")
     def venue_deploy(
-        signer: Annotated[str, typer.Option(help="Deployer signer: env:VAR or keystore:PATH.")],
+        signer: Annotated[str, typer.Option(help=f"Deployer signer: {REF_HELP}.")],
         price: Annotated[
             list[str], typer.Option(help="Initial price ASSET=USD (repeatable).")
         ] = [],  # noqa: B006
@@ -106,7 +108,7 @@ def register(app: typer.Typer) -> None:
     def venue_set_price(
         asset: Annotated[str, typer.Option()],
         usd: Annotated[str, typer.Option()],
-        signer: Annotated[str, typer.Option(help="The router owner's signer.")],
+        signer: Annotated[str, typer.Option(help=f"The router owner's signer: {REF_HELP}.")],
     ) -> None:
         """Set an asset's price on the router (owner only)."""
         from core.adapters.venue_admin import set_price  # start-up cost: web3
@@ -167,7 +169,7 @@ def register(app: typer.Typer) -> None:
     def follower_add(
         tg_user_id: Annotated[int, typer.Option("--tg-user-id")],
         leader_address: Annotated[str, typer.Option("--leader")],
-        signer: Annotated[str, typer.Option(help="keystore:PATH or env:VAR")],
+        signer: Annotated[str, typer.Option(help=f"The follower's key: {REF_HELP}.")],
         max_leverage: Annotated[int, typer.Option("--max-leverage", min=1)],
         max_position_usd: Annotated[str, typer.Option("--max-position-usd")],
         assets: Annotated[str, typer.Option(help="Allowed assets, e.g. BTC,ETH")],
@@ -183,18 +185,19 @@ def register(app: typer.Typer) -> None:
         json_: Json = False,
     ) -> None:
         """Add a follower copying LEADER with its own signer and policy."""
-        s = _svc()
-        lid = s.registry.leader_id(parse_address(leader_address))
-        if lid is None:
-            raise RejectedSignal("unknown_leader", f"{leader_address}: add it with `leader add`")
-        address = _signer(signer).address  # fails here, not at the first trade
-        policy = Policy(
+        policy = Policy(  # bad input fails first, without touching any server
             max_leverage,
             usd_to_e6(max_position_usd),
             _assets(assets),
             parse_sizing(sizing),
             max_slippage_bps,
         )
+        checked = parse_address(leader_address)
+        s = _svc()
+        lid = s.registry.leader_id(checked)
+        if lid is None:
+            raise RejectedSignal("unknown_leader", f"{leader_address}: add it with `leader add`")
+        address = _signer(signer).address  # fails here, not at the first trade
         fid = s.registry.add_follower(
             tg_user_id=tg_user_id,
             leader_id=lid,
@@ -246,7 +249,7 @@ def register(app: typer.Typer) -> None:
     @follower.command("set-signer")
     def follower_set_signer(
         follower_id: int,
-        signer: Annotated[str, typer.Argument(help="keystore:PATH, env:VAR or kms:KEY_ID")],
+        signer: Annotated[str, typer.Argument(help=f"The new key: {REF_HELP}.")],
         reason: Reason = None,
     ) -> None:
         """Rotate a follower's key: only when nothing signed by the old key is unfinished
@@ -269,16 +272,18 @@ def register(app: typer.Typer) -> None:
         reason: Reason = None,
     ) -> None:
         """Change parts of a follower's policy; the rest stays."""
+        # bad input fails first, without touching any server
+        position = usd_to_e6(max_position_usd) if max_position_usd is not None else None
+        allowed = _assets(assets) if assets is not None else None
+        rule = parse_sizing(sizing) if sizing is not None else None
         s = _svc()
         old = s.registry.follower(follower_id).policy
         new = replace(
             old,
             max_leverage_x=max_leverage if max_leverage is not None else old.max_leverage_x,
-            max_position_usd_1e6=usd_to_e6(max_position_usd)
-            if max_position_usd is not None
-            else old.max_position_usd_1e6,
-            assets=_assets(assets) if assets is not None else old.assets,
-            sizing=parse_sizing(sizing) if sizing is not None else old.sizing,
+            max_position_usd_1e6=position if position is not None else old.max_position_usd_1e6,
+            assets=allowed if allowed is not None else old.assets,
+            sizing=rule if rule is not None else old.sizing,
             max_slippage_bps=max_slippage_bps
             if max_slippage_bps is not None
             else old.max_slippage_bps,
@@ -304,34 +309,6 @@ def register(app: typer.Typer) -> None:
         """Take a follower out of the canary live cohort (it then runs DRY)."""
         _svc().registry.set_follower_flags(follower_id, _actor(), reason, in_cohort=False)
         console.print(f"follower {follower_id} out of the live cohort")
-
-    @mode.command("show")
-    def mode_show(json_: Json = False) -> None:
-        """Show the requested and effective mode (and why it is not LIVE)."""
-        m = _svc().mode
-        v = m.verdict()
-        data = {
-            "requested_mode": m.requested().value,
-            "effective_mode": v.mode.value,
-            "why_not_live": v.reason,
-        }
-        if json_:
-            emit_json(data)
-        else:
-            why = f" ({v.reason})" if v.reason else ""
-            console.print(f"requested {data['requested_mode']}, effective {v.mode.value}{why}")
-
-    @mode.command("live")
-    def mode_live(reason: Reason = None) -> None:
-        """Request LIVE: orders are signed and broadcast."""
-        _svc().mode.request(Mode.LIVE, _actor(), reason)
-        console.print("requested LIVE")
-
-    @mode.command("dry")
-    def mode_dry(reason: Reason = None) -> None:
-        """Request DRY: orders are sized and simulated, never signed."""
-        _svc().mode.request(Mode.DRY, _actor(), reason)
-        console.print("requested DRY")
 
 
 def _missing_venue() -> str:

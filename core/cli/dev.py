@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from core.adapters.signers import REF_HELP
 from core.cli.common import console, emit_json
 from core.domain.errors import ConfigError
 
@@ -38,9 +39,7 @@ def register(app: typer.Typer) -> None:
 
     @dev.command("gmx-deploy")
     def gmx_deploy(
-        signer: Annotated[
-            str, typer.Option(help="Deployer (and keeper): env:VAR or keystore:PATH.")
-        ],
+        signer: Annotated[str, typer.Option(help=f"Deployer (and keeper): {REF_HELP}.")],
         out: Annotated[Path, typer.Option(help="Where to write the deployment (JSON).")],
         market: Annotated[
             list[str] | None, typer.Option(help="ASSET=INDEX_DECIMALS (repeatable).")
@@ -69,7 +68,9 @@ def register(app: typer.Typer) -> None:
 
     @dev.command("keeper")
     def keeper(
-        signer: Annotated[str, typer.Option(help="A keeper of the venue (the deployer).")],
+        signer: Annotated[
+            str, typer.Option(help=f"A keeper of the venue (the deployer): {REF_HELP}.")
+        ],
         deployment: Annotated[Path, typer.Option(help="The JSON `dev gmx-deploy` wrote.")],
         action: Annotated[
             str, typer.Option(help="execute | cancel | never (requests then expire).")

@@ -18,6 +18,17 @@ from core.services.status import gather
 from core.services.verify import verify
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+# One string per paragraph: this Typer keeps a docstring's line breaks after the first one.
+VERIFY_HELP = (
+    "Check nonces, orders on chain and signals against the data.\n\n"
+    "Exit 0: no breach. "
+    "Exit 1: one breach or more, each printed (an unexpected internal error also exits 1, "
+    "as `error: <Type>: …`). "
+    "Exit 2: the check could not run, said on stderr as `error: …`: the node is on the "
+    "wrong chain (WrongChain: its chain id or genesis differs from COPYTRADE_CHAIN_ID or "
+    "from the one recorded at first start; fix COPYTRADE_RPC_URL), PostgreSQL or every "
+    "RPC endpoint is unreachable, or a setting is invalid."
+)
 NeedReason = Annotated[str, typer.Option("--reason", help="Why (required; audit-logged).")]
 
 
@@ -155,9 +166,9 @@ def register(app: typer.Typer) -> None:
             return
         _show_status(data)
 
-    @app.command("verify")
+    @app.command("verify", help=VERIFY_HELP)
     def verify_cmd(json_: Json = False) -> None:
-        """Check nonces, orders on chain and signals against the data; exit 1 on a breach."""
+        """Check nonces, orders on chain and signals against the data (VERIFY_HELP)."""
         s = _svc()
         report = verify(s.audit_queries, s.chain, s.venue, s.settings.max_signal_age_s)
         if json_:

@@ -55,6 +55,24 @@ def _answer(answer: dict[str, Any], as_json: bool) -> None:
         sys.exit(2)
 
 
+def _read_payload(source: str) -> Any:
+    """The JSON payload in `source` (a file, or - for stdin), at most MAX_JSON bytes."""
+    try:
+        if source == "-":
+            raw = sys.stdin.buffer.read(MAX_JSON + 1)
+        else:
+            with open(source, "rb") as f:
+                raw = f.read(MAX_JSON + 1)
+    except OSError as exc:
+        raise RejectedSignal("unreadable", f"{source}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_JSON:
+        raise RejectedSignal("too_large", f"payload over {MAX_JSON} bytes")
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise RejectedSignal("bad_json", str(exc)[:200]) from None
+
+
 def register(app: typer.Typer) -> None:
     signal = typer.Typer(help="Leader signals.", no_args_is_help=True)
     intents = typer.Typer(help="Follower intents.", no_args_is_help=True)
@@ -100,18 +118,16 @@ def register(app: typer.Typer) -> None:
         ],
         json_: Json = False,
     ) -> None:
-        """Submit a payload in the producers' JSON schema (`copytrade signal schema`)."""
-        if source == "-":
-            raw = sys.stdin.buffer.read(MAX_JSON + 1)
-        else:
-            with open(source, "rb") as f:
-                raw = f.read(MAX_JSON + 1)
-        if len(raw) > MAX_JSON:
-            raise RejectedSignal("too_large", f"payload over {MAX_JSON} bytes")
+        """Submit a payload in the producers' JSON schema (`copytrade signal schema`). With
+        --json every answer is one JSON object with `status` and, unless accepted, `reason`
+        (too_large, bad_json and unreadable included); exit 2 unless accepted or duplicate."""
         try:
-            payload = json.loads(raw, parse_constant=_no_constant)
-        except (ValueError, RecursionError) as exc:
-            raise RejectedSignal("bad_json", str(exc)[:200]) from None
+            payload = _read_payload(source)
+        except RejectedSignal as exc:
+            if not json_:
+                raise  # one line on stderr (core/cli/__init__.py)
+            _answer({"status": "rejected", "reason": exc.reason, "detail": exc.detail}, True)
+            return
         _answer(_svc().intake.submit(payload, source="cli").as_dict(), json_)
 
     @signal.command("schema")

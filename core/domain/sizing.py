@@ -7,7 +7,7 @@ what the rule asks for. Notional = collateral x leverage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, DecimalException, InvalidOperation, localcontext
 
 from core.domain.errors import RejectedSignal
 from core.domain.types import USD, UsdE6
@@ -23,6 +23,10 @@ RATIO = "ratio"
 EQUITY = "equity"
 KINDS = (FIXED_NOTIONAL, FIXED_SIZE, RATIO, EQUITY)
 RATIO_PLACES = Decimal("1e-18")  # what policies.sizing_value keeps
+# Every number in a policy is at most a trillion (USD, units of an asset); a ratio (or an
+# equity ratio) at most a million: a follower a million times the leader's size.
+MAX_NUMBER = Decimal(10**12)
+MAX_RATIO = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -38,24 +42,36 @@ class SizingRule:
     def __str__(self) -> str:
         if self.kind == FIXED_NOTIONAL:
             return f"{FIXED_NOTIONAL}:{usd_text(int(self.value))}"
-        return f"{self.kind}:{self.value.normalize()}"
+        return f"{self.kind}:{plain(self.value)}"
 
 
 def parse_sizing(text: str) -> SizingRule:
     """Parse `fixed-notional:USD`, `fixed-size:UNITS`, `ratio:R` or `equity:F/L` (F and L
-    the follower's and the leader's equity in USD; `equity:R` takes the ratio itself)."""
+    the follower's and the leader's equity in USD; `equity:R` takes the ratio itself).
+    Anything malformed or out of range is a RejectedSignal, never a decimal error."""
     kind, _, raw = text.partition(":")
+    try:
+        with localcontext() as ctx:
+            # 13 integer digits at 18 places do not fit the default 28 digits (the bounds
+            # below keep every step exact at 60; the except is the last line of defence)
+            ctx.prec = 60
+            return _parse_sizing(kind, raw, text)
+    except DecimalException:
+        raise RejectedSignal("bad_sizing", f"not a usable number: {text!r}") from None
+
+
+def _parse_sizing(kind: str, raw: str, text: str) -> SizingRule:
     if kind == EQUITY and "/" in raw:
         top, _, bottom = raw.partition("/")
         f, leader = _positive(top), _positive(bottom)
-        return SizingRule(EQUITY, (f / leader).quantize(RATIO_PLACES, ROUND_DOWN))
+        return SizingRule(EQUITY, _ratio((f / leader).quantize(RATIO_PLACES, ROUND_DOWN), raw))
     number = _positive(raw)
     if kind == FIXED_NOTIONAL:
         return SizingRule(FIXED_NOTIONAL, Decimal(usd_to_e6(raw)))
     if kind in (RATIO, EQUITY, FIXED_SIZE):
-        if number != number.quantize(RATIO_PLACES, ROUND_DOWN) or number == 0:
+        if number != number.quantize(RATIO_PLACES, ROUND_DOWN):
             raise RejectedSignal("bad_sizing", f"at most 18 decimal places: {raw!r}")
-        return SizingRule(kind, number)
+        return SizingRule(kind, number if kind == FIXED_SIZE else _ratio(number, raw))
     raise RejectedSignal(
         "bad_sizing",
         f"use fixed-notional:USD, fixed-size:UNITS, ratio:R or equity:F/L, not {text!r}",
@@ -67,30 +83,55 @@ def _positive(raw: str) -> Decimal:
         number = Decimal(raw)
     except InvalidOperation:
         raise RejectedSignal("bad_sizing", f"not a number: {raw!r}") from None
-    if not number.is_finite() or number <= 0 or number.adjusted() > 12:
+    if not number.is_finite() or number <= 0 or number > MAX_NUMBER:
         raise RejectedSignal("bad_sizing", f"must be a positive number up to 1e12: {raw!r}")
+    if number.adjusted() < -18:
+        raise RejectedSignal("bad_sizing", f"at most 18 decimal places: {raw!r}")
     return number
 
 
+def _ratio(value: Decimal, raw: str) -> Decimal:
+    if value == 0:
+        raise RejectedSignal("bad_sizing", f"the ratio rounds to 0 at 18 decimal places: {raw!r}")
+    if value > MAX_RATIO:
+        raise RejectedSignal("bad_sizing", f"the ratio must be at most {MAX_RATIO}: {raw!r}")
+    return value
+
+
 def usd_to_e6(text: str | int | Decimal) -> UsdE6:
-    """'100.5' -> 100_500_000. Refuses sub-micro precision, negatives, NaN and infinity."""
+    """'100.5' -> 100_500_000. Refuses sub-micro precision, negatives, NaN, infinity and
+    more than a trillion USD."""
     try:
         value = Decimal(str(text))
     except InvalidOperation:
         raise RejectedSignal("bad_amount", f"not a number: {text!r}") from None
     if not value.is_finite() or value < 0:
         raise RejectedSignal("bad_amount", f"must be a finite non-negative number: {text!r}")
-    if value.adjusted() > 12:
+    if value > MAX_NUMBER:
         raise RejectedSignal("out_of_range", f"over a trillion USD: {text!r}")
-    scaled = value * USD
-    if scaled != scaled.to_integral_value():
+    # Read the digits themselves: value x 10**6 would round past 28 digits and let a
+    # sub-micro part (or a tiny exponent's whole value) vanish.
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    below_micro = digits[max(0, len(digits) + exponent + 6) :] if exponent < -6 else ()
+    if any(below_micro):
         raise RejectedSignal("bad_amount", f"more precise than 1e-6 USD: {text!r}")
-    return UsdE6(int(scaled))
+    # exact now: at most 13 + 6 significant digits, the rest zeros
+    return UsdE6(int(value * USD))
 
 
 def usd_text(value_e6: int) -> str:
-    """100_500_000 -> '100.5' (for people; never parsed back into money)."""
-    return str((Decimal(value_e6) / USD).normalize().to_eng_string())
+    """100_500_000 -> '100.5', 10**12 -> '1000000' (for people; plain digits, never an
+    exponent; exact at any size)."""
+    whole, micro = divmod(abs(value_e6), USD)
+    sign = "-" if value_e6 < 0 else ""
+    return sign + str(whole) + (f".{micro:06d}".rstrip("0") if micro else "")
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal as plain digits without trailing zeros: 1E+1 -> '10', 0.250 -> '0.25'."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def round_down(value_e6: int, step: int = VENUE_STEP_USD_1E6) -> UsdE6:

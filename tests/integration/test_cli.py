@@ -306,3 +306,99 @@ def test_submit_json_takes_the_schema_payload_and_refuses_what_is_not_json(
     assert set(schema["required"]) == {
         "signal_id", "leader", "action", "asset", "side", "collateral_usd_1e6", "leverage_x"
     }  # fmt: skip
+
+
+def test_mode_live_prints_the_requested_and_the_effective_mode_and_why_they_differ(
+    stack: Any,
+) -> None:
+    """`mode live` only records the request (exit 0); it says the mode in effect and, when
+    that is DRY, why — here the mode store cannot be reached."""
+    from tests.support.databases import fresh_database
+    from tests.support.procs import free_port
+
+    with fresh_database("ct_mode_live") as url:
+        env = {**stack.env, "COPYTRADE_DATABASE_URL": url}
+        unreachable = {**env, "COPYTRADE_MODE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+
+        def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "core.cli", *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        out = cli(unreachable, "mode", "live", "--reason", "go")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == (
+            "requested LIVE, effective DRY: mode_store_unreadable "
+            "(the mode store (COPYTRADE_MODE_REDIS_URL) failed: check it)"
+        )
+        out = cli(unreachable, "mode", "live", "--reason", "again", "--json")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == {
+            "requested_mode": "live",
+            "effective_mode": "dry",
+            "why_not_live": "mode_store_unreadable",
+        }
+        # the session's heartbeat keeps its store fresh: the request takes effect at once
+        assert cli(env, "mode", "live").stdout.strip() == "requested LIVE, effective LIVE"
+        assert cli(env, "mode", "show").stdout.strip() == "requested LIVE, effective LIVE"
+        assert cli(env, "stop", "--reason", "test").returncode == 0
+        assert cli(env, "mode", "live").stdout.strip() == (
+            "requested LIVE, effective DRY: emergency_stop "
+            "(the stop is on: `copytrade resume --reason …` once the cause is known)"
+        )
+        assert cli(env, "mode", "dry").stdout.strip() == (
+            "requested DRY, effective DRY: emergency_stop "
+            "(the stop is on: `copytrade resume --reason …` once the cause is known)"
+        )
+
+
+def test_follower_list_prints_plain_usd_amounts_never_an_exponent(stack: Any) -> None:
+    import secrets
+
+    leader = random_address()
+    assert run(stack, "leader", "add", "--address", leader).returncode == 0
+    env = {**stack.env, "PLAIN_KEY": "0x" + secrets.token_hex(32), "COLUMNS": "400"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "core.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    added = cli(
+        "follower",
+        "add",
+        "--tg-user-id",
+        "78",
+        "--leader",
+        leader,
+        "--signer",
+        "env:PLAIN_KEY",
+        "--max-leverage",
+        "3",
+        "--max-position-usd",
+        "1000000",
+        "--assets",
+        "BTC",
+        "--sizing",
+        "ratio:10",
+        "--json",
+    )
+    assert added.returncode == 0, added.stderr
+    fid, address = json.loads(added.stdout)["id"], json.loads(added.stdout)["address"]
+    rows = {r["id"]: r for r in json.loads(cli("follower", "list", "--json").stdout)}
+    assert (rows[fid]["max_position_usd"], rows[fid]["sizing"]) == ("1000000", "ratio:10")
+    shown = cli("follower", "list")
+    assert shown.returncode == 0, shown.stderr
+    (line,) = [ln for ln in shown.stdout.splitlines() if address in ln]
+    cells = [c.strip() for c in line.split("│")]
+    assert "1000000" in cells
+    assert "ratio:10" in cells
+    assert "E+" not in shown.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -109,3 +110,22 @@ def test_verify_catches_a_duplicate_order_a_skipped_nonce_and_a_stuck_signal(wor
     )
     assert out.returncode == 1
     assert "BREACH" in out.stdout
+
+
+def test_verify_on_the_wrong_chain_exits_2_with_one_line_and_no_verdict(stack: Any) -> None:
+    """WrongChain is not a breach (exit 1) nor a pass: the books were not checked."""
+    with fresh_database("ct_verify_chain") as url:
+        env = {**stack.env, "COPYTRADE_DATABASE_URL": url, "COPYTRADE_CHAIN_ID": "1"}
+        out = subprocess.run(
+            procs.copytrade_cmd("verify", "--json"),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == ""
+    # the last line is the CLI's error (identity.py's critical log line may come before it)
+    last = out.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(r"error: node chain id \d+ != COPYTRADE_CHAIN_ID 1", last), out.stderr
+    assert "Traceback" not in out.stderr

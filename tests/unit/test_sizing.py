@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given
@@ -11,10 +11,17 @@ from hypothesis import strategies as st
 from core.domain.errors import RejectedSignal
 from core.domain.risk import PROFILES, LeaderOrder, Policy, decide
 from core.domain.sizing import (
+    EQUITY,
+    FIXED_NOTIONAL,
+    FIXED_SIZE,
+    KINDS,
+    MAX_RATIO,
+    RATIO,
     VENUE_STEP_USD_1E6,
     SizingRule,
     follower_collateral,
     parse_sizing,
+    usd_text,
     usd_to_e6,
 )
 from core.domain.types import USD, Action, Side
@@ -96,6 +103,10 @@ def test_fixed_size_is_units_times_price_rounded_down(c: int, lev: int, q: Decim
 def test_equity_sizing_mirrors_the_equity_ratio_rounded_down(
     c: int, lev: int, f: int, ld: int
 ) -> None:
+    if f > ld * MAX_RATIO:
+        with pytest.raises(RejectedSignal, match="at most 1000000"):
+            parse_sizing(f"equity:{f}/{ld}")
+        return
     rule = parse_sizing(f"equity:{f}/{ld}")
     got = follower_collateral(rule, c, lev)
     assert got % VENUE_STEP_USD_1E6 == 0
@@ -131,3 +142,108 @@ def test_position_limit_is_inclusive_at_every_boundary(c_cents: int, lev: int, h
     over = Policy(100, limit - 1, frozenset({"BTC"}), parse_sizing("ratio:1"))
     assert decide(order, at, PROFILES["standard"], held).accepted
     assert decide(order, over, PROFILES["standard"], held).reason == "max_position"
+
+
+# Each was a decimal.InvalidOperation / Overflow traceback at the CLI, or silently accepted.
+BAD_SIZING = (
+    "ratio:12345678901",  # a ratio past MAX_RATIO (31 digits at 18 places: InvalidOperation)
+    "ratio:1e12",
+    "equity:1e12/1",  # the ratio 1e12 (InvalidOperation)
+    "equity:1/1e-999999999",  # decimal.Overflow
+    "equity:1e-99999/1",  # a ratio that rounds to 0 (was accepted as equity:0)
+    "equity:1e-18/1e12",  # rounds to 0 too
+    "fixed-size:1234567890123.123456789012345678",  # 31 digits: InvalidOperation
+    "fixed-size:1000000000000.000000000000000001",  # just past 1e12 units
+    "ratio:1e999999999999999999999",  # an exponent Decimal cannot hold
+    "ratio:1e-99999999999999999999999999",
+    "ratio:1e13",
+    "ratio:1e-19",
+    "ratio:sNaN",
+    "ratio:-0",
+    "ratio:0E+5",
+    "ratio:-Infinity",
+    "ratio:",
+    "ratio: ",
+    "ratio:1/2",
+    "equity:1/",
+    "equity:/1",
+    "equity:1/2/3",
+    "equity:NaN/1",
+    "equity:1/sNaN",
+    "equity:0/1",
+    "fixed-size:1e13",
+    "fixed-notional:1e13",
+    "fixed-notional:0",
+    "fixed-notional:0.0000001",
+    "fixed-notional:sNaN",
+    "fixed-notional:123456789012.0000000000000000001",  # sub-micro: was rounded away
+    "fixed-notional:1e-999999999999",  # was accepted as 0 USD
+)
+
+
+@pytest.mark.parametrize("text", BAD_SIZING)
+def test_malformed_or_out_of_range_sizing_is_a_rejected_signal_never_a_decimal_error(
+    text: str,
+) -> None:
+    with pytest.raises(RejectedSignal) as got:
+        parse_sizing(text)
+    assert got.value.reason in ("bad_sizing", "bad_amount", "out_of_range")
+    assert "\n" not in str(got.value)
+
+
+scaled = st.builds(lambda m, e: f"{m}e{e}", st.integers(-(10**32), 10**32), st.integers(-60, 30))
+plain = st.builds(lambda i, f: f"{i}.{f}", st.integers(0, 10**15), st.integers(0, 10**25).map(str))
+numbers = (
+    scaled
+    | plain
+    | st.from_regex(r"\A[-+]?[0-9]{0,35}(\.[0-9]{0,35})?([eE][-+]?[0-9]{1,21})?\Z")
+    | st.text(max_size=30)
+)
+
+
+@given(st.sampled_from(KINDS), numbers, st.none() | numbers)
+def test_any_sizing_text_parses_to_a_plain_round_trip_or_is_a_rejected_signal(
+    kind: str, top: str, bottom: str | None
+) -> None:
+    text = f"{kind}:{top}" + ("" if bottom is None else f"/{bottom}")
+    try:
+        rule = parse_sizing(text)
+    except RejectedSignal:
+        return
+    assert rule.value.is_finite()
+    assert rule.value > 0
+    if kind in (RATIO, EQUITY):
+        assert rule.value <= MAX_RATIO
+    shown = str(rule)
+    assert "E" not in shown.partition(":")[2].upper()
+    assert parse_sizing(shown) == rule
+
+
+@given(numbers)
+def test_usd_amounts_parse_exactly_or_are_rejected(text: str) -> None:
+    try:
+        got = usd_to_e6(text)
+    except RejectedSignal:
+        return
+    with localcontext() as ctx:
+        ctx.prec = 100
+        assert Decimal(got) == Decimal(text) * USD
+
+
+def test_usd_text_is_a_plain_decimal_never_scientific_and_exact() -> None:
+    assert usd_text(10**12) == "1000000"  # was 1E+6
+    assert usd_text(100_500_000) == "100.5"
+    assert usd_text(120 * USD) == "120"  # was 1.2E+2
+    assert usd_text(1) == "0.000001"
+    assert usd_text(0) == "0"
+    assert usd_text(-2_500_000) == "-2.5"
+    assert usd_text(10**40 + 1) == "1" + "0" * 34 + ".000001"  # past Decimal's 28 digits
+
+
+def test_sizing_rules_print_plain_numbers() -> None:
+    assert str(SizingRule(RATIO, Decimal(10))) == "ratio:10"  # was ratio:1E+1
+    assert str(SizingRule(FIXED_NOTIONAL, Decimal(10**12))) == "fixed-notional:1000000"
+    assert str(parse_sizing("equity:1000/10")) == "equity:100"
+    assert str(SizingRule(FIXED_SIZE, Decimal("1E-18"))) == "fixed-size:0.000000000000000001"
+    big = "fixed-size:123456789012.12345678901234567"  # 29 digits: more than Decimal's 28
+    assert str(parse_sizing(big)) == big

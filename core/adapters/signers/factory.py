@@ -16,12 +16,13 @@ from typing import Any
 from eth_account import Account
 
 from config.settings import get_settings, keystore_password, read_secret_env
+from core.adapters.signers import REF_FORMS
 from core.adapters.signers.kms import KmsSigner
 from core.adapters.signers.local import LocalSigner
 from core.domain.errors import SignerError
 from core.ports import Signer
 
-SCHEMES = ("keystore", "env", "kms")
+SCHEMES = tuple(REF_FORMS)
 log = logging.getLogger(__name__)
 
 
