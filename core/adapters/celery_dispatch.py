@@ -18,8 +18,12 @@ class CeleryDispatcher:
         self.app = app
 
     def dispatch(self, signal_pk: int, start: str = "validate", countdown: float = 0) -> bool:
+        # ignore_result: the steps' results are nobody's (and a publisher that expected one
+        # would subscribe to the result backend for every step it sends).
         sigs = [
-            self.app.signature(task_name(s), args=(signal_pk,), immutable=True)
+            self.app.signature(
+                task_name(s), args=(signal_pk,), immutable=True, options={"ignore_result": True}
+            )
             for s in chain_from(start)
         ]
         try:
