@@ -26,6 +26,7 @@ HINTS = {
     "heartbeat_stale": "the heartbeat is stale: restart `copytrade heartbeat`",
     "streak_below_": f"recovering: LIVE after {STREAK_THRESHOLD} heartbeats in a row",
     "controls_unreadable": "PostgreSQL could not be read: check it",
+    "wrong_chain": "the node is not on the recorded chain: fix COPYTRADE_RPC_URL (runbook)",
 }
 
 
@@ -43,13 +44,22 @@ def _actor() -> str:
     return get_settings().operator or "cli"
 
 
-def mode_data(requested: Mode, verdict: ModeVerdict) -> dict[str, Any]:
-    """The answer of every mode verb (`--json`), the same keys as `status --json`."""
-    return {
+def mode_data(
+    requested: Mode, verdict: ModeVerdict, wrong_chain: str | None = None
+) -> dict[str, Any]:
+    """The answer of every mode verb (`--json`), the same keys as `status --json`; a node
+    on the wrong chain (`wrong_chain`: the problem) makes it DRY (nothing can be sent)."""
+    from core.services.status import effective
+
+    mode, why = effective(verdict.mode.value, verdict.reason, wrong_chain)
+    data: dict[str, Any] = {
         "requested_mode": requested.value,
-        "effective_mode": verdict.mode.value,
-        "why_not_live": verdict.reason,
+        "effective_mode": mode,
+        "why_not_live": why,
     }
+    if wrong_chain:
+        data["chain_alarm"] = wrong_chain
+    return data
 
 
 def mode_line(data: dict[str, Any]) -> str:
@@ -59,12 +69,16 @@ def mode_line(data: dict[str, Any]) -> str:
     if why is None or why == "requested_dry":
         return line
     hint = next((h for k, h in HINTS.items() if why.startswith(k)), None)
-    return f"{line}: {why}" + (f" ({hint})" if hint else "")
+    alarm = f" — {data['chain_alarm']}" if data.get("chain_alarm") else ""
+    return f"{line}: {why}{alarm}" + (f" ({hint})" if hint else "")
 
 
 def register(mode: typer.Typer) -> None:
     def answer(requested: Mode, as_json: bool) -> None:
-        data = mode_data(requested, _svc().mode.verdict())
+        from core.services.status import wrong_chain
+
+        svc = _svc()
+        data = mode_data(requested, svc.mode.verdict(), wrong_chain(svc))
         if as_json:
             emit_json(data)
         else:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.domain.errors import CopytradeError
+from core.domain.errors import CopytradeError, WrongChain
 from core.domain.mode import CHAIN_ALARM, LEADER_REORG_ALARM, NONCE_ALARM
 
 LIST_MAX = 20  # addresses listed per problem (the counts are complete)
@@ -33,10 +33,12 @@ def gather(s: Any) -> dict[str, Any]:
     q = s.queries
     st = s.settings
     by_state = _part(q.intents_by_state)
+    wrong = wrong_chain(s)
+    mode, why = effective(v.mode.value, v.reason, wrong)
     return {
         "requested_mode": _part(lambda: s.mode.requested().value),
-        "effective_mode": v.mode.value,
-        "why_not_live": v.reason,
+        "effective_mode": mode,
+        "why_not_live": why,
         "redis_streak": v.streak,
         "heartbeat_age_s": None if v.heartbeat_age_s is None else round(v.heartbeat_age_s, 3),
         "emergency_stop": _part(s.mode.stopped),
@@ -51,13 +53,36 @@ def gather(s: Any) -> dict[str, Any]:
         "nonces_used_outside": _part(lambda: len(s.audit_queries.used_outside())),
         "signers": _part(lambda: signer_nonces(s)),
         "low_balance_signers": _part(lambda: low_balances(s)),
-        "chain_alarm": _part(lambda: recent_note(s, CHAIN_ALARM, CHAIN_ALARM_WITHIN_S)),
+        "chain_alarm": wrong
+        if wrong != ""
+        else _part(lambda: recent_note(s, CHAIN_ALARM, CHAIN_ALARM_WITHIN_S)),
         "leader_reorg_alarm": _part(
             lambda: recent_note(s, LEADER_REORG_ALARM, REORG_ALARM_WITHIN_S)
         ),
         "nonce_alarm": _part(lambda: recent_note(s, NONCE_ALARM, REORG_ALARM_WITHIN_S)),
         "chain_head": _part(lambda: chain_head(s)),
     }
+
+
+def wrong_chain(s: Any) -> str | None:
+    """Asked now: None when the node answers for the recorded chain (an alarm of an earlier
+    refusal is then over), the problem when it does not (every send is refused: the
+    effective mode is DRY whatever the mode store says), "" when the node cannot be asked
+    (the recent alarm note stands)."""
+    try:
+        s.chain.block_number()  # identity checked in the same batch (core/adapters/chain.py)
+    except WrongChain as exc:
+        return str(exc)
+    except (CopytradeError, OSError):
+        return ""
+    return None
+
+
+def effective(mode: str, why: str | None, wrong: str | None) -> tuple[str, str | None]:
+    """The effective mode and why it is not LIVE, the chain's identity counted."""
+    if wrong and mode == "live":
+        return "dry", "wrong_chain"
+    return mode, why
 
 
 def chain_head(s: Any, now: float | None = None) -> dict[str, Any]:
