@@ -72,6 +72,16 @@ def make_app(broker_url: str | None = None) -> Celery:
         result_expires=s.result_expires_s,
         redis_socket_timeout=timeout,
         redis_socket_connect_timeout=timeout,
+        # A producer's send_task subscribes for its answer before it publishes: with the
+        # broker's Redis down it fails as fast as the publish does (not 20 one-second tries).
+        result_backend_transport_options={
+            "retry_policy": {
+                "max_retries": 3,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.5,
+            }
+        },
         task_default_queue="execution",
         task_queues=[Queue(q) for q in QUEUES],
         task_routes=steps.routes(),  # the step table, core/domain/steps.py

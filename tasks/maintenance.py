@@ -9,7 +9,7 @@ from core.bootstrap import services
 from tasks.base import pipeline_task
 
 
-@pipeline_task("copytrade.stuck_scan")
+@pipeline_task("copytrade.stuck_scan", periodic=True)
 def stuck_scan() -> dict[str, int]:
     m = services().maintenance
     result = vars(m.scan())
@@ -18,11 +18,11 @@ def stuck_scan() -> dict[str, int]:
     return result
 
 
-@pipeline_task("copytrade.follow_leaders")
+@pipeline_task("copytrade.follow_leaders", periodic=True)
 def follow_leaders() -> dict[str, object]:
     return vars(services().leader_watcher.round())
 
 
-@pipeline_task("copytrade.reconcile")
+@pipeline_task("copytrade.reconcile", periodic=True)
 def reconcile() -> dict[str, int]:
     return vars(services().reconciler.run())

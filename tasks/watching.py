@@ -10,6 +10,6 @@ from core.bootstrap import services
 from tasks.base import pipeline_task
 
 
-@pipeline_task("copytrade.watch")
+@pipeline_task("copytrade.watch", periodic=True)
 def watch(signal_pk: Any = None) -> dict[str, int]:
     return vars(services().watcher.poll())
