@@ -140,8 +140,12 @@ class _Outcome(Protocol):
 
 
 def broadcast_outcomes(kind: str, outs: Iterable[_Outcome]) -> None:
-    """Count the chain adapter's send outcomes (`accepted`, else its refusal kind)."""
-    broadcasts(kind, ["accepted" if o.accepted else o.kind for o in outs])
+    """Count the chain adapter's send outcomes (`accepted`, else its refusal kind). Bytes
+    the node already had (`known`: the same transaction sent again after a crash, a retry
+    or a task delivered twice) count as a `rebroadcast`, never as another order."""
+    outs = list(outs)
+    broadcasts(kind, ["accepted" if o.accepted else o.kind for o in outs if o.kind != "known"])
+    broadcasts("rebroadcast", ["accepted" for o in outs if o.kind == "known"])
 
 
 def observe_signal_to_broadcast(seconds: float, n: int) -> None:
