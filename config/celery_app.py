@@ -15,6 +15,7 @@ from celery import Celery
 from celery.signals import (
     after_setup_logger,
     after_setup_task_logger,
+    celeryd_init,
     task_failure,
     task_postrun,
     task_prerun,
@@ -155,6 +156,15 @@ def _task_retried(sender: object = None, **_: object) -> None:
 def _json_logs(logger: Any = None, **_: object) -> None:
     if logger is not None and get_settings().log_format == "json":
         logs.use_json(logger)
+        logs.warnings_to_root()  # Python's warnings: records of the root logger from now on
+
+
+@celeryd_init.connect
+def _json_warnings(**_: object) -> None:
+    """Before Celery's own logging is set up (and its first warning): with JSON logs only
+    Celery's banner and shutdown line stay text, on stdout."""
+    if get_settings().log_format == "json":
+        logs.capture_warnings_as_json()
 
 
 @task_prerun.connect

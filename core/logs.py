@@ -114,6 +114,26 @@ def use_json(logger: logging.Logger) -> None:
         h.setFormatter(JsonFormatter())
 
 
+def capture_warnings_as_json() -> None:
+    """Python's warnings become log records in JSON on stderr from now on, before the
+    process's logging is set up (Celery warns before its own set-up: SecurityWarning as
+    root); once it is, `warnings_to_root` hands them to the root logger's handlers."""
+    logging.captureWarnings(True)
+    w = logging.getLogger("py.warnings")
+    if not w.handlers:
+        h = logging.StreamHandler()
+        h.setFormatter(JsonFormatter())
+        w.addHandler(h)
+        w.propagate = False
+
+
+def warnings_to_root() -> None:
+    w = logging.getLogger("py.warnings")
+    for h in list(w.handlers):
+        w.removeHandler(h)
+    w.propagate = True
+
+
 def setup(level: str = "INFO", fmt: str = "text") -> None:
     """For our own processes (heartbeat, CLI commands that log)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s")

@@ -58,17 +58,25 @@ class Proc:
     """A child process in its own session; stop() signals its whole group by PID."""
 
     def __init__(
-        self, args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+        self,
+        args: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
+        err: Path | None = None,
     ) -> None:
+        """stdout and stderr to `log`, or (`err`) stderr to a file of its own."""
         self.args = args
         self.env = env
         self.cwd = cwd
         self.log_path = log
+        self.err_path = err
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self._err = open(err, "ab") if err else None  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
             args,
             stdout=self._log,
-            stderr=subprocess.STDOUT,
+            stderr=self._err or subprocess.STDOUT,
             env=env,
             cwd=cwd,
             start_new_session=True,
@@ -92,6 +100,8 @@ class Proc:
             except ProcessLookupError:
                 pass
         self._log.close()
+        if self._err:
+            self._err.close()
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
@@ -100,17 +110,23 @@ class Proc:
         """Start the same command again (same port, same log); the old one must be gone."""
         assert not self.alive()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._err = open(self.err_path, "ab") if self.err_path else None  # noqa: SIM115
         self.popen = subprocess.Popen(
             self.args,
             stdout=self._log,
-            stderr=subprocess.STDOUT,
+            stderr=self._err or subprocess.STDOUT,
             env=self.env,
             cwd=self.cwd,
             start_new_session=True,
         )
 
     def text(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        """Everything it wrote (stdout, then stderr when that has its own file)."""
+        out = self.log_path.read_text(errors="replace")
+        return out + self.err_text() if self.err_path else out
+
+    def err_text(self) -> str:
+        return self.err_path.read_text(errors="replace") if self.err_path else ""
 
 
 def start_redis(tmp: Path) -> tuple[Proc, str]:
@@ -222,6 +238,8 @@ def start_worker(
         ),
         log,
         env=env,
+        # JSON logs: the log records (stderr) apart from Celery's banner (stdout).
+        err=tmp / f"worker-{name}.err.log" if env.get("COPYTRADE_LOG_FORMAT") == "json" else None,
     )
     wait_until(lambda: "ready." in p.text(), 60, f"celery worker {name}", interval=0.2)
     return p
