@@ -22,6 +22,8 @@ from core.adapters.postgres.intents import IntentStore
 from core.adapters.postgres.leader_txs import LeaderStore
 from core.adapters.postgres.nonces import NonceStore
 from core.adapters.postgres.reads.audit import AuditQueries
+from core.adapters.postgres.reads.backlog import BacklogQueries
+from core.adapters.postgres.reads.leader_txs import LeaderTxReads
 from core.adapters.postgres.reads.queries import Queries
 from core.adapters.postgres.receipts import ReceiptStore
 from core.adapters.postgres.registry import Registry
@@ -127,6 +129,14 @@ class Services:
     @cached_property
     def audit_queries(self) -> AuditQueries:
         return AuditQueries(self.db)
+
+    @cached_property
+    def backlog(self) -> BacklogQueries:
+        return BacklogQueries(self.db)
+
+    @cached_property
+    def leader_txs(self) -> LeaderTxReads:
+        return LeaderTxReads(self.db)
 
     @cached_property
     def registry(self) -> Registry:

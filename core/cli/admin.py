@@ -9,6 +9,7 @@ import typer
 
 from core.adapters.signers import REF_HELP
 from core.cli import collateral as collateral_cli
+from core.cli import leaders as leaders_cli
 from core.cli import mode as mode_cli
 from core.cli.common import console, emit_json, table
 from core.domain.errors import ConfigError, RejectedSignal, TransientError
@@ -67,6 +68,7 @@ def register(app: typer.Typer) -> None:
         help="Requested execution mode (stored in PostgreSQL).", no_args_is_help=True
     )
     collateral_cli.register(follower)
+    leaders_cli.register(leader)
     mode_cli.register(mode)
     for name, sub in (
         ("db", db),

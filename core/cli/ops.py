@@ -14,6 +14,7 @@ from core.cli.common import console, emit_json, table
 from core.domain.rows import OpenWindow
 from core.logs import setup as setup_logging
 from core.services.heartbeat import run as run_heartbeat
+from core.services.resuming import resume as resume_service
 from core.services.status import gather
 from core.services.verify import verify
 
@@ -200,10 +201,14 @@ def register(app: typer.Typer) -> None:
         console.print("STOPPED: no broadcast will start until `copytrade resume`")
 
     @app.command("resume")
-    def resume(reason: NeedReason) -> None:
-        """Lift the emergency stop and re-enqueue the intents it held."""
+    def resume(reason: NeedReason, json_: Json = False) -> None:
+        """Lift the emergency stop and re-enqueue the signals it held; then say what is
+        queued and where: intents still to send (of how many signals), in flight, and the
+        broker's queue depths (or that the broker is unreachable: the stop is lifted
+        anyway, the reconciler re-enqueues what the broker refused)."""
         s = _svc()
-        s.mode.resume(_actor(), reason)
-        waiting = s.signals.waiting_signals()
-        sent = sum(s.intake.dispatcher.dispatch(pk, start=step) for pk, step in waiting)
-        console.print(f"resumed; {sent} of {len(waiting)} waiting signal(s) re-enqueued")
+        report = resume_service(s.mode, s.signals, s.intake.dispatcher, s.backlog, _actor(), reason)
+        if json_:
+            emit_json(report.as_dict())
+        else:
+            console.print(report.line(), soft_wrap=True)
