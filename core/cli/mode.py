@@ -11,6 +11,7 @@ import typer
 from core.cli.common import console, emit_json
 from core.domain.mode import STREAK_THRESHOLD, ModeVerdict
 from core.domain.types import Mode
+from core.services.status import effective, wrong_chain
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
@@ -49,8 +50,6 @@ def mode_data(
 ) -> dict[str, Any]:
     """The answer of every mode verb (`--json`), the same keys as `status --json`; a node
     on the wrong chain (`wrong_chain`: the problem) makes it DRY (nothing can be sent)."""
-    from core.services.status import effective
-
     mode, why = effective(verdict.mode.value, verdict.reason, wrong_chain)
     data: dict[str, Any] = {
         "requested_mode": requested.value,
@@ -75,8 +74,6 @@ def mode_line(data: dict[str, Any]) -> str:
 
 def register(mode: typer.Typer) -> None:
     def answer(requested: Mode, as_json: bool) -> None:
-        from core.services.status import wrong_chain
-
         svc = _svc()
         data = mode_data(requested, svc.mode.verdict(), wrong_chain(svc))
         if as_json:
