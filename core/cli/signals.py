@@ -13,11 +13,20 @@ import typer
 from core.cli.common import console, console_err, emit_json, table
 from core.domain.errors import RejectedSignal
 from core.domain.signals import json_schema
-from core.domain.sizing import usd_to_e6
+from core.domain.sizing import usd_text, usd_to_e6
 from core.domain.states import IntentState
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-INTENT_COLUMNS = ("id", "signal_id", "follower_id", "state", "nonce", "tx_hash", "reason")
+INTENT_COLUMNS = (
+    "id",
+    "signal_id",
+    "follower_id",
+    "state",
+    "notional_usd",
+    "nonce",
+    "tx_hash",
+    "reason",
+)
 
 if TYPE_CHECKING:
     from core.adapters.postgres.reads.queries import Queries
@@ -71,6 +80,15 @@ def _read_payload(source: str) -> Any:
         return json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise RejectedSignal("bad_json", str(exc)[:200]) from None
+
+
+def _with_usd(row: dict[str, Any]) -> dict[str, Any]:
+    """`notional_usd` beside `notional_usd_1e6`: the size sizing computed, an accepted
+    order's or a rejected one's (what it would have been: by how much it missed a limit);
+    empty when it was never sized (paused, stale, ...)."""
+    n = row.get("notional_usd_1e6")
+    row["notional_usd"] = None if n is None else usd_text(n)
+    return row
 
 
 def register(app: typer.Typer) -> None:
@@ -152,13 +170,14 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(min=1)] = 1000,
         json_: Json = False,
     ) -> None:
-        """List intents, newest last."""
+        """List intents, newest last. `notional_usd` is the size sizing computed; on a
+        rejected intent, the order it would have been (never counted as exposure)."""
         if state is not None and state not in {s.value for s in IntentState}:
             raise RejectedSignal(
                 "bad_state", f"{state}: one of {', '.join(s.value for s in IntentState)}"
             )
         q = _queries()
-        rows = q.intents(signal, state, follower, limit)
+        rows = [_with_usd(r) for r in q.intents(signal, state, follower, limit)]
         if any(r["state"] == "pending" for r in rows):  # say what a waiting intent waits for
             heads = {h["signal_id"]: h for h in q.queue_heads()}
             for r in rows:
@@ -201,8 +220,10 @@ def register(app: typer.Typer) -> None:
 
     @intent.command("show")
     def intent_show(intent_id: int, json_: Json = False) -> None:
-        """Show one intent with its attempts."""
-        data = _queries().intent(intent_id)
+        """Show one intent with its attempts, each with one outcome: mined, pending (broadcast,
+        the newest), replaced (broadcast, superseded), never sent (written ahead, superseded),
+        refused: <the node's error>, or waiting to send (written ahead, the newest)."""
+        data = _with_usd(_queries().intent(intent_id))
         if json_:
             emit_json(data)
             return
@@ -220,7 +241,7 @@ def register(app: typer.Typer) -> None:
                     a["max_fee_per_gas"],
                     a["max_priority_fee_per_gas"],
                     a["outcome"],
-                    a["error"],
+                    "" if a["outcome"].startswith("refused") else a["error"],  # said once
                 )
                 for a in attempts
             ],

@@ -67,16 +67,24 @@ class LeaderOrder:
 
 @dataclass(frozen=True)
 class Decision:
-    """`reason` is None when the order passes; then the sizes are set."""
+    """`reason` is None when the order passes; then the sizes are set. A rejection decided
+    after sizing keeps the sizes too (`sized`): the order it would have been, so an operator
+    sees by how much it missed a limit. Such sizes are never exposure (the intent is
+    `rejected`, which no exposure query counts: states.INTENT_NOT_COUNTED)."""
 
     reason: str | None
     collateral_usd_1e6: UsdE6 = UsdE6(0)
-    leverage_x: int = 0
+    leverage_x: int = 0  # 0: not sized (a sized order has leverage >= 1)
     notional_usd_1e6: UsdE6 = UsdE6(0)
 
     @property
     def accepted(self) -> bool:
         return self.reason is None
+
+    @property
+    def sized(self) -> bool:
+        """The sizes were computed (an accepted order, or one rejected after sizing)."""
+        return self.leverage_x > 0
 
 
 def project_exposure(legs: Iterable[tuple[Action, int]]) -> UsdE6:
@@ -129,25 +137,29 @@ def decide(
         if collateral <= 0:
             return Decision("no_position")
         return Decision(None, collateral, order.leverage_x, UsdE6(collateral * order.leverage_x))
-    if order.asset not in policy.assets:
-        return Decision("asset_not_allowed")
-    if profile.assets is not None and order.asset not in profile.assets:
-        return Decision("profile_asset_not_allowed")
-    if order.leverage_x > policy.max_leverage_x:
-        return Decision("max_leverage")
-    if profile.max_leverage_x is not None and order.leverage_x > profile.max_leverage_x:
-        return Decision("profile_max_leverage")
-    if collateral <= 0:
-        return Decision("size_zero")
     notional = collateral * order.leverage_x
+
+    def rejected(reason: str) -> Decision:
+        return Decision(reason, collateral, order.leverage_x, UsdE6(notional))
+
+    if order.asset not in policy.assets:
+        return rejected("asset_not_allowed")
+    if profile.assets is not None and order.asset not in profile.assets:
+        return rejected("profile_asset_not_allowed")
+    if order.leverage_x > policy.max_leverage_x:
+        return rejected("max_leverage")
+    if profile.max_leverage_x is not None and order.leverage_x > profile.max_leverage_x:
+        return rejected("profile_max_leverage")
+    if collateral <= 0:
+        return rejected("size_zero")
     short = below_minimum(terms, exposure, collateral, notional)
     if short is not None:
-        return Decision(short)
+        return rejected(short)
     cap = profile.max_order_notional_usd_1e6
     if cap is not None and notional > cap:
-        return Decision("profile_max_order_notional")
+        return rejected("profile_max_order_notional")
     if exposure + notional > policy.max_position_usd_1e6:
-        return Decision("max_position")
+        return rejected("max_position")
     return Decision(None, collateral, order.leverage_x, UsdE6(notional))
 
 

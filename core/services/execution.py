@@ -142,11 +142,10 @@ class Pipeline:
             if not decision.accepted:
                 return decision, None
             ref = reference()
-            if ref is None:
-                return Decision("no_price"), None  # never an acceptable price of 0
-            price = acceptable_price(ref, order.side, order.action, policy.max_slippage_bps)
-            if price <= 0:
-                return Decision("no_price"), None
+            slip = policy.max_slippage_bps
+            price = 0 if ref is None else acceptable_price(ref, order.side, order.action, slip)
+            if price <= 0:  # never an acceptable price of 0; the sizes stay on the rejection
+                return replace(decision, reason="no_price"), None
             return decision, price
 
         return self.signals.size_pending(pk, sizer, sig.leader_id, order.asset)

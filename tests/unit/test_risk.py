@@ -112,3 +112,49 @@ def test_acceptable_price_moves_against_the_follower_by_slippage() -> None:
     assert acceptable_price(100_000 * USD, Side.SHORT, Action.OPEN, 50) == 99_500 * USD
     assert acceptable_price(100_000 * USD, Side.LONG, Action.CLOSE, 50) == 99_500 * USD
     assert acceptable_price(100_000 * USD, Side.SHORT, Action.CLOSE, 0) == 100_000 * USD
+
+
+# The seed order ($100 x 1000x) against policies each of which rejects it at one rule:
+# (policy overrides, profile, reason, figures kept (collateral, leverage, notional) or None).
+SIZED = (100 * USD, 1000, 100_000 * USD)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "profile", "reason", "figures"),
+    [
+        pytest.param(*case, id=case[2])
+        for case in (
+            ({"paused": True}, STANDARD, "paused", None),
+            ({"circuit_breaker": True}, STANDARD, "circuit_breaker", None),
+            ({"assets": frozenset({"ETH"})}, STANDARD, "asset_not_allowed", SIZED),
+            ({"max_leverage_x": 999}, STANDARD, "max_leverage", SIZED),
+            ({}, CANARY, "profile_max_leverage", SIZED),
+            (
+                {"sizing": SizingRule("ratio", Decimal("0.00001"))},
+                STANDARD,
+                "size_zero",
+                (0, 1000, 0),
+            ),
+            ({"max_position_usd_1e6": 100_000 * USD - 1}, STANDARD, "max_position", SIZED),
+        )
+    ],
+)
+def test_a_rejection_after_sizing_keeps_the_figures_sizing_computed(
+    overrides: dict[str, object],
+    profile: object,
+    reason: str,
+    figures: tuple[int, int, int] | None,
+) -> None:
+    d = decide(SEED_ORDER, policy(**overrides), profile, 0)  # type: ignore[arg-type]
+    assert d.reason == reason
+    assert d.sized is (figures is not None)
+    if figures is not None:
+        assert (d.collateral_usd_1e6, d.leverage_x, d.notional_usd_1e6) == figures
+    else:
+        assert (d.collateral_usd_1e6, d.leverage_x, d.notional_usd_1e6) == (0, 0, 0)
+
+
+def test_over_the_limit_by_how_much_is_the_kept_notional_against_the_limit() -> None:
+    d = decide(SEED_ORDER, policy(max_position_usd_1e6=150_000 * USD), STANDARD, 60_000 * USD)
+    assert d.reason == "max_position"
+    assert 60_000 * USD + d.notional_usd_1e6 - 150_000 * USD == 10_000 * USD

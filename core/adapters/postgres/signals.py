@@ -321,13 +321,16 @@ class SignalStore:
                     )
                     continue
                 new = IntentState.CREATED if decision.accepted else IntentState.REJECTED
+                # A rejection after sizing keeps the sizes (by how much it missed); never
+                # exposure: the legs above skip rejected intents (INTENT_NOT_COUNTED).
+                kept = decision.sized
                 sized.setdefault(new, []).append(
                     {
                         "b_id": intent_id,
                         "b_reason": decision.reason,
-                        "b_collateral": decision.collateral_usd_1e6 if decision.accepted else None,
-                        "b_leverage": decision.leverage_x if decision.accepted else None,
-                        "b_notional": decision.notional_usd_1e6 if decision.accepted else None,
+                        "b_collateral": decision.collateral_usd_1e6 if kept else None,
+                        "b_leverage": decision.leverage_x if kept else None,
+                        "b_notional": decision.notional_usd_1e6 if kept else None,
                         "b_price": price if decision.accepted else None,
                     }
                 )

@@ -9,7 +9,9 @@ from sqlalchemy import func, select, text
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.signals import COPY_AGE_S
 from core.adapters.postgres.tables import attempts, intents, signals
+from core.domain.attempt_outcomes import attempt_outcomes
 from core.domain.errors import NotFound
+from core.domain.states import IntentState
 
 INTENT_FIELDS = (
     intents.c.id,
@@ -92,7 +94,6 @@ class Queries:
                         attempts.c.max_fee_per_gas,
                         attempts.c.max_priority_fee_per_gas,
                         attempts.c.gas_limit,
-                        attempts.c.outcome,
                         attempts.c.error,
                         attempts.c.created_at,
                         attempts.c.broadcast_at,
@@ -101,9 +102,14 @@ class Queries:
                     .order_by(attempts.c.attempt_no)
                 )
             ]
-            for a in out["attempts"]:
+            facts = [
+                (a["tx_hash"], a["broadcast_at"] is not None, a["error"]) for a in out["attempts"]
+            ]
+            derived = attempt_outcomes(IntentState(row.state), row.tx_hash, facts)
+            for a, outcome in zip(out["attempts"], derived, strict=True):
                 for k in ("max_fee_per_gas", "max_priority_fee_per_gas"):
                     a[k] = int(a[k])
+                a["outcome"] = outcome  # one per attempt, from its facts (not the label column)
             return out
 
     def signal(self, signal_id: str) -> dict[str, Any]:
