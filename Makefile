@@ -32,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 
 ## make test: the whole suite (unit, integration, e2e) in random order
 test: install
-	$(BIN)/pytest -p random_order --random-order $(PYTEST_ARGS)
+	$(BIN)/pytest -p random_order --random-order --durations=30 $(PYTEST_ARGS)
 
 ## make test-nodes: the crash points and the stuck suite again on Hardhat's node (make test
 ## runs them on anvil, and Hardhat's backbone, stuck replacement and crash after broadcast)

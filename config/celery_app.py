@@ -1,6 +1,6 @@
 """The Celery app. Creating it connects to nothing; workers start the Celery way:
 
-    celery -A config.celery_app worker -Q intake,execution,watch -P prefork
+    celery -A config.celery_app worker -Q intake,execution,watch -P prefork -l info
 
 Queues: `intake` (producers' copytrade.submit_signal), `execution` (the per-signal chain
 steps), `watch` (receipts by block, driven by beat: celery -A config.celery_app beat).
