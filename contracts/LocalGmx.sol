@@ -11,7 +11,8 @@ pragma solidity ^0.8.20;
 //
 // Contracts: GmxToken (mock USDC, market tokens), GmxWnt (wrapped native), GmxDataStore,
 // GmxEventEmitter, GmxRouter (the SDK's SyntheticsRouter), GmxOrderVault, GmxOrderHandler
-// (orders, positions, keeper execution), GmxExchangeRouter, GmxReader (SyntheticsReader).
+// (orders, positions, keeper execution), GmxExchangeRouter, GmxReader (SyntheticsReader);
+// GmxSubaccountRouter in LocalGmxSubaccount.sol.
 
 // ---- GMX ABI shapes (file-level so that they add no build artifacts) ----------------------
 
@@ -419,6 +420,10 @@ abstract contract GmxOwned {
 contract GmxDataStore is GmxOwned {
     mapping(bytes32 => uint256) public uintValues;
     mapping(bytes32 => address) public addressValues;
+    mapping(bytes32 => bool) public boolValues;
+    mapping(bytes32 => bytes32) public bytes32Values;
+    mapping(bytes32 => address[]) internal addressSets;
+    mapping(bytes32 => mapping(address => uint256)) internal addressSetIndex;
 
     // GMX's general config (config/general.ts) for everything but the gas limits, which fit
     // this venue's own execution (~200k gas, not GMX's ~3.9M).
@@ -440,9 +445,64 @@ contract GmxDataStore is GmxOwned {
         return uintValues[key];
     }
 
-    function setUint(bytes32 key, uint256 value) external onlyOwner returns (uint256) {
+    // Writers: the owner (a test's or the demo's settings) or a controller (the subaccount
+    // router, as GMX's routers are the DataStore's controllers).
+    modifier onlyOwnerOrController() {
+        if (msg.sender != owner && !isController[msg.sender]) revert Unauthorized(msg.sender, "CONTROLLER");
+        _;
+    }
+
+    function setUint(bytes32 key, uint256 value) external onlyOwnerOrController returns (uint256) {
         uintValues[key] = value;
         return value;
+    }
+
+    function incrementUint(bytes32 key, uint256 value) external onlyOwnerOrController returns (uint256) {
+        uintValues[key] += value;
+        return uintValues[key];
+    }
+
+    function getBool(bytes32 key) external view returns (bool) {
+        return boolValues[key];
+    }
+
+    function getBytes32(bytes32 key) external view returns (bytes32) {
+        return bytes32Values[key];
+    }
+
+    // Address sets (GMX: OpenZeppelin EnumerableSet; here a list and 1-based indices).
+    function containsAddress(bytes32 setKey, address value) external view returns (bool) {
+        return addressSetIndex[setKey][value] != 0;
+    }
+
+    function getAddressCount(bytes32 setKey) external view returns (uint256) {
+        return addressSets[setKey].length;
+    }
+
+    function getAddressValuesAt(bytes32 setKey, uint256 start, uint256 end) external view returns (address[] memory) {
+        address[] storage all = addressSets[setKey];
+        if (end > all.length) end = all.length;
+        if (start >= end) return new address[](0);
+        address[] memory out = new address[](end - start);
+        for (uint256 i = start; i < end; i++) out[i - start] = all[i];
+        return out;
+    }
+
+    function addAddress(bytes32 setKey, address value) external onlyOwnerOrController {
+        if (addressSetIndex[setKey][value] != 0) return;
+        addressSets[setKey].push(value);
+        addressSetIndex[setKey][value] = addressSets[setKey].length;
+    }
+
+    function removeAddress(bytes32 setKey, address value) external onlyOwnerOrController {
+        uint256 index = addressSetIndex[setKey][value];
+        if (index == 0) return;
+        address[] storage all = addressSets[setKey];
+        address last = all[all.length - 1];
+        all[index - 1] = last;
+        addressSetIndex[setKey][last] = index;
+        all.pop();
+        delete addressSetIndex[setKey][value];
     }
 
     function getAddress(bytes32 key) external view returns (address) {

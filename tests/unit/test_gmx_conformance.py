@@ -18,7 +18,7 @@ from tests.support.abi import signature, type_string
 ROOT = Path(__file__).resolve().parents[2]
 SDK = json.loads((ROOT / "contracts" / "gmx" / "sdk.json").read_text())["abis"]
 BUILD = ROOT / "contracts" / "build"
-SOURCE = ROOT / "contracts" / "LocalGmx.sol"
+SOURCES = [ROOT / "contracts" / "LocalGmx.sol", ROOT / "contracts" / "LocalGmxSubaccount.sol"]
 DECLARED_ERROR = re.compile(r"^error (\w+)\(([^)]*)\);", re.MULTILINE)
 
 # (SDK ABI, local artifact, entry type, name): what copytrade calls or decodes.
@@ -32,10 +32,41 @@ CHECKED = [
     ("SyntheticsReader", "GmxReader", "function", "getAccountPositions"),
     ("SyntheticsReader", "GmxReader", "function", "getOrder"),
     ("DataStore", "GmxDataStore", "function", "getUint"),
+    ("DataStore", "GmxDataStore", "function", "getBool"),
+    ("DataStore", "GmxDataStore", "function", "getBytes32"),
+    ("DataStore", "GmxDataStore", "function", "containsAddress"),
+    ("DataStore", "GmxDataStore", "function", "getAddressCount"),
+    ("DataStore", "GmxDataStore", "function", "getAddressValuesAt"),
+    ("DataStore", "GmxDataStore", "function", "incrementUint"),
+    ("DataStore", "GmxDataStore", "function", "addAddress"),
+    # (removeAddress: GMX overloads it; the local one is removeAddress(bytes32,address))
+    *(
+        ("SubaccountRouter", "GmxSubaccountRouter", "function", name)
+        for name in (
+            "multicall",
+            "sendWnt",
+            "addSubaccount",
+            "removeSubaccount",
+            "setMaxAllowedSubaccountActionCount",
+            "setSubaccountExpiresAt",
+            "setSubaccountAutoTopUpAmount",
+            "createOrder",
+            "cancelOrder",
+        )
+    ),
     ("EventEmitter", "GmxEventEmitter", "event", "EventLog1"),
     ("EventEmitter", "GmxEventEmitter", "event", "EventLog2"),
 ]
-CHECKED_ERRORS = ["RequestNotYetCancellable", "OrderNotFulfillableAtAcceptablePrice"]
+CHECKED_ERRORS = [
+    "RequestNotYetCancellable",
+    "OrderNotFulfillableAtAcceptablePrice",
+    "SubaccountNotAuthorized",
+    "SubaccountApprovalExpired",
+    "MaxSubaccountActionCountExceeded",
+    "InvalidReceiverForSubaccountOrder",
+    "InvalidCancellationReceiverForSubaccountOrder",
+    "EmptyOrder",
+]
 # Errors of ours that GMX does not have (LocalGmx.sol says why).
 LOCAL_ONLY_ERRORS = {"CollateralAmountMismatch"}
 
@@ -70,7 +101,8 @@ def all_local_errors() -> dict[str, dict[str, Any]]:
     used only through `.selector` (a cancelled order's reasonBytes) is in no artifact's ABI;
     checked against the artifacts' entries where they have one."""
     declared: dict[str, dict[str, Any]] = {}
-    for name, params in DECLARED_ERROR.findall(SOURCE.read_text()):
+    text = "\n".join(source.read_text() for source in SOURCES)
+    for name, params in DECLARED_ERROR.findall(text):
         inputs = [
             {"name": p.split()[1], "type": p.split()[0]} for p in params.split(",") if p.strip()
         ]

@@ -55,6 +55,7 @@ class LocalGmx:
     order_handler: str
     markets: dict[str, str]
     index_decimals: dict[str, int]
+    subaccount_router: str = ""  # GMX's SubaccountRouter (contracts/LocalGmxSubaccount.sol)
 
 
 @cache
@@ -181,12 +182,18 @@ def deploy_local_gmx(
         {"GmxEventUtils": event_utils},
     )
     exchange_router = deploy("GmxExchangeRouter", ["address", "address"], [router, handler])
+    subaccount_router = deploy("GmxSubaccountRouter", ["address", "address"], [router, handler])
     reader = deploy("GmxReader")
 
     send(emitter, "setController(address,bool)", handler, True)
     send(vault, "setController(address,bool)", handler, True)
     send(handler, "setController(address,bool)", exchange_router, True)
     send(router, "setPlugin(address,bool)", exchange_router, True)
+    # The subaccount router: orders for an account, its collateral pulled from the account,
+    # the subaccount's authorisation, count and expiry in the DataStore (GMX's roles).
+    send(handler, "setController(address,bool)", subaccount_router, True)
+    send(router, "setPlugin(address,bool)", subaccount_router, True)
+    send(data_store, "setController(address,bool)", subaccount_router, True)
     send(handler, "setKeeper(address,bool)", keeper or signer.address, True)
     send(data_store, "setAddress(bytes32,address)", data_store_key(ORDER_HANDLER_KEY_NAME), handler)
     send(data_store, "setAddress(bytes32,address)", data_store_key("WNT"), wnt)
@@ -221,6 +228,7 @@ def deploy_local_gmx(
         order_handler=handler,
         markets=market_addresses,
         index_decimals=dict(markets),
+        subaccount_router=subaccount_router,
     )
 
 
