@@ -15,7 +15,9 @@ from eth_abi import decode, encode
 from eth_utils import keccak
 
 from core.adapters.gmx import local
+from core.adapters.gmx import subaccounts as standing
 from core.adapters.signers.local import LocalSigner
+from core.domain.subaccounts import EXHAUSTED, NOT_AUTHORIZED, SubaccountTerms, refusal
 from tests.support.chain import set_balance
 from tests.support.localgmx import (
     ABIS,
@@ -110,6 +112,12 @@ def open_request(world: World, wallet: str, receiver: str | None = None) -> byte
     )
 
 
+def terms(world: World, wallet: str, sub: str) -> SubaccountTerms:
+    """What copytrade reads before an order (core/adapters/gmx/subaccounts.py)."""
+    calls = standing.terms_calls(world.gmx.data_store, wallet, sub)
+    return standing.decode_terms(world.chain.calls(calls))
+
+
 def refused(world: World, sub: LocalSigner, data: bytes) -> tuple[bytes, bytes]:
     """The revert's selector and arguments of the subaccount's call."""
     raw = revert_data(world.url, sub.address, world.gmx.subaccount_router, data, FEE)
@@ -132,6 +140,8 @@ def test_the_subaccount_orders_for_the_wallet_with_the_wallet_s_collateral(
     assert usdc_balance(world.chain, world.gmx, sub.address) == 0
     count = action_key("SUBACCOUNT_ACTION_COUNT", wallet.address, sub.address)
     assert read_uint(world, count) == 1
+    expires_at = read_uint(world, action_key("SUBACCOUNT_EXPIRES_AT", wallet.address, sub.address))
+    assert terms(world, wallet.address, sub.address) == SubaccountTerms(True, 1, 5, expires_at)
     assert (
         read_uint(
             world, action_key("MAX_ALLOWED_SUBACCOUNT_ACTION_COUNT", wallet.address, sub.address)
@@ -154,6 +164,7 @@ def test_the_lifetime_budget_runs_out(world: World, pair: tuple[LocalSigner, Loc
     send_with_value(
         world.chain, sub, world.gmx.subaccount_router, open_request(world, wallet.address), FEE
     )
+    assert refusal(terms(world, wallet.address, sub.address), now(world)) == EXHAUSTED
     sel, args = refused(world, sub, open_request(world, wallet.address))
     assert sel == selector("MaxSubaccountActionCountExceeded")
     assert decode(["address", "address", "uint256", "uint256"], args)[2:] == (2, 1)
@@ -186,6 +197,7 @@ def test_a_revoked_or_never_added_subaccount_is_not_authorised(
         multicall(call(SUBACCOUNT, "removeSubaccount", sub.address)),
         0,
     )
+    assert refusal(terms(world, wallet.address, sub.address), now(world)) == NOT_AUTHORIZED
     sel, args = refused(world, sub, open_request(world, wallet.address))
     assert sel == selector("SubaccountNotAuthorized")
     assert [a.lower() for a in decode(["address", "address"], args)] == [
