@@ -33,14 +33,16 @@ QUEUES = ("intake", "execution", "watch")
 
 def result_backend_for(broker_url: str, setting: str = "") -> str:
     """Where `copytrade.submit_signal` keeps its answer: the setting, else the broker's
-    Redis (keys expire), else `rpc://` (the answer goes back to the asking producer)."""
+    Redis (keys expire), else `rpc://` (the answer goes back to the asking producer). On
+    TLS (`rediss://`) Celery's backend insists on `ssl_cert_reqs`, which kombu does not:
+    the certificate is then required (verified) unless the URL says otherwise."""
     if setting:
         return setting
-    return (
-        broker_url
-        if broker_url.startswith(("redis://", "rediss://", "redis+socket://"))
-        else "rpc://"
-    )
+    if broker_url.startswith("rediss://") and "ssl_cert_reqs=" not in broker_url:
+        return broker_url + ("&" if "?" in broker_url else "?") + "ssl_cert_reqs=required"
+    if broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
+        return broker_url
+    return "rpc://"
 
 
 def make_app(broker_url: str | None = None) -> Celery:
@@ -160,9 +162,19 @@ def _json_logs(logger: Any = None, **_: object) -> None:
 
 
 @celeryd_init.connect
-def _json_warnings(**_: object) -> None:
-    """Before Celery's own logging is set up (and its first warning): with JSON logs only
-    Celery's banner and shutdown line stay text, on stdout."""
+def _worker_init(conf: Any = None, **_: object) -> None:
+    """In a worker, before it connects: its broker and result-store sockets wait as
+    Celery's defaults do (the 1 s publish bound is for producers — intake, API, CLI —
+    which answer `dispatched: false`; a worker's acks and the next step of a chain must not
+    give up on a loaded broker). And, before Celery's own logging is set up (and its first
+    warning): with JSON logs only Celery's banner and shutdown line stay text, on stdout."""
+    if conf is not None:
+        options = dict(conf.broker_transport_options or {})
+        options.pop("socket_timeout", None)
+        options.pop("socket_connect_timeout", None)
+        conf.broker_transport_options = options
+        conf.redis_socket_timeout = 120.0  # Celery's default
+        conf.redis_socket_connect_timeout = None
     if get_settings().log_format == "json":
         logs.capture_warnings_as_json()
 

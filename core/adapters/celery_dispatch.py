@@ -6,6 +6,7 @@ import logging
 
 from celery import Celery, chain
 from kombu.exceptions import ChannelError, KombuError, OperationalError
+from redis.exceptions import RedisError
 
 from core.domain.errors import TransientError
 from core.domain.steps import chain_from, task_name
@@ -28,7 +29,9 @@ class CeleryDispatcher:
         ]
         try:
             chain(*sigs).apply_async(countdown=countdown or None)
-        except (OperationalError, KombuError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the row is the record: the reconciler retries
+            # kombu's errors, redis-py's timeouts, a result backend refusing its URL: the
+            # signal stays accepted and undispatched, never an error past its commit.
             log.warning("dispatch of signal %s failed: %s", signal_pk, type(exc).__name__)
             return False
         return True
@@ -49,6 +52,6 @@ class CeleryDispatcher:
                         out[q] = 0
                     finally:
                         ch.close()
-        except (OperationalError, KombuError, OSError) as exc:
+        except (OperationalError, KombuError, OSError, RedisError) as exc:
             raise TransientError(f"broker: {type(exc).__name__}: {exc}"[:200]) from None
         return out
