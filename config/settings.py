@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     broker_url: str = "redis://127.0.0.1:6379/0"
     # One publish waits at most this long per try for the broker (a hung Redis answers
     # nothing): an intake answers `accepted, dispatched: false` and the reconciler
-    # dispatches (at most 4 tries, so about 4 x this + 0.7 s in all).
+    # dispatches (at most 4 tries, so about 4 x this + 0.7 s in all). Producers only (the
+    # intake of the API and CLI): a worker's own sockets wait as Celery's defaults.
     broker_publish_timeout_s: float = Field(1.0, gt=0, le=30)
     # Where `copytrade.submit_signal` (that task only) keeps its answer for the producer's
     # `.get()`: empty = the broker's Redis, or `rpc://` on RabbitMQ; kept this long.
