@@ -56,7 +56,10 @@ def test_a_signal_gated_past_its_age_is_rejected_stale_and_nothing_late_is_sent(
     procs.wait_until(
         lambda: flow.q.intent(first["id"])["state"] == "cancelled", 30, "the no-op landed"
     )
-    assert not flow.s.chain.known([first["tx_hash"]])  # the late order never went out
+    # The late order never went out (its own hash: the intent's is the no-op's once mined).
+    orders = [a["tx_hash"] for a in flow.q.intent(first["id"])["attempts"] if a["kind"] == "order"]
+    assert orders
+    assert not flow.s.chain.known(orders)
     assert flow.position(address).size_usd_1e6 == 0
     t0 = time.monotonic()
     nxt = flow.payload(leader, collateral_usd="10", leverage=1)
