@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # kept before they are read again.
     venue_terms_ttl_s: float = Field(60.0, gt=0)
     low_balance_wei: int = Field(10**16, ge=0)  # `status` lists signers under this (0.01 ETH)
+    # A GMX subaccount running low: `status` and the CopytradeSubaccountLow alert name it at
+    # this many actions left, or this close to its expiry.
+    subaccount_low_actions: int = Field(20, ge=0)
+    subaccount_low_s: int = Field(86_400, ge=0)
     min_tip_wei: int = 100_000_000
     kms_region: str = "us-east-1"
     kms_endpoint_url: str = ""  # empty: AWS; set for a KMS-compatible endpoint (tests: moto)

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from config.settings import Settings, get_settings
 from core.adapters.chain import Chain
+from core.adapters.gmx.config import GmxConfig
 from core.adapters.gmx.configure import gmx_config
-from core.adapters.gmx.venue import GmxConfig, GmxVenue
+from core.adapters.gmx.venue import GmxVenue
 from core.adapters.nonce_audit import audit_nonce
 from core.adapters.postgres.attempts import AttemptStore
 from core.adapters.postgres.controls import ControlStore
@@ -179,7 +180,6 @@ class Services:
         s = self.settings
         cfg = ExecutionConfig(
             s.chain_id,
-            self.venue_address,
             s.profile,
             s.max_signal_age_s,
             s.gas_limit,
@@ -227,7 +227,6 @@ class Services:
             self.chain,
             self.mode,
             s.confirmations,
-            self.venue_address,
             self.venue,
             self.receipts,
             self.pipeline.wake_next if self.venue.two_phase else None,
@@ -239,7 +238,6 @@ class Services:
         s = self.settings
         cfg = MaintenanceConfig(
             s.chain_id,
-            self.venue_address,
             s.fee_ceiling_wei,
             s.min_tip_wei,
             s.stuck_after_s,
@@ -255,7 +253,7 @@ class Services:
             cfg,
             resolve,
             self.audit_nonce,
-            self.venue.order_value,
+            self.venue,
         )
 
     @cached_property

@@ -253,6 +253,12 @@ class Chain(BlockReads):
         (reply,) = self._batch([("eth_getBlockByNumber", ["latest", False])])
         return reply.get("result")
 
+    def head_time(self) -> int:
+        block = self._latest_block()
+        if block is None:
+            raise TransientError("the node returned no latest block")
+        return int(str(block["timestamp"]), 16)
+
     def fees_and_balances(
         self, addresses: Sequence[str], blocks: int = 5, percentile: int = 50
     ) -> tuple[int, list[int], dict[str, int]]:
@@ -338,9 +344,18 @@ class Chain(BlockReads):
                     out.add(h)
         return out
 
-    def revert_reason(self, sender: str, to: str, data: bytes, block: int) -> str:
-        """Replay a reverted call at the block before it to read the revert reason."""
-        tx = {"from": sender, "to": to, "data": "0x" + data.hex()}
+    def revert_reason(
+        self,
+        sender: str,
+        to: str,
+        data: bytes,
+        block: int,
+        value: int = 0,
+        describe: Callable[[bytes], str | None] | None = None,
+    ) -> str:
+        """Replay a reverted call (with the value it carried) at the block before it to read
+        the revert reason; `describe`: the venue's reading of its custom errors."""
+        tx = {"from": sender, "to": to, "data": "0x" + data.hex(), "value": hex(value)}
         try:
             (response,) = self._batch([("eth_call", [tx, hex(max(0, block - 1))])])
         except TransientError:
@@ -351,6 +366,13 @@ class Chain(BlockReads):
         payload = err.get("data") or ""
         if isinstance(payload, str) and payload.startswith("0x08c379a0"):
             return str(decode(["string"], bytes.fromhex(payload[10:]))[0])
+        if describe is not None and isinstance(payload, str) and payload.startswith("0x"):
+            try:
+                named = describe(bytes.fromhex(payload[2:]))
+            except ValueError:
+                named = None
+            if named:
+                return named
         return str(err.get("message", "unknown"))[:200]
 
     # -- writes ------------------------------------------------------------------------

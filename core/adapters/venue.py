@@ -19,6 +19,7 @@ from core.domain.chain import Log
 from core.domain.errors import ConfigError
 from core.domain.leader_fills import LeaderFill
 from core.domain.risk import FIXED_TERMS
+from core.domain.subaccounts import SubaccountTerms
 from core.domain.types import Action
 from core.domain.venue import (
     Call,
@@ -154,7 +155,7 @@ class OnePhase:
     def decode_outcome(self, log: Log) -> VenueOutcome | None:
         return None
 
-    def cancel_request(self, key: str) -> bytes:
+    def cancel_request(self, key: str, by_subaccount: bool = False) -> bytes:
         raise ConfigError(
             "a one-phase venue has no request to cancel (a no-op cancel of the nonce is the "
             "only cancel there)"
@@ -162,6 +163,20 @@ class OnePhase:
 
     def cancel_after_call(self) -> Call | None:
         return None
+
+    def describe_revert(self, data: bytes) -> str | None:
+        return None  # the router reverts with Error(string) only
+
+    def subaccount_calls(self, account: str, subaccount: str) -> list[Call]:
+        return []  # no subaccounts: a follower signs for its own address
+
+    def decode_subaccount(self, results: Sequence[bytes]) -> SubaccountTerms:
+        raise ConfigError("a one-phase venue has no subaccounts")
+
+    def subaccount_setup_calls(
+        self, subaccount: str, max_actions: int, expires_at: int
+    ) -> list[Call]:
+        raise ConfigError("subaccounts are GMX's (COPYTRADE_VENUE=gmx)")
 
     def decode_cancel_after(self, result: bytes) -> int:
         raise ConfigError("a one-phase venue: no request ever expires")
@@ -206,6 +221,9 @@ class RecorderVenue(OnePhase):
 
     def order_value(self, calldata: bytes) -> int:
         return 0  # the router takes no native fee
+
+    def order_to(self, calldata: bytes) -> str:
+        return self.address
 
     def decode_order(self, data: bytes) -> OrderCall | None:
         return decode_order(data)

@@ -11,6 +11,7 @@ from core.adapters.signers import REF_HELP
 from core.cli import collateral as collateral_cli
 from core.cli import leaders as leaders_cli
 from core.cli import mode as mode_cli
+from core.cli import subaccounts as subaccounts_cli
 from core.cli.common import console, emit_json, table
 from core.domain.errors import ConfigError, RejectedSignal, TransientError
 from core.domain.risk import Policy
@@ -68,6 +69,7 @@ def register(app: typer.Typer) -> None:
         help="Requested execution mode (stored in PostgreSQL).", no_args_is_help=True
     )
     collateral_cli.register(follower)
+    subaccounts_cli.register(follower)
     leaders_cli.register(leader)
     mode_cli.register(mode)
     for name, sub in (
@@ -184,6 +186,15 @@ def register(app: typer.Typer) -> None:
         ],
         max_slippage_bps: Annotated[int, typer.Option(min=0, max=5000)] = 50,
         cohort: Annotated[bool, typer.Option(help="In the canary live cohort.")] = False,
+        subaccount_of: Annotated[
+            Optional[str],
+            typer.Option(
+                "--subaccount-of",
+                help="GMX: the key is this wallet's subaccount (orders, positions and "
+                "collateral are the wallet's; the key pays gas and fees). Also written "
+                "--signer subaccount:WALLET:REF.",
+            ),
+        ] = None,
         json_: Json = False,
     ) -> None:
         """Add a follower copying LEADER with its own signer and policy."""
@@ -195,11 +206,19 @@ def register(app: typer.Typer) -> None:
             max_slippage_bps,
         )
         checked = parse_address(leader_address)
+        wallet, signer = subaccount_ref(signer, subaccount_of)
         s = _svc()
         lid = s.registry.leader_id(checked)
         if lid is None:
             raise RejectedSignal("unknown_leader", f"{leader_address}: add it with `leader add`")
+        if wallet is not None and s.settings.venue != "gmx":
+            raise ConfigError(
+                f"subaccounts are GMX's; COPYTRADE_VENUE is {s.settings.venue!r}: the "
+                "follower's key must be its wallet's"
+            )
         address = _signer(signer).address  # fails here, not at the first trade
+        if wallet is not None and wallet.lower() == address.lower():
+            raise RejectedSignal("bad_subaccount", f"{wallet} is the key's own address")
         fid = s.registry.add_follower(
             tg_user_id=tg_user_id,
             leader_id=lid,
@@ -208,9 +227,15 @@ def register(app: typer.Typer) -> None:
             policy=policy,
             in_cohort=cohort,
             actor=_actor(),
+            subaccount_of=wallet,
         )
         if json_:
-            emit_json({"id": fid, "address": address})
+            emit_json({"id": fid, "address": address, "subaccount_of": wallet})
+        elif wallet:
+            console.print(
+                f"follower {fid} {address}, a subaccount of {wallet} (the wallet's one-time "
+                f"calls: copytrade follower subaccount-setup {fid})"
+            )
         else:
             console.print(f"follower {fid} {address}")
 
@@ -219,6 +244,7 @@ def register(app: typer.Typer) -> None:
         """List followers with their policies."""
         rows = [_follower_dict(f) for f in _svc().registry.list_followers()]
         collateral = collateral_cli.held_columns(rows)
+        standing = subaccounts_cli.standing_columns(rows)
         if json_:
             emit_json(rows)
             return
@@ -233,6 +259,7 @@ def register(app: typer.Typer) -> None:
             "assets",
             "sizing",
             *(["usdc", "usdc_approved"] if collateral else []),
+            *(["subaccount_of", "actions_left", "subaccount_expires_at"] if standing else []),
         ]
         table("followers", cols, [[r[c] for c in cols] for r in rows])
 
@@ -313,6 +340,25 @@ def register(app: typer.Typer) -> None:
         console.print(f"follower {follower_id} out of the live cohort")
 
 
+SUBACCOUNT_PREFIX = "subaccount:"
+
+
+def subaccount_ref(signer: str, subaccount_of: str | None) -> tuple[str | None, str]:
+    """(the wallet, the key's own reference) from `--signer subaccount:WALLET:REF` or
+    `--subaccount-of WALLET`; (None, signer) for a key trading for itself."""
+    wallet = subaccount_of
+    if signer.startswith(SUBACCOUNT_PREFIX):
+        given, _, ref = signer[len(SUBACCOUNT_PREFIX) :].partition(":")
+        if not ref:
+            raise RejectedSignal(
+                "bad_signer", "subaccount:WALLET:REF, e.g. subaccount:0xWallet…:env:SUB_KEY"
+            )
+        if wallet is not None and wallet.lower() != given.lower():
+            raise RejectedSignal("bad_subaccount", "--subaccount-of and --signer disagree")
+        wallet, signer = given, ref
+    return (None if wallet is None else parse_address(wallet, "the wallet")), signer
+
+
 def _missing_venue() -> str:
     raise ConfigError("COPYTRADE_VENUE_ADDRESS is not set")
 
@@ -325,6 +371,8 @@ def _follower_dict(f: object) -> dict[str, object]:
         "tg_user_id": f.tg_user_id,
         "leader": f.leader_address,
         "address": f.address,
+        "account": f.account,
+        "subaccount_of": f.subaccount_of,
         "signer_ref": f.signer_ref,
         "paused": f.paused,
         "circuit_breaker": f.circuit_breaker,

@@ -28,14 +28,14 @@ def held_columns(rows: list[dict[str, Any]]) -> bool:
     """Add each follower's collateral balance and allowance (read from the chain in one
     batch) to `rows`; False on a venue that takes no collateral (nothing added)."""
     try:
-        held = _svc().approvals.held([str(r["address"]) for r in rows])
+        held = _svc().approvals.held([str(r["account"]) for r in rows])
     except CopytradeError as exc:  # a read-only listing does not need the node
         console_err.print(f"[yellow]collateral not shown: {exc}[/]")
         return False
     if not held:
         return False
     for r in rows:
-        balance, allowed = held[str(r["address"])]
+        balance, allowed = held[str(r["account"])]
         r["usdc"], r["usdc_approved"] = usd_text(balance), usd_text(allowed)
         r["usdc_1e6"], r["usdc_approved_1e6"] = balance, allowed
     return True

@@ -103,6 +103,9 @@ def _show_status(d: dict[str, Any]) -> None:
     low = d["low_balance_signers"]
     for line in low if isinstance(low, list) else [low]:
         console.print(f"[yellow]low balance[/] {line}")
+    subs = d["subaccounts_low"]
+    for line in subs if isinstance(subs, list) else [subs]:
+        console.print(f"[yellow]subaccount[/] {line}")
     heads = d["queue_heads"]
     for h in heads if isinstance(heads, list) else [heads]:
         if isinstance(h, dict):

@@ -119,6 +119,7 @@ def _run(
     keys.mkdir()
     cast: list[tuple[int, str, str]] = []
     refs: list[str] = []
+    wallets: dict[str, Any] = {}  # a subaccount's key ref -> the wallet it trades for
     for i in range(n_followers):
         check_interrupt()
         p = PERSONAS[i % len(PERSONAS)]
@@ -131,6 +132,11 @@ def _run(
             parse_sizing(p.sizing),
             p.slippage_bps,
         )
+        wallet = None
+        if p.subaccount and gmx is not None:
+            wallet = LocalSigner.from_key(secrets.token_hex(32))
+            s.chain.rpc("anvil_setBalance", wallet.address, hex(10**19))
+            wallets[ref] = wallet
         fid = s.registry.add_follower(
             tg_user_id=1000 + i,
             leader_id=lid,
@@ -139,14 +145,23 @@ def _run(
             policy=policy,
             in_cohort=p.cohort,
             actor="demo",
+            subaccount_of=None if wallet is None else wallet.address,
         )
         if p.paused:
             s.registry.set_follower_flags(fid, "demo", "demo persona", paused=True)
-        cast.append((fid, p.name, address))
+        cast.append((fid, p.name, address if wallet is None else wallet.address))
         refs.append(ref)
     if gmx is not None and keeper is not None:
         with console.status(f"funding {n_followers} followers with USDC, approving GMX's router"):
-            fund_followers(s.chain, keeper, 31337, gmx, [resolve(r) for r in refs], 1_000 * USD)
+            funded = [wallets.get(r) or resolve(r) for r in refs]  # a subaccount's: its wallet
+            fund_followers(s.chain, keeper, 31337, gmx, funded, 1_000 * USD)
+        for ref, wallet in wallets.items():
+            sub_address = resolve(ref).address
+            _grant_subaccount(s, wallet, sub_address)
+            console.print(
+                f"subaccount {sub_address} may trade for wallet {wallet.address} "
+                f"({SUBACCOUNT_ACTIONS} actions, 1 day): the demo holds no key of the wallet"
+            )
         dev_keeper = DevKeeper(
             s.chain,
             keeper,
@@ -233,6 +248,16 @@ def _run(
 
 
 KEEPER_STOP = threading.Event()
+SUBACCOUNT_ACTIONS = 100
+
+
+def _grant_subaccount(s: Any, wallet: Any, sub_address: str) -> None:
+    """The wallet's one-time calls (what `follower subaccount-setup` prints), sent."""
+    from core.adapters.venue_admin import send_and_wait  # start-up cost: web3
+
+    expires_at = s.chain.head_time() + 86_400
+    for c in s.venue.subaccount_setup_calls(sub_address, SUBACCOUNT_ACTIONS, expires_at):
+        send_and_wait(s.chain, wallet, 31337, c.to, c.data, gas=500_000)
 
 
 def _held(s: Any, trader: str, asset: str) -> int:

@@ -15,12 +15,16 @@ class Persona:
     cohort: bool = True
     paused: bool = False
     slippage_bps: int = 50
+    # GMX: the key the demo holds is a subaccount of a wallet it never holds the key of
+    # (the wallet's one-time calls sent at set-up); on the simple venue a plain copier.
+    subaccount: bool = False
 
 
 # Under the canary profile (10 USD per order, 2x, BTC/ETH) and the leader's first order,
 # open BTC long 5 USD x 2 = 10 USD notional, each shows one outcome.
 PERSONAS = (
     Persona("copier"),
+    Persona("subaccount", subaccount=True),  # a copier trading through a GMX subaccount
     Persona("half-size", sizing="ratio:0.5"),
     Persona("fixed-4usd", sizing="fixed-notional:4"),
     Persona("at-limit", max_position_usd="10"),  # exactly at the limit: passes

@@ -31,6 +31,13 @@ class ToSign:
     venue_order_key: str | None = None
     # a decrease in proportion: the fraction of the position (18 decimals), from the signal
     fraction_1e18: int | None = None
+    # the wallet the signer trades for as its subaccount (None: the signer's own address)
+    subaccount_of: str | None = None
+
+    @property
+    def account(self) -> str:
+        """Whose order, position and collateral (the signer pays gas and takes the nonce)."""
+        return self.subaccount_of or self.signer_address
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ class AwaitingOutcome:
 
     intent_id: int
     state: IntentState
-    signer_address: str
+    account: str  # whose request (a subaccount's request is its wallet's)
     tx_hash: str
     block_number: int  # the request's block
     order_key: str | None
@@ -141,6 +148,11 @@ class FollowerRow:
     circuit_breaker: bool
     in_cohort: bool
     policy: Policy
+    subaccount_of: str | None = None  # the wallet `address` trades for as its subaccount
+
+    @property
+    def account(self) -> str:
+        return self.subaccount_of or self.address
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,14 @@ VENUE_ERRORS = {
 }
 
 
+def venue_reason(message: str) -> str | None:
+    """A venue refusal naming one of GMX's subaccount errors, as our reason with it."""
+    for name, reason in VENUE_ERRORS.items():
+        if name in message:
+            return f"{reason}: {message}"
+    return None
+
+
 @dataclass(frozen=True)
 class SubaccountTerms:
     """As the venue's DataStore holds them for (wallet, subaccount, order actions)."""

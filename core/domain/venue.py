@@ -33,6 +33,9 @@ class OrderCall:
     # The native fee the request carries for the venue's keeper (GMX: sendWnt to the
     # order vault, sized by `VenueTerms.execution_fee`); 0 on a venue without one.
     execution_fee_wei: int = 0
+    # The signer is the account's subaccount (GMX: the order goes through the
+    # SubaccountRouter for `account`; the collateral is pulled from the account).
+    by_subaccount: bool = False
 
 
 @dataclass(frozen=True)

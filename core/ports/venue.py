@@ -9,6 +9,7 @@ from typing import Protocol
 
 from core.domain.chain import Log
 from core.domain.leader_fills import LeaderFill
+from core.domain.subaccounts import SubaccountTerms
 from core.domain.venue import (
     Call,
     LogFilter,
@@ -35,7 +36,18 @@ class Venue(Protocol):
         sends to the order vault); 0 on a venue that takes no native fee."""
         ...
 
+    def order_to(self, calldata: bytes) -> str:
+        """The contract an order's calldata goes to (GMX: the ExchangeRouter, or the
+        SubaccountRouter for a subaccount's). Derived from the calldata, so every attempt
+        of an order (replacements, re-signs) goes where the first went."""
+        ...
+
     def decode_order(self, data: bytes) -> OrderCall | None: ...
+    def describe_revert(self, data: bytes) -> str | None:
+        """A revert's data as the venue's own error (GMX: `Name(arg=…)` from its
+        CustomErrors ABI); None: not one of the venue's."""
+        ...
+
     def price_call(self, asset: str) -> Call | None:
         """The on-chain read of the venue's price of `asset`; None: the venue has none
         (GMX: the price comes from the signal or a price source)."""
@@ -94,9 +106,24 @@ class Venue(Protocol):
         ...
 
     def decode_outcome(self, log: Log) -> VenueOutcome | None: ...
-    def cancel_request(self, key: str) -> bytes:
-        """Calldata of the venue's own cancel of a request no keeper handled."""
+    def cancel_request(self, key: str, by_subaccount: bool = False) -> bytes:
+        """Calldata of the venue's own cancel of a request no keeper handled (sent by the
+        account's subaccount when `by_subaccount`)."""
         ...
+
+    def subaccount_calls(self, account: str, subaccount: str) -> list[Call]:
+        """The reads of a subaccount's standing for `account` (GMX: its DataStore keys);
+        []: the venue has no subaccounts."""
+        ...
+
+    def decode_subaccount(self, results: Sequence[bytes]) -> SubaccountTerms: ...
+    def subaccount_setup_calls(
+        self, subaccount: str, max_actions: int, expires_at: int
+    ) -> list[Call]:
+        """The wallet's one-time calls that let `subaccount` act for it (GMX: add it, its
+        action budget, its expiry); ConfigError on a venue without subaccounts."""
+        ...
+
 
     def cancel_after_call(self) -> Call | None:
         """The read of how long (seconds of block time) a request must wait before its
@@ -105,6 +132,14 @@ class Venue(Protocol):
         ...
 
     def decode_cancel_after(self, result: bytes) -> int: ...
+
+
+class OrderRoute(Protocol):
+    """Where an order's calldata goes and the wei it carries: what a replacement or a
+    re-sign needs to send what the first attempt sent (the `Venue`'s own two methods)."""
+
+    def order_to(self, calldata: bytes) -> str: ...
+    def order_value(self, calldata: bytes) -> int: ...
 
 
 class PriceSource(Protocol):

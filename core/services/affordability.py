@@ -62,7 +62,7 @@ def short_of_collateral(
         and t.action in {a.value for a in Action if a.adds_exposure}
         and t.collateral_usd_1e6 > 0
     ]
-    accounts = sorted({t.signer_address for t in adds})
+    accounts = sorted({t.account for t in adds})  # a subaccount's collateral is its wallet's
     calls = {a: venue.collateral_calls(a) for a in accounts}
     flat = [c for a in accounts for c in calls[a]]
     if not flat:
@@ -77,7 +77,7 @@ def short_of_collateral(
     short: dict[int, str] = {}
     need: dict[str, int] = {}
     for t in adds:
-        a = t.signer_address
+        a = t.account
         need[a] = need.get(a, 0) + t.collateral_usd_1e6
         balance, allowed = held[a]
         if balance < need[a]:

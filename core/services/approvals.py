@@ -77,9 +77,15 @@ class Approvals:
             raise ConfigError("this venue takes no collateral: there is nothing to approve")
         if amount_usd_1e6 <= 0:
             raise ConfigError("the amount to approve must be more than 0")
-        (_, allowed) = self.held([follower.address])[follower.address]
+        (_, allowed) = self.held([follower.account])[follower.account]
         if allowed >= amount_usd_1e6:
-            return Approval(follower.id, follower.address, amount_usd_1e6, allowed, None)
+            return Approval(follower.id, follower.account, amount_usd_1e6, allowed, None)
+        if follower.subaccount_of:
+            raise ConfigError(
+                f"follower {follower.id} trades through a subaccount of {follower.subaccount_of}: "
+                "copytrade does not hold that wallet's key; the wallet approves the Router "
+                f"itself (copytrade follower subaccount-setup {follower.id})"
+            )
         signer = self.signers(follower.signer_ref)
         if signer.address != follower.address:
             raise ConfigError(f"follower {follower.id}: its signer is {signer.address}")

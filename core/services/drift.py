@@ -38,7 +38,7 @@ def report(
             key = (f.leader_address, asset)
             if key not in leader_pos:
                 leader_pos[key] = held(f.leader_address, asset)
-            lead, mine = leader_pos[key], held(f.address, asset)
+            lead, mine = leader_pos[key], held(f.account, asset)
             limit = f.policy.max_position_usd_1e6
             a = assess(lead, mine, f.policy.sizing, limit, tolerance_bps)
             if a.status == FLAT and not include_flat:

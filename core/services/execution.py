@@ -32,6 +32,7 @@ from core.ports import (
     SignerSource,
     Venue,
 )
+from core.services import subaccount_checks
 from core.services.affordability import short_of_collateral, unaffordable
 from core.services.mode import ModeService
 from core.services.sending import Sender, who
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ExecutionConfig:
     chain_id: int
-    venue_address: str
     profile: str
     max_signal_age_s: int
     gas_limit: int
@@ -61,9 +61,10 @@ def order_call(t: ToSign, close_size: int | None = None, execution_fee_wei: int 
         leverage_x=t.leverage_x,
         acceptable_price_usd_1e6=t.acceptable_price_usd_1e6,
         client_order_id=bytes.fromhex(t.idempotency_key[2:]),
-        account=t.signer_address,
+        account=t.account,
         close_size=close_size,
         execution_fee_wei=execution_fee_wei,
+        by_subaccount=t.subaccount_of is not None,
     )
 
 
@@ -195,18 +196,22 @@ class Pipeline:
         request carries the execution fee the venue accepts at the fee ceiling, the most
         any attempt of it (a replacement too) can pay a gas (decision 0022)."""
         calldata: dict[int, bytes] = {}
-        refused: dict[int, str] = {}
+        # A subaccount the venue would refuse (revoked, expired, out of actions): rejected
+        # here, before a nonce; its other followers go on.
+        refused = subaccount_checks.refusals(todo, self.venue, self.chain)
+        todo = [t for t in todo if t.intent_id not in refused]
         terms = self.terms.get() if any(t.action != CANCEL_ACTION for t in todo) else None
         for t in todo:
             if t.action == CANCEL_ACTION:  # copytrade's cancel of a request (decision 0021)
-                calldata[t.intent_id] = self.venue.cancel_request(str(t.venue_order_key))
+                by_sub = t.subaccount_of is not None
+                calldata[t.intent_id] = self.venue.cancel_request(str(t.venue_order_key), by_sub)
                 continue
             size, collateral = None, t.collateral_usd_1e6
             by_size = t.action == Action.CLOSE.value or t.fraction_1e18 is not None
             if by_size and self.venue.closes_by_size:
                 # Sized from the follower's position on the venue, not from our rows (it may
                 # have been liquidated or changed outside copytrade).
-                c = self.venue.position_call(t.signer_address, t.asset)
+                c = self.venue.position_call(t.account, t.asset)
                 p = self.venue.decode_position(t.asset, self.chain.call(c.to, c.data))
                 if p.size_raw == 0 or p.is_long != (t.side == Side.LONG.value):
                     what = "close" if t.action == Action.CLOSE.value else "decrease"
@@ -271,7 +276,7 @@ class Pipeline:
             value = self.venue.order_value(data)
             try:
                 self.chain.call(
-                    self.cfg.venue_address,
+                    self.venue.order_to(data),
                     data,
                     sender=t.signer_address,
                     value=value,
@@ -331,7 +336,7 @@ class Pipeline:
                 self.cfg.chain_id,
                 nonce,
                 fee,
-                self.cfg.venue_address,
+                self.venue.order_to(data),
                 data,
                 self.cfg.gas_limit,
                 self.venue.order_value(data),

@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from core.domain.states import IntentState
 from core.domain.types import Mode
-from core.services.status import low_balance_wei
+from core.services.status import low_balance_wei, subaccounts_low
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,13 @@ class StateCollector:
                 "copytrade_low_balance_signers",
                 "Followers' signers holding less than COPYTRADE_LOW_BALANCE_WEI for gas.",
                 low,
-            )
+            ),
+            _gauge(
+                "copytrade_subaccounts_low",
+                "Followers whose GMX subaccount is refused, or has COPYTRADE_SUBACCOUNT_LOW_"
+                "ACTIONS actions or COPYTRADE_SUBACCOUNT_LOW_S seconds left.",
+                len(subaccounts_low(self.s)),
+            ),
         ]
 
     def _broker(self) -> list[Metric]:

@@ -15,14 +15,13 @@ service's broadcast window (the verdict read again right before each chunk)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.domain import fees as feemath
 from core.domain import stuck
 from core.domain.attempts import CANCEL_GAS
 from core.domain.fees import Fees
-from core.ports import MaintenanceChain, NonceAuditor, ResignStore, SignerSource
+from core.ports import MaintenanceChain, NonceAuditor, OrderRoute, ResignStore, SignerSource
 from core.services.cancelling import Canceller
 from core.services.mode import ModeService
 from core.services.nonce_sync import NonceSync, SyncConfig
@@ -36,7 +35,6 @@ __all__ = ["CANCEL_GAS", "Maintenance", "MaintenanceConfig", "ScanResult"]
 @dataclass(frozen=True)
 class MaintenanceConfig:
     chain_id: int
-    venue_address: str
     fee_ceiling_wei: int
     min_tip_wei: int
     stuck_after_s: float
@@ -55,16 +53,14 @@ class Maintenance:
         cfg: MaintenanceConfig,
         signers: SignerSource,
         audit_nonce: NonceAuditor,
-        value_of: Callable[[bytes], int],
+        route: OrderRoute,
     ) -> None:
-        """`value_of`: the wei an order's calldata carries (`Venue.order_value`), so a
-        replacement or re-sign sends what the first attempt sent."""
+        """`route`: where an order's calldata goes and the wei it carries (the venue), so a
+        replacement or re-sign sends what the first attempt sent, where it went."""
         self.chain = chain
         self.cfg = cfg
         sender = Sender(mode, chain)
-        self.replacer = Replacer(
-            store, sender, signers, Target(cfg.chain_id, cfg.venue_address, value_of)
-        )
+        self.replacer = Replacer(store, sender, signers, Target(cfg.chain_id, route))
         self.canceller = Canceller(
             store, self.replacer, self._market, cfg.fee_ceiling_wei, cfg.max_signal_age_s
         )
@@ -84,9 +80,7 @@ class Maintenance:
             signers,
             audit_nonce,
             self._market,
-            SyncConfig(
-                cfg.chain_id, cfg.venue_address, cfg.fee_ceiling_wei, cfg.confirmations, value_of
-            ),
+            SyncConfig(cfg.chain_id, cfg.fee_ceiling_wei, cfg.confirmations, route),
         )
 
     def _market(self) -> Fees:

@@ -23,7 +23,7 @@ from core.domain.mode import NONCE_ALARM
 from core.domain.rows import Newest
 from core.domain.states import IntentState
 from core.faults import pause
-from core.ports import MaintenanceChain, NonceAuditor, ResignStore, SignerSource
+from core.ports import MaintenanceChain, NonceAuditor, OrderRoute, ResignStore, SignerSource
 from core.services.mode import ModeService
 from core.services.sending import Sender, who
 
@@ -33,10 +33,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SyncConfig:
     chain_id: int
-    venue_address: str
     fee_ceiling_wei: int
     confirmations: int
-    value_of: Callable[[bytes], int]  # the wei an order's calldata carries (Venue.order_value)
+    route: OrderRoute  # where an order's calldata goes and the wei it carries (the venue)
 
 
 class NonceSync:
@@ -131,10 +130,10 @@ class NonceSync:
                 self.cfg.chain_id,
                 nonce,
                 fees,
-                self.cfg.venue_address,
+                self.cfg.route.order_to(n.calldata),
                 n.calldata,
                 n.gas_limit,
-                self.cfg.value_of(n.calldata),
+                self.cfg.route.order_value(n.calldata),
             )
             s = signer.sign_transaction(spec.as_dict())
             return s.tx_hash, s.raw

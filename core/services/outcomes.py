@@ -75,7 +75,7 @@ class Outcomes:
         if not keyed:
             return result
         keys = sorted({str(r.order_key) for r in keyed})
-        accounts = sorted({r.signer_address for r in keyed})
+        accounts = sorted({r.account for r in keyed})
         start = min(r.block_number for r in keyed)
         logs = self.chain.logs(self.venue.outcome_filters(accounts, keys), start, head)
         decoded = [o for lg in logs if (o := self.venue.decode_outcome(lg)) is not None]

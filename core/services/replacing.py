@@ -5,7 +5,6 @@ signed bytes before it is broadcast. Also holding at the fee ceiling."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.domain import attempts
@@ -13,7 +12,7 @@ from core.domain.fees import Fees
 from core.domain.rows import Newest
 from core.domain.states import IntentState
 from core.faults import pause
-from core.ports import AttemptStore, SignerSource
+from core.ports import AttemptStore, OrderRoute, SignerSource
 from core.services.sending import Sender
 
 log = logging.getLogger(__name__)
@@ -22,8 +21,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Target:
     chain_id: int
-    venue_address: str
-    value_of: Callable[[bytes], int]  # the wei an order's calldata carries (Venue.order_value)
+    route: OrderRoute  # where an order's calldata goes and the wei it carries (the venue)
 
 
 class Replacer:
@@ -52,11 +50,11 @@ class Replacer:
             t.chain_id,
             n.nonce,
             fees,
-            t.venue_address,
+            t.route.order_to(n.calldata),
             n.calldata,
             n.gas_limit,
             signer.address,
-            t.value_of(n.calldata) if kind == "order" else 0,
+            t.route.order_value(n.calldata) if kind == "order" else 0,
         )
         signed = signer.sign_transaction(spec.as_dict())
         attempt_id = self.store.claim(

@@ -14,6 +14,7 @@ from typing import Any
 
 from core.domain.errors import CopytradeError, WrongChain
 from core.domain.mode import CHAIN_ALARM, LEADER_REORG_ALARM, NONCE_ALARM
+from core.services import subaccount_checks
 
 LIST_MAX = 20  # addresses listed per problem (the counts are complete)
 CHAIN_ALARM_WITHIN_S = 120  # the wrong-chain refusal repeats every retry
@@ -53,6 +54,7 @@ def gather(s: Any) -> dict[str, Any]:
         "nonces_used_outside": _part(lambda: len(s.audit_queries.used_outside())),
         "signers": _part(lambda: signer_nonces(s)),
         "low_balance_signers": _part(lambda: low_balances(s)),
+        "subaccounts_low": _part(lambda: subaccounts_low(s)[:LIST_MAX]),
         "chain_alarm": wrong
         if wrong != ""
         else _part(lambda: recent_note(s, CHAIN_ALARM, CHAIN_ALARM_WITHIN_S)),
@@ -131,6 +133,17 @@ def low_balance_wei(s: Any) -> dict[str, int]:
 def low_balances(s: Any) -> list[str]:
     """The first 20 of `low_balance_wei`, one line each."""
     return [f"{a}: {w} wei" for a, w in list(low_balance_wei(s).items())[:LIST_MAX]]
+
+
+def subaccounts_low(s: Any) -> list[str]:
+    """Followers whose GMX subaccount is refused already or runs low (actions, expiry)."""
+    return subaccount_checks.running_low(
+        s.registry.list_followers(),
+        s.venue,
+        s.chain,
+        s.settings.subaccount_low_actions,
+        s.settings.subaccount_low_s,
+    )
 
 
 def recent_note(s: Any, key: str, within_s: float) -> str | None:

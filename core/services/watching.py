@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core import metrics
+from core.domain import subaccounts
 from core.domain.chain import Receipt
 from core.domain.rows import InFlightIntent, Mined
 from core.domain.states import IntentState
@@ -51,7 +52,6 @@ class Watcher:
         chain: WatcherChain,
         mode: ModeService,
         confirmations: int,
-        venue_address: str,
         venue: Venue,
         outcomes: OutcomeStore,
         wake: Callable[[int], None] | None = None,
@@ -67,7 +67,7 @@ class Watcher:
         self.chain = chain
         self.mode = mode
         self.confirmations = confirmations
-        self.venue = venue_address
+        self.venue = venue
         self.resender = LostResender(attempts, chain, Sender(mode, chain))
         # A two-phase venue: a mined request is not a fill; its outcome comes from the
         # venue's events.
@@ -164,7 +164,12 @@ class Watcher:
                 self._revert(f, r, result)
 
     def _revert(self, f: InFlightIntent, r: Receipt, result: WatchResult) -> None:
-        why = self.chain.revert_reason(f.signer_address, self.venue, f.calldata, r.block_number)
+        to = self.venue.order_to(f.calldata)
+        value = self.venue.order_value(f.calldata)
+        why = self.chain.revert_reason(
+            f.signer_address, to, f.calldata, r.block_number, value, self.venue.describe_revert
+        )
+        why = subaccounts.venue_reason(why) or why
         if self.txs.transition(
             f.intent_id,
             IntentState.MINED,

@@ -129,3 +129,82 @@ def test_gmx_on_arbitrum_accepts_our_request_and_our_cancel_after_expiry(fork: F
     names = [e.name for e in map(decode_log, raw["logs"]) if e is not None]
     assert "OrderCancelled" in names
     assert s.approvals.held([address])[address][0] == 1_000 * USD  # refunded
+
+
+def test_gmx_on_arbitrum_takes_a_subaccount_request_for_the_wallet_and_refuses_another_receiver(
+    fork: Flow,
+) -> None:
+    """GMX's own SubaccountRouter: the wallet's one-time calls (`follower subaccount-setup`),
+    then the pipeline's request through the subaccount is the wallet's order with the
+    wallet's collateral; a request for any other receiver is refused by GMX."""
+    from core.adapters.gmx import codec
+    from core.adapters.gmx import subaccounts as standing
+    from core.domain.errors import ChainError
+    from core.domain.types import Action
+    from core.domain.venue import OrderCall
+
+    s = fork.s
+    wallet = LocalSigner.from_key("0x" + secrets.token_hex(32))
+    sub_key = "0x" + secrets.token_hex(32)
+    os.environ["FORK_SUBACCOUNT_KEY"] = sub_key  # env: signer ref, this process only
+    sub = LocalSigner.from_key(sub_key).address
+    for who in (wallet.address, sub):
+        s.chain.rpc("anvil_setBalance", who, hex(10**18))
+    _fund_usdc(fork, wallet.address, 1_000 * 10**6)
+    router = s.gmx.subaccount_router
+    expires_at = s.chain.head_time() + 3600
+    for c in s.venue.subaccount_setup_calls(sub, 10, expires_at):
+        send_and_wait(s.chain, wallet, 42161, c.to, c.data, gas=2_000_000)
+    approve = s.venue.approve_call(100 * USD)
+    assert approve is not None
+    send_and_wait(s.chain, wallet, 42161, approve.to, approve.data, gas=200_000)
+    found = s.venue.decode_subaccount(s.chain.calls(s.venue.subaccount_calls(wallet.address, sub)))
+    assert (found.authorized, found.actions_used, found.max_actions) == (True, 0, 10)
+
+    leader = fork.leader()
+    policy = Policy(5, 10**12, frozenset({"ETH"}), parse_sizing("fixed-notional:20"), 100)
+    fid = s.registry.add_follower(
+        tg_user_id=2,
+        leader_id=s.registry.leader_id(leader),
+        signer_ref="env:FORK_SUBACCOUNT_KEY",
+        address=sub,
+        policy=policy,
+        in_cohort=True,
+        actor="pytest",
+        subaccount_of=wallet.address,
+    )
+    s.mode.request(Mode.LIVE, "pytest", "fork")
+    spec = parse_signal(fork.payload(leader, asset="ETH", collateral_usd="10", leverage=2))
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
+    s.pipeline.validate(pk)
+    assert s.pipeline.size(pk) == (1, 0)
+    s.pipeline.build(pk)
+    assert s.pipeline.send(pk) == 1
+    (intent,) = [i for i in fork.q.intents(signal_id=spec.signal_id) if i["follower_id"] == fid]
+    deadline = time.monotonic() + 30
+    while not s.chain.receipt_logs([intent["tx_hash"]]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    status, logs = s.chain.receipt_logs([intent["tx_hash"]])[intent["tx_hash"]]
+    assert status == 1
+    placed = [p for p in map(s.venue.order_placed, logs) if p is not None]
+    assert [a.lower() for a, _ in placed] == [wallet.address.lower()]  # the wallet's order
+    assert s.approvals.held([wallet.address])[wallet.address][0] == 990 * USD
+    found = s.venue.decode_subaccount(s.chain.calls(s.venue.subaccount_calls(wallet.address, sub)))
+    assert found.actions_used == 1
+
+    # The same request for another receiver: GMX refuses it.
+    fee = int(s.pipeline.terms.get().execution_fee(True, s.settings.fee_ceiling_wei))
+    other = LocalSigner.from_key("0x" + secrets.token_hex(32)).address
+    o = OrderCall(
+        Action.OPEN, "ETH", True, 10 * USD, 2, 10_000 * USD, b"\1" * 32, wallet.address,
+        execution_fee_wei=fee, by_subaccount=True,
+    )  # fmt: skip
+    data = s.venue.encode_order(o)
+    calls = codec.decode_multicall(data) or []
+    params = standing.create_params(calls[-1])
+    assert params is not None
+    params["addresses"]["receiver"] = other
+    params["addresses"]["cancellationReceiver"] = other
+    bad = codec.multicall([calls[0], codec.subaccount_create_order(wallet.address, params)])
+    with pytest.raises(ChainError):
+        s.chain.call(router, bad, sender=sub, value=fee, gas_price=10**9, gas=3_000_000)

@@ -24,7 +24,9 @@ from core.services.execution import ExecutionConfig, Pipeline
 from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
 from tests.service.fakes_chain import (
-    VENUE,
+    VENUE as VENUE,
+)
+from tests.service.fakes_chain import (
     FakeChain,
     FakeNonceAuditor,
     FakeSigner,
@@ -263,7 +265,6 @@ class PipelineRig:
 def execution_config(**overrides: Any) -> ExecutionConfig:
     cfg = ExecutionConfig(
         chain_id=CHAIN_ID,
-        venue_address=VENUE,
         profile="standard",
         max_signal_age_s=120,
         gas_limit=GAS_LIMIT,
@@ -313,7 +314,6 @@ class MaintenanceRig:
 def maintenance_config(**overrides: Any) -> MaintenanceConfig:
     cfg = MaintenanceConfig(
         chain_id=CHAIN_ID,
-        venue_address=VENUE,
         fee_ceiling_wei=100 * GWEI,
         min_tip_wei=GWEI // 10,
         stuck_after_s=30.0,
@@ -335,9 +335,7 @@ def make_maintenance(
     mode, controls, beats = make_mode(requested, stopped, heartbeat)
     chain, signers = _world()
     attempts, auditor = FakeAttempts(rows), FakeNonceAuditor()
-    m = Maintenance(
-        attempts, chain, mode, maintenance_config(**cfg), signers, auditor, FakeVenue().order_value
-    )
+    m = Maintenance(attempts, chain, mode, maintenance_config(**cfg), signers, auditor, FakeVenue())
     return MaintenanceRig(m, mode, controls, beats, attempts, chain, signers, auditor)
 
 

@@ -135,6 +135,9 @@ class FakeVenue(OnePhase):
     def order_value(self, calldata: bytes) -> int:
         return self.value if calldata.startswith(self.order_selector) else 0
 
+    def order_to(self, calldata: bytes) -> str:
+        return VENUE
+
     def price_call(self, asset: str) -> Call | None:
         return Call(VENUE, b"price:" + asset.encode())
 
@@ -156,7 +159,7 @@ class FakeVenue(OnePhase):
     def order_placed(self, log: Log) -> tuple[str, str] | None:
         return None
 
-    def cancel_request(self, key: str) -> bytes:
+    def cancel_request(self, key: str, by_subaccount: bool = False) -> bytes:
         """A two-phase venue's cancel of a request (decision 0021)."""
         return b"cancelOrder:" + key.encode()
 

@@ -138,6 +138,21 @@ CASES = [
         {series("copytrade_low_balance_signers", **HB): "2x30"},
         {series("copytrade_low_balance_signers", **HB): "0x30"},
     ),
+    Case(
+        "CopytradeSubaccountLow",
+        {series("copytrade_subaccounts_low", **HB): "1x30"},
+        {series("copytrade_subaccounts_low", **HB): "0x30"},
+    ),
+    Case(
+        "CopytradeSubaccountRefused",
+        {ended("rejected", "subaccount_exhausted"): "0x10 1x20"},
+        {
+            ended("rejected", "subaccount_exhausted"): "1x30",  # an old one only
+            ended("rejected", "max_position"): "0+1x30",  # other rejections are policy
+        },
+        at="15m",
+        labels=(),
+    ),
 ]
 
 

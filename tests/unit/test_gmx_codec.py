@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.adapters.gmx import codec, events, sdk
-from core.adapters.gmx.venue import GmxConfig, GmxMarket, GmxVenue
+from core.adapters.gmx.config import GmxConfig, GmxMarket
+from core.adapters.gmx.venue import GmxVenue
 from core.adapters.venue import RecorderVenue
 from core.domain.chain import Log
 from core.domain.errors import ConfigError, RejectedSignal

@@ -7,7 +7,8 @@ from __future__ import annotations
 from eth_abi import encode
 
 from core.adapters.gmx import codec
-from core.adapters.gmx.venue import TERM_KEYS, GmxConfig, GmxVenue
+from core.adapters.gmx.config import GmxConfig
+from core.adapters.gmx.venue import TERM_KEYS, GmxVenue
 
 VENUE = GmxVenue(GmxConfig.for_chain(42161, {}))
 ARBITRUM = {

@@ -139,6 +139,33 @@ def cancel_order(key: bytes) -> bytes:
     return _call(ROUTER, "cancelOrder", [key])
 
 
+# -- SubaccountRouter (a wallet's subaccount orders for it) -----------------------------------
+
+SUBACCOUNT_ROUTER = "SubaccountRouter"
+
+
+def subaccount_create_order(account: str, params: Mapping[str, Any]) -> bytes:
+    """`SubaccountRouter.createOrder(account, CreateOrderParams)`: the order is the
+    account's; the router pulls its collateral from the account (Router.pluginTransfer)."""
+    inputs = sdk.entry(SUBACCOUNT_ROUTER, "createOrder")["inputs"]
+    values = _positional(inputs, {"account": checksum(account), "params": params})
+    return _call(SUBACCOUNT_ROUTER, "createOrder", values)
+
+
+def decode_subaccount_create_order(data: bytes) -> dict[str, Any] | None:
+    args = decode_call(SUBACCOUNT_ROUTER, "createOrder", data)
+    return None if args is None else dict(args["params"])
+
+
+def subaccount_cancel_order(key: bytes) -> bytes:
+    return _call(SUBACCOUNT_ROUTER, "cancelOrder", [key])
+
+
+def subaccount_call(name: str, *args: Any) -> bytes:
+    """Any other SubaccountRouter call (the wallet's set-up: addSubaccount, …)."""
+    return _call(SUBACCOUNT_ROUTER, name, list(args))
+
+
 # -- SyntheticsReader -------------------------------------------------------------------------
 
 

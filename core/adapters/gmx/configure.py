@@ -9,7 +9,7 @@ from dataclasses import fields
 from typing import Any
 
 from core.adapters.gmx import sdk
-from core.adapters.gmx.venue import GmxConfig, GmxMarket
+from core.adapters.gmx.config import GmxConfig, GmxMarket
 from core.domain.errors import ConfigError
 
 CONTRACT_FIELDS = (
@@ -71,4 +71,6 @@ def gmx_config(chain_id: int, contracts: str, markets: str) -> GmxConfig:
         **{f: str(given[f]) for f in CONTRACT_FIELDS},
         usdc_decimals=int(given.get("usdc_decimals", 6)),
         markets=by_asset,
+        # optional: where subaccounts' orders go (followers on a subaccount need it)
+        subaccount_router=str(given.get("subaccount_router", "")),
     )

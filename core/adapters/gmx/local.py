@@ -390,6 +390,7 @@ def settings_for(gmx: LocalGmx) -> dict[str, str]:
         "data_store": gmx.data_store,
         "event_emitter": gmx.event_emitter,
         "usdc": gmx.usdc,
+        "subaccount_router": gmx.subaccount_router,
     }
     markets = {
         a: {"market": m, "index_decimals": gmx.index_decimals[a]} for a, m in gmx.markets.items()

@@ -7,6 +7,7 @@ Pure calls and decoding; the chain adapter runs them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from eth_abi import decode, encode
 from eth_utils import keccak
@@ -60,3 +61,41 @@ def decode_terms(results: Sequence[bytes]) -> SubaccountTerms:
         codec.decode_uint(most),
         codec.decode_uint(expires),
     )
+
+
+def create_params(call: bytes) -> dict[str, Any] | None:
+    """The CreateOrderParams of either router's createOrder (ExchangeRouter's, or the
+    SubaccountRouter's for an account)."""
+    return codec.decode_create_order(call) or codec.decode_subaccount_create_order(call)
+
+
+def is_subaccount_call(calldata: bytes) -> bool:
+    """Whether an order's calldata is for the SubaccountRouter: a multicall holding its
+    createOrder(account, …) or a cancelOrder (the ExchangeRouter's cancel is a bare call,
+    never in a multicall, so the two never look alike). Replacements and re-signs send the
+    same calldata to the same router by this rule."""
+    calls = codec.decode_multicall(calldata) or []
+    cancel = codec.selector(codec.SUBACCOUNT_ROUTER, "cancelOrder")
+    return any(
+        c[:4] == cancel or codec.decode_subaccount_create_order(c) is not None for c in calls
+    )
+
+
+def setup_calls(subaccount: str, max_actions: int, expires_at: int) -> bytes:
+    """The wallet's one-time SubaccountRouter multicall: add the subaccount, its lifetime
+    budget of order actions, its expiry (GMX treats an unset expiry as expired)."""
+    sub = checksum(subaccount)
+    return codec.multicall(
+        [
+            codec.subaccount_call("addSubaccount", sub),
+            codec.subaccount_call(
+                "setMaxAllowedSubaccountActionCount", sub, ORDER_ACTION, max_actions
+            ),
+            codec.subaccount_call("setSubaccountExpiresAt", sub, ORDER_ACTION, expires_at),
+        ]
+    )
+
+
+def revoke_call(subaccount: str) -> bytes:
+    """The wallet's `removeSubaccount`: the key can act for it no more, at once."""
+    return codec.subaccount_call("removeSubaccount", checksum(subaccount))

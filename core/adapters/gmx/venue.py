@@ -12,11 +12,11 @@ of the index token, so 1 micro-USD per whole token is 10^(24 - index_decimals).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from core.adapters.gmx import codec, sdk
+from core.adapters.gmx import codec, subaccounts
 from core.adapters.gmx import leaders as leaders_mod
+from core.adapters.gmx.config import GmxConfig, GmxMarket
 from core.adapters.gmx.events import (
     GmxEvent,
     decode_error,
@@ -27,6 +27,7 @@ from core.adapters.gmx.events import (
 from core.domain.chain import Log
 from core.domain.errors import ConfigError, RejectedSignal
 from core.domain.leader_fills import LeaderFill
+from core.domain.subaccounts import SubaccountTerms
 from core.domain.types import Action
 from core.domain.venue import (
     Call,
@@ -55,52 +56,6 @@ TERM_KEYS = (
 POSITIONS_PAGE = 1000  # getAccountPositions(start=0, end=…): one account's positions, all
 EXECUTED_EVENTS = ("PositionIncrease", "PositionDecrease")
 ENDED_EVENTS = {"OrderCancelled": OutcomeKind.CANCELLED, "OrderFrozen": OutcomeKind.FROZEN}
-
-
-@dataclass(frozen=True)
-class GmxMarket:
-    market: str  # the market token's address
-    index_decimals: int  # the index token's decimals (ETH 18, BTC 8)
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.index_decimals <= 24:
-            # Above 24 a micro-USD price is not a whole number of GMX price units.
-            raise ConfigError(f"market {self.market}: index decimals {self.index_decimals}")
-
-    @property
-    def price_unit(self) -> int:
-        """GMX price units in one micro-USD per whole index token."""
-        return int(10 ** (24 - self.index_decimals))
-
-
-@dataclass(frozen=True)
-class GmxConfig:
-    exchange_router: str
-    router: str  # SyntheticsRouter: the spender the follower approves for USDC
-    order_vault: str
-    reader: str
-    data_store: str
-    event_emitter: str
-    usdc: str
-    usdc_decimals: int
-    markets: Mapping[str, GmxMarket] = field(default_factory=dict)  # asset -> market
-
-    @classmethod
-    def for_chain(cls, chain_id: int, markets: Mapping[str, GmxMarket]) -> GmxConfig:
-        """A deployment's addresses from the pinned SDK (42161 Arbitrum, 43114 Avalanche)."""
-        a = sdk.addresses(chain_id)
-        usdc = sdk.tokens(chain_id)["USDC"]
-        return cls(
-            exchange_router=a["ExchangeRouter"],
-            router=a["SyntheticsRouter"],
-            order_vault=a["OrderVault"],
-            reader=a["SyntheticsReader"],
-            data_store=a["DataStore"],
-            event_emitter=a["EventEmitter"],
-            usdc=usdc.address,
-            usdc_decimals=usdc.decimals,
-            markets=dict(markets),
-        )
 
 
 def _topic(address: str) -> str:
@@ -193,10 +148,42 @@ class GmxVenue:
             "dataList": [o.client_order_id],
         }
         calls = [codec.send_wnt(self.cfg.order_vault, fee)]
+        if o.by_subaccount:
+            # SubaccountRouter: the fee from the subaccount's own value, the collateral
+            # pulled from the account by the router (no sendTokens), the order the account's.
+            self._subaccount_router()
+            calls.append(codec.subaccount_create_order(o.account, params))
+            return codec.multicall(calls)
         if increase:
             calls.append(codec.send_tokens(self.cfg.usdc, self.cfg.order_vault, collateral))
         calls.append(codec.create_order(params))
         return codec.multicall(calls)
+
+    def _subaccount_router(self) -> str:
+        if not self.cfg.subaccount_router:
+            raise ConfigError(
+                "a follower trades through a GMX subaccount, but no SubaccountRouter is "
+                "configured: add subaccount_router to COPYTRADE_GMX_CONTRACTS"
+            )
+        return self.cfg.subaccount_router
+
+    def order_to(self, calldata: bytes) -> str:
+        """The ExchangeRouter, or the SubaccountRouter for a subaccount's calldata."""
+        if subaccounts.is_subaccount_call(calldata):
+            return self._subaccount_router()
+        return self.cfg.exchange_router
+
+    def subaccount_calls(self, account: str, subaccount: str) -> list[Call]:
+        return subaccounts.terms_calls(self.cfg.data_store, account, subaccount)
+
+    def decode_subaccount(self, results: Sequence[bytes]) -> SubaccountTerms:
+        return subaccounts.decode_terms(results)
+
+    def subaccount_setup_calls(
+        self, subaccount: str, max_actions: int, expires_at: int
+    ) -> list[Call]:
+        data = subaccounts.setup_calls(subaccount, max_actions, expires_at)
+        return [Call(self._subaccount_router(), data)]
 
     def order_value(self, calldata: bytes) -> int:
         calls = codec.decode_multicall(calldata) or []
@@ -206,7 +193,7 @@ class GmxVenue:
     def decode_order(self, data: bytes) -> OrderCall | None:
         """The market order in a multicall (its first createOrder); None otherwise."""
         calls = codec.decode_multicall(data) or []
-        p = next((q for q in map(codec.decode_create_order, calls) if q is not None), None)
+        p = next((q for q in map(subaccounts.create_params, calls) if q is not None), None)
         if p is None or p["orderType"] not in (codec.MARKET_INCREASE, codec.MARKET_DECREASE):
             return None
         found = self._by_market.get(p["addresses"]["market"].lower())
@@ -230,8 +217,15 @@ class GmxVenue:
             execution_fee_wei=int(n["executionFee"]),
         )
 
-    def cancel_request(self, key: str) -> bytes:
-        return codec.cancel_order(bytes.fromhex(_hex32(key)[2:]))
+    def cancel_request(self, key: str, by_subaccount: bool = False) -> bytes:
+        raw = bytes.fromhex(_hex32(key)[2:])
+        if by_subaccount:
+            self._subaccount_router()
+            return codec.multicall([codec.subaccount_cancel_order(raw)])
+        return codec.cancel_order(raw)
+
+    def describe_revert(self, data: bytes) -> str | None:
+        return decode_error(data)
 
     def cancel_after_call(self) -> Call | None:
         """GMX's BaseOrderUtils.validateRequestCancellation: a trader's cancelOrder reverts

@@ -43,6 +43,7 @@ TO_SIGN_COLS = (
     followers.c.in_cohort,
     intents.c.venue_order_key,
     signals.c.fraction_1e18,
+    followers.c.subaccount_of,
 )
 # What TO_SIGN_COLS are read from (the signal: a decrease's fraction).
 TO_SIGN_FROM = intents.join(followers).join(signals, signals.c.id == intents.c.signal_pk)

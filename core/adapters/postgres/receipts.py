@@ -18,6 +18,7 @@ from core.adapters.postgres.cas import bulk_update, cas_one, count_moved
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import (
     attempts,
+    followers,
     intents,
     signals,
 )
@@ -185,7 +186,7 @@ class ReceiptStore:
                 select(
                     c.id,
                     c.state,
-                    c.signer_address,
+                    func.coalesce(followers.c.subaccount_of, c.signer_address),
                     c.tx_hash,
                     c.block_number,
                     c.venue_order_key,
@@ -194,6 +195,7 @@ class ReceiptStore:
                     c.signal_pk,
                     asked,
                 )
+                .select_from(intents.join(followers, followers.c.id == c.follower_id))
                 .where(
                     c.state.in_(waiting),
                     c.tx_hash.is_not(None),

@@ -26,6 +26,7 @@ FOLLOWER_COLUMNS = (
     followers.c.paused,
     followers.c.circuit_breaker,
     followers.c.in_cohort,
+    followers.c.subaccount_of,
     leaders.c.address.label("leader_address"),
     policies.c.max_leverage_x,
     policies.c.max_position_usd_1e6,
@@ -65,6 +66,7 @@ def follower_from_row(r: Any) -> FollowerRow:
         r.circuit_breaker,
         r.in_cohort,
         policy,
+        r.subaccount_of,
     )
 
 
@@ -122,6 +124,7 @@ class Registry:
         policy: Policy,
         in_cohort: bool,
         actor: str,
+        subaccount_of: str | None = None,
     ) -> int:
         with self.db.tx() as conn:
             fid = conn.execute(
@@ -132,6 +135,7 @@ class Registry:
                     signer_ref=signer_ref,
                     address=address,
                     in_cohort=in_cohort,
+                    subaccount_of=subaccount_of,
                 )
                 .returning(followers.c.id)
             ).scalar_one()
@@ -144,6 +148,7 @@ class Registry:
                 follower_id=fid,
                 address=address,
                 signer_ref=signer_ref,
+                subaccount_of=subaccount_of,
                 **_policy_audit(policy),
             )
             return int(fid)
@@ -203,6 +208,11 @@ class Registry:
                 conn, actor, "follower.set_signer", reason,
                 follower_id=follower_id, old_address=old, new_address=address,
             )  # fmt: skip
+
+    def audit(self, actor: str, action: str, reason: str | None, **details: Any) -> None:
+        """An operator action that changes no row of ours (a wallet's set-up sent for it)."""
+        with self.db.tx() as conn:
+            write_audit(conn, actor, action, reason, **details)
 
     def set_policy(self, follower_id: int, policy: Policy, actor: str, reason: str | None) -> None:
         with self.db.tx() as conn:

@@ -77,7 +77,10 @@ followers = Table(
     Column("tg_user_id", BigInteger, nullable=False),
     Column("leader_id", Integer, ForeignKey("leaders.id"), nullable=False, index=True),
     Column("signer_ref", Text, nullable=False),
-    Column("address", String(42), nullable=False),
+    Column("address", String(42), nullable=False),  # the signer's: nonces and gas
+    # The wallet the signer trades for as its GMX subaccount (0009); NULL: its own address.
+    # Positions, collateral and the order's account are the wallet's.
+    Column("subaccount_of", String(42)),
     Column("paused", Boolean, nullable=False, server_default="false"),
     Column("circuit_breaker", Boolean, nullable=False, server_default="false"),
     Column("in_cohort", Boolean, nullable=False, server_default="false"),
