@@ -28,7 +28,7 @@ from config.settings import get_settings
 from core import logs, metrics
 from core.domain import steps
 
-QUEUES = ("intake", "execution", "watch")
+QUEUES = ("intake", "execution", "watch", "notify")
 
 
 def result_backend_for(broker_url: str, setting: str = "") -> str:
@@ -59,6 +59,7 @@ def make_app(broker_url: str | None = None) -> Celery:
             "tasks.execution",
             "tasks.watching",
             "tasks.maintenance",
+            "tasks.notify",
             "tasks.worker",  # the worker process hooks
         ],
     )
@@ -127,6 +128,11 @@ def make_app(broker_url: str | None = None) -> Celery:
                 "task": "copytrade.watch",
                 "schedule": s.watch_period_s,
                 "options": {"expires": max(1.0, 2 * s.watch_period_s)},
+            },
+            "notify": {
+                "task": "copytrade.notify",
+                "schedule": s.notify_period_s,
+                "options": {"expires": max(1.0, 2 * s.notify_period_s)},
             },
         },
         timezone="UTC",

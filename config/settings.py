@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     # this many actions left, or this close to its expiry.
     subaccount_low_actions: int = Field(20, ge=0)
     subaccount_low_s: int = Field(86_400, ge=0)
+    # Notifications (docs/followers.md): the drain's period, pacing and retries; where the
+    # operator hears alerts; the bot that writes to followers whose destination is
+    # `telegram` (their chat: tg_user_id); the transaction link in a message.
+    notify_period_s: float = Field(1.0, gt=0)
+    notify_min_interval_s: float = Field(1.0, ge=0)
+    notify_max_tries: int = Field(30, ge=1)
+    notify_backoff_max_s: float = Field(60.0, gt=0)
+    notify_tx_url: str = "{tx_hash}"
+    operator_notify_url: SecretStr = SecretStr("")
+    telegram_bot_token: SecretStr = SecretStr("")
     min_tip_wei: int = 100_000_000
     kms_region: str = "us-east-1"
     kms_endpoint_url: str = ""  # empty: AWS; set for a KMS-compatible endpoint (tests: moto)

@@ -22,6 +22,7 @@ from core.adapters.postgres.gate import gate_states
 from core.adapters.postgres.intents import IntentStore
 from core.adapters.postgres.leader_txs import LeaderStore
 from core.adapters.postgres.nonces import NonceStore
+from core.adapters.postgres.notifications import NotificationStore
 from core.adapters.postgres.reads.audit import AuditQueries
 from core.adapters.postgres.reads.backlog import BacklogQueries
 from core.adapters.postgres.reads.leader_txs import LeaderTxReads
@@ -45,6 +46,7 @@ from core.services.intake import Intake
 from core.services.leader_watch import LeaderWatcher
 from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
+from core.services.notifying import Notifier, NotifyConfig
 from core.services.reconcile import Reconciler
 from core.services.watching import Watcher
 
@@ -255,6 +257,25 @@ class Services:
             self.audit_nonce,
             self.venue,
         )
+
+    @cached_property
+    def notifications(self) -> NotificationStore:
+        return NotificationStore(self.db)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        s = self.settings
+        cfg = NotifyConfig(
+            tx_url=s.notify_tx_url,
+            telegram_bot_token=s.telegram_bot_token.get_secret_value(),
+            operator_url=s.operator_notify_url.get_secret_value(),
+            min_interval_s=s.notify_min_interval_s,
+            max_tries=s.notify_max_tries,
+            backoff_max_s=s.notify_backoff_max_s,
+        )
+        from core.adapters.notify_apprise import AppriseSender  # start-up cost: apprise
+
+        return Notifier(self.notifications, AppriseSender(), cfg)
 
     @cached_property
     def reconciler(self) -> Reconciler:

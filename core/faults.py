@@ -29,6 +29,8 @@ POINTS = (
     "replace.after_claim",  # a replacement written ahead (claimed), not yet broadcast
     "leaders.before_read",  # a watcher round has read the leaders' cursors and the head
     "leaders.after_record",  # a leader's block recorded (outbox written), not yet submitted
+    "notify.before_send",  # a notification's rows locked, nothing sent yet
+    "notify.after_send",  # the destination took it; the rows still say pending
 )
 
 

@@ -11,6 +11,7 @@ from core.adapters.signers import REF_HELP
 from core.cli import collateral as collateral_cli
 from core.cli import leaders as leaders_cli
 from core.cli import mode as mode_cli
+from core.cli import notify as notify_cli
 from core.cli import subaccounts as subaccounts_cli
 from core.cli.common import console, emit_json, table
 from core.domain.errors import ConfigError, RejectedSignal, TransientError
@@ -70,6 +71,7 @@ def register(app: typer.Typer) -> None:
     )
     collateral_cli.register(follower)
     subaccounts_cli.register(follower)
+    notify_cli.register(follower, app)
     leaders_cli.register(leader)
     mode_cli.register(mode)
     for name, sub in (

@@ -103,6 +103,16 @@ def _show_status(d: dict[str, Any]) -> None:
     low = d["low_balance_signers"]
     for line in low if isinstance(low, list) else [low]:
         console.print(f"[yellow]low balance[/] {line}")
+    notes = d["notifications"]
+    if isinstance(notes, dict):
+        if notes["pending"] or notes["failed"]:
+            console.print(
+                f"notifications: {notes['pending']} pending, {notes['failed']} refused for good"
+            )
+        for line in notes["failures"]:
+            console.print(f"[red]notification refused[/] {line}")
+    else:
+        console.print(f"notifications: {notes}")
     subs = d["subaccounts_low"]
     for line in subs if isinstance(subs, list) else [subs]:
         console.print(f"[yellow]subaccount[/] {line}")

@@ -125,7 +125,7 @@ def start_processes(
             "-n",
             f"ct{i}@%h",
             "-Q",
-            "intake,execution,watch",
+            "intake,execution,watch,notify",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

@@ -47,6 +47,7 @@ OTHER_TASKS: dict[str, str] = {
     "stuck_scan": "watch",
     "reconcile": "watch",
     "follow_leaders": "watch",
+    "notify": "notify",  # the notifications drain: its own queue, never behind real work
 }
 
 PER_SIGNAL_TASKS = frozenset(s.task for s in CHAIN if s.handles is not None)

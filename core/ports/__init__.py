@@ -40,6 +40,8 @@ from core.domain.states import IntentState, SignalState
 from core.domain.venue import Call, LogFilter
 
 # The venue's port and a reference-price source live in core/ports/venue.py.
+from core.ports.notify import NotificationStore as NotificationStore
+from core.ports.notify import NotifySender as NotifySender
 from core.ports.venue import OrderRoute as OrderRoute
 from core.ports.venue import PriceSource as PriceSource
 from core.ports.venue import Venue as Venue

@@ -55,6 +55,7 @@ def gather(s: Any) -> dict[str, Any]:
         "signers": _part(lambda: signer_nonces(s)),
         "low_balance_signers": _part(lambda: low_balances(s)),
         "subaccounts_low": _part(lambda: subaccounts_low(s)[:LIST_MAX]),
+        "notifications": _part(lambda: notifications(s)),
         "chain_alarm": wrong
         if wrong != ""
         else _part(lambda: recent_note(s, CHAIN_ALARM, CHAIN_ALARM_WITHIN_S)),
@@ -144,6 +145,18 @@ def subaccounts_low(s: Any) -> list[str]:
         s.settings.subaccount_low_actions,
         s.settings.subaccount_low_s,
     )
+
+
+def notifications(s: Any) -> dict[str, Any]:
+    """The outbox by state, and the newest messages refused for good (a chat that never
+    started the bot, a webhook that is gone: the destination needs fixing)."""
+    counts = s.notifications.counts()
+    return {
+        "pending": counts.get("pending", 0),
+        "sent": counts.get("sent", 0),
+        "failed": counts.get("failed", 0),
+        "failures": s.notifications.failures(LIST_MAX) if counts.get("failed") else [],
+    }
 
 
 def recent_note(s: Any, key: str, within_s: float) -> str | None:

@@ -21,6 +21,7 @@ import pytest
 import redis
 import yaml
 
+from config.celery_app import QUEUES
 from config.settings import ROOT
 from tests.support import procs
 from tests.support.databases import fresh_database
@@ -85,7 +86,7 @@ def test_the_deployment_has_every_part(compose: dict[str, Any]) -> None:
         for n in ("worker", "watcher")
         for q in s[n]["command"][s[n]["command"].index("-Q") + 1].split(",")
     }
-    assert queues == {"intake", "execution", "watch"}  # every queue has a consumer
+    assert queues == set(QUEUES)  # every queue has a consumer
     assert "-E" in s["worker"]["command"]  # task events for Flower
     assert "COPYTRADE_FLOWER_PASSWORD" in s["flower"]["environment"]
     for name in ("prometheus", "grafana"):
@@ -149,7 +150,8 @@ def test_prometheus_loads_the_config_and_every_rule(
         )
         _, body = http_get(f"http://127.0.0.1:{port}/api/v1/rules")
         rules = [r["name"] for g in json.loads(body)["data"]["groups"] for r in g["rules"]]
-        assert len(rules) == 14
+        declared = yaml.safe_load((ROOT / "config" / "prometheus" / "alerts.yml").read_text())
+        assert sorted(rules) == sorted(r["alert"] for g in declared["groups"] for r in g["rules"])
         assert "CopytradeForcedDry" in rules
     finally:
         p.stop()

@@ -216,7 +216,7 @@ def start_worker(
     env: dict[str, str],
     name: str,
     concurrency: int = 2,
-    queues: str = "intake,execution,watch",
+    queues: str = "intake,execution,watch,notify",
 ) -> Proc:
     log = tmp / f"worker-{name}.log"
     p = Proc(

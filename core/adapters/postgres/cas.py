@@ -11,8 +11,10 @@ from sqlalchemy import ARRAY, Column, Connection, Table, Update, bindparam, cast
 from sqlalchemy.sql.elements import BindParameter
 
 from core import metrics
+from core.adapters.postgres import outbox
 from core.adapters.postgres.db import after_commit
 from core.adapters.postgres.tables import intents
+from core.domain.notifications import INTENT_EVENTS
 from core.domain.states import INTENT_TERMINAL, IntentState, check_intent, reason_code
 
 FEW = 4  # rows up to which an executemany is cheaper than one unnest statement
@@ -78,6 +80,8 @@ def cas_many(
             n = int(conn.execute(stmt).rowcount)
         count_moved(conn, current, new, n, code)
         total += n
+    if total and new in INTENT_EVENTS:  # reported in the same transaction as the move
+        outbox.intents_moved(conn, [r["b_id"] for r in rows], new)
     return total
 
 

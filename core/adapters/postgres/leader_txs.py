@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import OperationalError
 
+from core.adapters.postgres import outbox
 from core.adapters.postgres.cas import count_moved
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import intents, leader_txs, leaders, signals, watched_blocks
@@ -181,12 +182,19 @@ class LeaderStore:
                 return False
             for state in (IntentState.PENDING, IntentState.CREATED):
                 check_intent(state, IntentState.REJECTED)
-                n = conn.execute(
-                    update(intents)
-                    .where(intents.c.signal_pk == signal_pk, intents.c.state == state.value)
-                    .values(state=IntentState.REJECTED.value, reason=reason, updated_at=func.now())
-                ).rowcount
-                count_moved(conn, state, IntentState.REJECTED, n, reason_code(reason))
+                moved = [
+                    int(i)
+                    for (i,) in conn.execute(
+                        update(intents)
+                        .where(intents.c.signal_pk == signal_pk, intents.c.state == state.value)
+                        .values(
+                            state=IntentState.REJECTED.value, reason=reason, updated_at=func.now()
+                        )
+                        .returning(intents.c.id)
+                    )
+                ]
+                count_moved(conn, state, IntentState.REJECTED, len(moved), reason_code(reason))
+                outbox.intents_moved(conn, moved, IntentState.REJECTED)
             # Counted after the update: a build that commits later finds its intents
             # rejected (its compare-and-set fails); one that committed before is counted.
             acted = conn.execute(

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
+from core.adapters.postgres import outbox
 from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.cas import bulk_update, cas_one, count_moved
 from core.adapters.postgres.db import Database
@@ -169,6 +170,7 @@ class ReceiptStore:
             ).returning(intents.c.id, intents.c.sent_at)
             out = [(int(i), at) for i, at in conn.execute(stmt)]
             count_moved(conn, IntentState.MINED, IntentState.CONFIRMED, len(out))
+            outbox.intents_moved(conn, [i for i, _ in out], IntentState.CONFIRMED)
         return out
 
     # -- a two-phase venue's outcomes (the `OutcomeStore` port) ---------------------------

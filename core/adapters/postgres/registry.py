@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from core.adapters.postgres import outbox
 from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.tables import followers, intents, leaders, policies
@@ -208,6 +210,33 @@ class Registry:
                 conn, actor, "follower.set_signer", reason,
                 follower_id=follower_id, old_address=old, new_address=address,
             )  # fmt: skip
+
+    def set_notify_url(
+        self, follower_id: int, url: str | None, shown: str, actor: str, reason: str | None
+    ) -> None:
+        """Where the follower hears what happened (None: nowhere); audited with `shown`,
+        the URL without what may be a token."""
+        with self.db.tx() as conn:
+            n = conn.execute(
+                update(followers).where(followers.c.id == follower_id).values(notify_url=url)
+            ).rowcount
+            if n == 0:
+                raise NotFound(f"follower {follower_id} does not exist")
+            write_audit(
+                conn, actor, "follower.notify", reason, follower_id=follower_id, destination=shown
+            )
+
+    def notify_test(self, follower_id: int, actor: str) -> bool:
+        """A test message to the follower's destination, through the outbox."""
+        with self.db.tx() as conn:
+            return outbox.add(
+                conn,
+                f"follower:{follower_id}",
+                "test",
+                f"test:{follower_id}:{actor}:{uuid4().hex}",
+                {"text": "copytrade: this destination works"},
+                follower_id=follower_id,
+            )
 
     def audit(self, actor: str, action: str, reason: str | None, **details: Any) -> None:
         """An operator action that changes no row of ours (a wallet's set-up sent for it)."""

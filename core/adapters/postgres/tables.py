@@ -81,6 +81,9 @@ followers = Table(
     # The wallet the signer trades for as its GMX subaccount (0009); NULL: its own address.
     # Positions, collateral and the order's account are the wallet's.
     Column("subaccount_of", String(42)),
+    # Where the follower hears what happened (0010): an apprise URL, or `telegram` (the
+    # chat is tg_user_id, the bot token a setting); NULL: nowhere.
+    Column("notify_url", Text),
     Column("paused", Boolean, nullable=False, server_default="false"),
     Column("circuit_breaker", Boolean, nullable=False, server_default="false"),
     Column("in_cohort", Boolean, nullable=False, server_default="false"),
@@ -214,6 +217,30 @@ controls = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The notifications outbox (0010): a row written in the same transaction as the change it
+# reports, drained by copytrade.notify (core/services/notifying.py). `dedupe` makes a
+# report of one change one row, whoever writes it.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("destination", String(64), nullable=False),  # follower:<id> | operator
+    Column("follower_id", Integer, ForeignKey("followers.id")),
+    Column("event", String(32), nullable=False),
+    Column("signal_pk", BigInteger),  # a follower's reports of one signal go out as one
+    Column("intent_id", BigInteger),
+    Column("dedupe", String(160), nullable=False, unique=True),
+    Column("facts", JSONB, nullable=False, server_default="{}"),
+    Column("state", String(16), nullable=False, server_default="pending"),  # sent | failed
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("next_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_error", Text),
+    _now(),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_notifications_due", "state", "next_at"),
+    Index("ix_notifications_destination", "destination", "id"),
 )
 
 audit_log = Table(

@@ -1,0 +1,148 @@
+"""The notifications outbox, read and recorded by the drain (the `NotificationStore` port).
+One drain at a time (a session advisory lock on its own connection, released if the
+process dies); a message is sent inside the transaction that holds its row and records the
+result, so a crash before the send leaves it pending (sent once, later) and a crash after
+the send and before the commit sends it again (the one window for a duplicate: no
+destination takes an idempotency key)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, text, update
+
+from core.adapters.postgres.db import Database
+from core.adapters.postgres.tables import followers, notifications
+from core.domain.notifications import Head, Pending, SendResult, Target, backoff_s
+
+DRAIN_LOCK = 0x6E6F74696679  # "notify": the drain's session advisory lock
+n = notifications.c
+
+
+class NotificationStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def drain_lock(self) -> Iterator[bool]:
+        with self.db.engine.connect() as conn:
+            got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({DRAIN_LOCK})")).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text(f"SELECT pg_advisory_unlock({DRAIN_LOCK})"))
+                    conn.commit()
+
+    def heads(self) -> list[Head]:
+        m = notifications.alias("m")
+        since = (
+            select(func.extract("epoch", func.now() - func.max(m.c.sent_at)))
+            .where(m.c.destination == n.destination, m.c.state == "sent")
+            .scalar_subquery()
+        )
+        q = (
+            select(n.destination, n.id, n.signal_pk, n.next_at <= func.now(), since)
+            .where(n.state == "pending")
+            .order_by(n.destination, n.id)
+            .distinct(n.destination)
+        )
+        with self.db.tx() as conn:
+            rows = conn.execute(q).all()
+        return [
+            Head(r[0], r[1], r[2], bool(r[3]), None if r[4] is None else float(r[4])) for r in rows
+        ]
+
+    def deliver(
+        self,
+        head: Head,
+        send: Callable[[Target, list[Pending]], tuple[list[Pending], SendResult]],
+        max_tries: int,
+        backoff_max_s: float,
+    ) -> tuple[int, SendResult] | None:
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(n.id, n.event, n.signal_pk, n.facts, n.tries, n.next_at <= func.now())
+                .where(n.destination == head.destination, n.state == "pending")
+                .order_by(n.id)
+                .limit(50)
+                .with_for_update()
+            ).all()
+            if not rows or rows[0].id != head.id or not rows[0][5]:
+                return None  # sent meanwhile, or backing off again
+            pending = [Pending(r.id, r.event, r.signal_pk, r.facts, r.tries) for r in rows]
+            target = self._target(conn, head.destination)
+            went, result = send(target, pending)
+            ids = [p.id for p in went]
+            if result.ok:
+                values: dict[str, Any] = {
+                    "state": "sent",
+                    "sent_at": func.now(),
+                    "last_error": None,
+                }
+            elif result.permanent or went[0].tries + 1 >= max_tries:
+                why = (
+                    result.detail
+                    if result.permanent
+                    else f"gave up after {max_tries} tries: {result.detail}"
+                )
+                values = {"state": "failed", "last_error": why[:300], "tries": n.tries + 1}
+            else:
+                wait = timedelta(seconds=backoff_s(went[0].tries, backoff_max_s))
+                values = {
+                    "tries": n.tries + 1,
+                    "next_at": func.now() + wait,
+                    "last_error": result.detail[:300],
+                }
+            conn.execute(update(notifications).where(n.id.in_(ids)).values(**values))
+            return len(ids), result
+
+    @staticmethod
+    def _target(conn: Any, destination: str) -> Target:
+        kind, _, rest = destination.partition(":")
+        if kind != "follower":
+            return Target(destination, None)
+        row = conn.execute(
+            select(followers.c.notify_url, followers.c.tg_user_id).where(
+                followers.c.id == int(rest)
+            )
+        ).first()
+        return Target(destination, None if row is None else row[0], None if row is None else row[1])
+
+    def counts(self) -> dict[str, int]:
+        with self.db.tx() as conn:
+            rows = conn.execute(select(n.state, func.count()).group_by(n.state)).all()
+        return {str(s): int(c) for s, c in rows}
+
+    def failures(self, limit: int) -> list[str]:
+        """The newest messages refused for good, one line each (status)."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(n.id, n.destination, n.event, n.last_error)
+                .where(and_(n.state == "failed"))
+                .order_by(n.id.desc())
+                .limit(limit)
+            ).all()
+        return [f"#{r[0]} {r[1]} {r[2]}: {r[3]}" for r in rows]
+
+    def listing(
+        self, state: str | None, follower_id: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        q = select(
+            n.id, n.destination, n.event, n.signal_pk, n.intent_id, n.state, n.tries,
+            n.created_at, n.sent_at, n.last_error,
+        ).order_by(n.id.desc()).limit(limit)  # fmt: skip
+        if state is not None:
+            q = q.where(n.state == state)
+        if follower_id is not None:
+            q = q.where(n.follower_id == follower_id)
+        with self.db.tx() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+            for r in rows
+        ]

@@ -1,0 +1,102 @@
+"""The notifications drain (`copytrade.notify`, its own queue, driven by beat): every
+destination's next message, one at a time per destination and in order, paced (at most one
+message per destination every COPYTRADE_NOTIFY_MIN_INTERVAL_S — Telegram allows about one
+a second per chat), a follower's reports of one signal as one message. A refusal worth
+trying again backs off (1, 2, 4 … s, up to COPYTRADE_NOTIFY_BACKOFF_MAX_S) and holds the
+destination's later messages behind it; a permanent one (403, a bad URL) is recorded and
+never tried again. See core/adapters/postgres/notifications.py for the one duplicate
+window."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from core.domain.notifications import TELEGRAM, Pending, SendResult, Target, group, render
+from core.faults import pause
+from core.ports import NotificationStore, NotifySender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    tx_url: str = (
+        "{tx_hash}"  # the transaction link in a message, e.g. https://arbiscan.io/tx/{tx_hash}
+    )
+    telegram_bot_token: str = ""  # followers whose destination is `telegram`
+    operator_url: str = ""  # the operator's channel (an apprise URL)
+    min_interval_s: float = 1.0
+    max_tries: int = 30
+    backoff_max_s: float = 60.0
+    budget_s: float = 20.0  # a drain round stops taking new messages after this long
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0  # messages (rows) delivered
+    retrying: int = 0
+    failed: int = 0
+    busy: bool = False  # another drain holds the lock
+
+
+class Notifier:
+    def __init__(self, store: NotificationStore, sender: NotifySender, cfg: NotifyConfig) -> None:
+        self.store = store
+        self.sender = sender
+        self.cfg = cfg
+
+    def drain(self) -> DrainResult:
+        result = DrainResult()
+        with self.store.drain_lock() as mine:
+            if not mine:
+                result.busy = True
+                return result
+            deadline = time.monotonic() + self.cfg.budget_s
+            while time.monotonic() < deadline:
+                ready = [h for h in self.store.heads() if h.due and self._paced(h.since_last_s)]
+                if not ready:
+                    break
+                for head in ready:
+                    done = self.store.deliver(
+                        head, self._send, self.cfg.max_tries, self.cfg.backoff_max_s
+                    )
+                    if done is None:
+                        continue
+                    n, how = done
+                    if how.ok:
+                        result.sent += n
+                    elif how.permanent:
+                        result.failed += n
+                        log.warning("notification to %s refused: %s", head.destination, how.detail)
+                    else:
+                        result.retrying += n
+                # the destinations just sent to wait their interval: the next round (beat)
+                # or pass takes them up
+                if self.cfg.min_interval_s > 0:
+                    break
+        return result
+
+    def _paced(self, since_last_s: float | None) -> bool:
+        return since_last_s is None or since_last_s >= self.cfg.min_interval_s
+
+    def _send(self, target: Target, rows: list[Pending]) -> tuple[list[Pending], SendResult]:
+        went = group(rows)
+        url = self._url(target)
+        if url is None:
+            return went, SendResult(False, permanent=True, detail="no destination set")
+        msg = render([(r.event, r.facts) for r in went], self.cfg.tx_url)
+        pause("notify.before_send")
+        result = self.sender.send(url, msg.title, msg.body)
+        pause("notify.after_send")
+        return went, result
+
+    def _url(self, target: Target) -> str | None:
+        if target.destination == "operator":
+            return self.cfg.operator_url or None
+        if target.notify_url == TELEGRAM:
+            if not self.cfg.telegram_bot_token or target.tg_user_id is None:
+                return None
+            return f"tgram://{self.cfg.telegram_bot_token}/{target.tg_user_id}"
+        return target.notify_url
