@@ -129,6 +129,11 @@ def make_app(broker_url: str | None = None) -> Celery:
                 "schedule": s.watch_period_s,
                 "options": {"expires": max(1.0, 2 * s.watch_period_s)},
             },
+            "alerts": {
+                "task": "copytrade.alerts",
+                "schedule": s.alerts_period_s,
+                "options": {"expires": max(1.0, s.alerts_period_s)},
+            },
             "notify": {
                 "task": "copytrade.notify",
                 "schedule": s.notify_period_s,

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.demo import notices
 from core.demo.embedded import INTERRUPTED, Embedded, Interrupted, check_interrupt
 from core.demo.scenario import KEEPER_MOVE_BPS, PERSONAS, PRICES, SIGNALS
 from core.demo.stack import (
@@ -182,6 +183,7 @@ def _run(
             f"dev keeper: executes requests 0.5 s after they land, {KEEPER_MOVE_BPS} bps "
             "against the trader"
         )
+    receiver = notices.listen(s, [fid for fid, _, _ in cast])
     wait_ready(emb, workers)
     with console.status("LIVE requested; waiting for 3 consecutive heartbeats") as st:
         v = go_live(
@@ -244,7 +246,11 @@ def _run(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"intents not terminal in time: {by}")
             time.sleep(0.2)
-    return _report(s, q, console, cast, signal_ids, where, as_json)
+    try:
+        told = notices.show(s, receiver, cast, console, quiet=as_json)
+    finally:
+        receiver.down()
+    return _report(s, q, console, cast, signal_ids, where, as_json, told)
 
 
 KEEPER_STOP = threading.Event()
@@ -278,6 +284,7 @@ def _report(
     signal_ids: list[str],
     venue: str,
     as_json: bool,
+    told: list[dict[str, Any]],
 ) -> int:
     table = Table(title="followers: one row per intent")
     for col in (
@@ -353,7 +360,13 @@ def _report(
     if as_json:
         print(
             json.dumps(
-                {"ok": ok, "venue": venue, "followers": out, "status": status},
+                {
+                    "ok": ok,
+                    "venue": venue,
+                    "followers": out,
+                    "notifications": told,
+                    "status": status,
+                },
                 default=str,
                 indent=2,
             )

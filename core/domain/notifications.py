@@ -107,6 +107,12 @@ def line(event: str, f: Mapping[str, Any], tx_url: str) -> str:
         return f"Failed on chain: {trade} — {plain(f.get('reason'))}"
     if event == "failed":
         return f"Not copied: {trade} — {plain(f.get('reason'))}"
+    if event == "alert_opened":
+        return f"ALERT: {f.get('text', f.get('alert', ''))}"
+    if event == "alert_resolved":
+        return f"resolved: {f.get('text', f.get('alert', ''))}"
+    if event == "test":
+        return str(f.get("text", "test"))
     if event == "paused":
         return "Copying is paused by the operator; nothing is sent until it resumes"
     if event == "resumed":

@@ -48,6 +48,7 @@ OTHER_TASKS: dict[str, str] = {
     "reconcile": "watch",
     "follow_leaders": "watch",
     "notify": "notify",  # the notifications drain: its own queue, never behind real work
+    "alerts": "notify",  # what needs a person, into the notifications outbox
 }
 
 PER_SIGNAL_TASKS = frozenset(s.task for s in CHAIN if s.handles is not None)

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from core.demo.receiver import Receiver
 from core.services.status import notifications as status_notifications
 from tests.support import procs
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.pauses import Pause
-from tests.support.receiver import Receiver
 from tests.support.stacks import WorkerSet, live_worker_set
 
 TX_URL = "https://explorer.example/tx/{tx_hash}"

@@ -18,6 +18,8 @@ FLOWER = "flower-pass-91bd"
 DB_PASSWORD = "pg-pass-c0de"
 REDIS_PASSWORD = "redis-pass-beef"
 RPC_KEY = "rpc-key-5eed"
+BOT_TOKEN = "123456:bot-token-abcd"
+OPERATOR_HOOK = "hook-token-f00d"
 
 
 def secret_settings(**extra: str) -> Settings:
@@ -32,12 +34,14 @@ def secret_settings(**extra: str) -> Settings:
             "COPYTRADE_RESULT_BACKEND_URL": f"redis://:{REDIS_PASSWORD}@redis:6379/2",
             "COPYTRADE_RPC_URL": f"https://eth-mainnet.g.alchemy.com/v2/{RPC_KEY}",
             "COPYTRADE_RPC_FALLBACK_URLS": f"https://mainnet.infura.io/v3/{RPC_KEY},http://n:8545",
+            "COPYTRADE_TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+            "COPYTRADE_OPERATOR_NOTIFY_URL": f"discord://123/{OPERATOR_HOOK}",
             **extra,
         }
     )
 
 
-SECRETS = (KEYSTORE, FLOWER, DB_PASSWORD, REDIS_PASSWORD, RPC_KEY)
+SECRETS = (KEYSTORE, FLOWER, DB_PASSWORD, REDIS_PASSWORD, RPC_KEY, BOT_TOKEN, OPERATOR_HOOK)
 
 
 @pytest.mark.parametrize(

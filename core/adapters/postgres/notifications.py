@@ -7,15 +7,18 @@ destination takes an idempotency key)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from core.adapters.postgres import outbox
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.tables import followers, notifications
+from core.adapters.postgres.tables import controls, followers, notifications
 from core.domain.notifications import Head, Pending, SendResult, Target, backoff_s
 
 DRAIN_LOCK = 0x6E6F74696679  # "notify": the drain's session advisory lock
@@ -146,3 +149,72 @@ class NotificationStore:
             {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
             for r in rows
         ]
+
+    # -- alert episodes (core/services/alerting.py) -----------------------------------
+    def episode(
+        self,
+        name: str,
+        active: bool,
+        facts: dict[str, Any],
+        delay_s: float,
+        operator: bool,
+        followers_event: str | None = None,
+    ) -> str | None:
+        """One condition's episode, in one transaction with its reports: it opens when
+        first seen active (controls key `alert:<name>`), is reported once it has lasted
+        `delay_s` (to the operator when `operator`, and as `followers_event` to every
+        follower with a destination), and is closed — reported `resolved` if it was
+        reported — when seen inactive. Returns what was reported now (opened | resolved)."""
+        key = f"alert:{name}"
+        with self.db.tx() as conn:
+            now = float(conn.execute(select(func.extract("epoch", func.now()))).scalar_one())
+            if active:  # two rounds at once: one inserts, both then lock the same row
+                fresh = json.dumps({"start": int(now), "reported": False})
+                conn.execute(
+                    pg_insert(controls).values(key=key, value=fresh).on_conflict_do_nothing()
+                )
+            row = conn.execute(
+                select(controls.c.value).where(controls.c.key == key).with_for_update()
+            ).first()
+            if row is None:
+                return None
+            state = json.loads(row[0])
+            if not active:
+                conn.execute(delete(controls).where(controls.c.key == key))
+                if not state.get("reported"):
+                    return None
+                self._report(conn, name, "resolved", f"{state['start']}:resolved", facts,
+                             operator, "resumed" if followers_event else None)  # fmt: skip
+                return "resolved"
+            if state["reported"] or now - state["start"] < delay_s:
+                return None
+            self._report(conn, name, "opened", str(state["start"]), facts, operator,
+                         followers_event)  # fmt: skip
+            state["reported"] = True
+            conn.execute(
+                update(controls).where(controls.c.key == key).values(value=json.dumps(state))
+            )
+            return "opened"
+
+    @staticmethod
+    def _report(
+        conn: Any,
+        name: str,
+        how: str,
+        episode: str,
+        facts: dict[str, Any],
+        operator: bool,
+        followers_event: str | None,
+    ) -> None:
+        text = facts.get("text", name)
+        if operator:
+            outbox.add(conn, "operator", f"alert_{how}", f"alert:{name}:{episode}",
+                       {"alert": name, "text": text})  # fmt: skip
+        if followers_event is None:
+            return
+        ids = conn.execute(
+            select(followers.c.id).where(followers.c.notify_url.is_not(None))
+        ).scalars()
+        for fid in ids:
+            outbox.add(conn, f"follower:{fid}", followers_event,
+                       f"alert:{name}:{episode}:{fid}", {}, follower_id=fid)  # fmt: skip

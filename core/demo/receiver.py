@@ -1,6 +1,6 @@
-"""A local HTTP receiver for notifications (apprise's json:// target posts here): it keeps
-every request's JSON body by path, answers each path from a script of status codes (then
-200), and can go down and come back on the same port."""
+"""A local HTTP receiver for notifications (apprise's json:// target posts here; the demo and
+the tests use it): it keeps every request's JSON body by path, answers each path from a
+script of status codes (then 200), and can go down and come back on the same port."""
 
 from __future__ import annotations
 
