@@ -111,6 +111,8 @@ def line(event: str, f: Mapping[str, Any], tx_url: str) -> str:
         return f"ALERT: {f.get('text', f.get('alert', ''))}"
     if event == "alert_resolved":
         return f"resolved: {f.get('text', f.get('alert', ''))}"
+    if event == "subaccount_low":
+        return str(f.get("text", "your GMX subaccount needs your wallet's attention"))
     if event == "test":
         return str(f.get("text", "test"))
     if event == "paused":

@@ -29,6 +29,8 @@ class Condition:
     text: str
     delay_s: float = 0.0
     followers_event: str | None = None  # also told to every follower (the stop: paused)
+    follower_id: int | None = None  # … or to this follower only
+    operator: bool = True
 
 
 def conditions(s: Any) -> list[Condition]:
@@ -80,6 +82,17 @@ def conditions(s: Any) -> list[Condition]:
     add("held", held)
     add("low_balance", low)
     add("subaccount_low", subaccounts)
+    try:  # each subaccount follower hears of its own subaccount, once per episode
+        by_follower = status.subaccounts_low_by_follower(s)
+        for f in s.registry.list_followers():
+            if f.subaccount_of:
+                what = by_follower.get(f.id, "")
+                text = f"your GMX subaccount needs your wallet's attention: {what}"
+                out.append(Condition(f"subaccount_low:{f.id}", f.id in by_follower, text,
+                                     followers_event="subaccount_low", follower_id=f.id,
+                                     operator=False))  # fmt: skip
+    except (CopytradeError, OSError) as exc:
+        log.warning("subaccount standing unreadable: %s", exc)
     return out
 
 
@@ -89,7 +102,13 @@ def check(s: Any) -> dict[str, str]:
     reported = {}
     for c in conditions(s):
         how = s.notifications.episode(
-            c.name, c.active, {"text": c.text}, c.delay_s, operator, c.followers_event
+            c.name,
+            c.active,
+            {"text": c.text},
+            c.delay_s,
+            operator and c.operator,
+            c.followers_event,
+            c.follower_id,
         )
         if how is not None:
             reported[c.name] = how

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.domain.notifications import TELEGRAM, Pending, SendResult, Target, group, render
@@ -31,6 +33,7 @@ class NotifyConfig:
     max_tries: int = 30
     backoff_max_s: float = 60.0
     budget_s: float = 20.0  # a drain round stops taking new messages after this long
+    telegram_max_per_s: float = 25.0  # one bot: Telegram allows about 30 messages a second
 
 
 @dataclass
@@ -42,10 +45,20 @@ class DrainResult:
 
 
 class Notifier:
-    def __init__(self, store: NotificationStore, sender: NotifySender, cfg: NotifyConfig) -> None:
+    def __init__(
+        self,
+        store: NotificationStore,
+        sender: NotifySender,
+        cfg: NotifyConfig,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.store = store
         self.sender = sender
         self.cfg = cfg
+        self.clock = clock
+        self.sleep = sleep
+        self._bot_sends: deque[float] = deque()  # this process's recent sends through the bot
 
     def drain(self) -> DrainResult:
         result = DrainResult()
@@ -87,10 +100,23 @@ class Notifier:
         if url is None:
             return went, SendResult(False, permanent=True, detail="no destination set")
         msg = render([(r.event, r.facts) for r in went], self.cfg.tx_url)
+        if url.startswith("tgram://"):
+            self._bot_pace()
         pause("notify.before_send")
         result = self.sender.send(url, msg.title, msg.body)
         pause("notify.after_send")
         return went, result
+
+    def _bot_pace(self) -> None:
+        """At most `telegram_max_per_s` sends through the bot in any second (one drain runs
+        at a time, so this process's count is the bot's)."""
+        now = self.clock()
+        while self._bot_sends and now - self._bot_sends[0] >= 1.0:
+            self._bot_sends.popleft()
+        if len(self._bot_sends) >= self.cfg.telegram_max_per_s:
+            self.sleep(1.0 - (now - self._bot_sends[0]))
+            self._bot_sends.popleft()
+        self._bot_sends.append(self.clock())
 
     def _url(self, target: Target) -> str | None:
         if target.destination == "operator":

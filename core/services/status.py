@@ -138,6 +138,10 @@ def low_balances(s: Any) -> list[str]:
 
 def subaccounts_low(s: Any) -> list[str]:
     """Followers whose GMX subaccount is refused already or runs low (actions, expiry)."""
+    return [f"follower {fid}: {what}" for fid, what in subaccounts_low_by_follower(s).items()]
+
+
+def subaccounts_low_by_follower(s: Any) -> dict[int, str]:
     return subaccount_checks.running_low(
         s.registry.list_followers(),
         s.venue,

@@ -109,16 +109,16 @@ def running_low(
     chain: StandingChain,
     min_actions: int,
     min_s: int,
-) -> list[str]:
-    """One line per subaccount follower that is refused already or soon will be: what an
-    operator must hear before (or when) its copies stop."""
+) -> dict[int, str]:
+    """Each subaccount follower that is refused already or soon will be (follower id ->
+    what): what its owner and the operator must hear before (or when) its copies stop."""
     found, now = follower_standings(followers, venue, chain)
-    lines = []
+    out = {}
     for fid, t in sorted(found.items()):
         refused = subaccounts.refusal(t, now)
         low = subaccounts.running_low(t, now, min_actions, min_s)
         if refused is not None:
             low = [f"refused: {refused} ({subaccounts.detail(t, refused, now)})"]
         if low:
-            lines.append(f"follower {fid}: " + "; ".join(low))
-    return lines
+            out[fid] = "; ".join(low)
+    return out

@@ -22,6 +22,7 @@ from core.adapters.chain import Chain
 from core.adapters.gmx import local
 from core.adapters.signers.local import LocalSigner
 from core.domain.types import USD
+from core.services import alerting
 from tests.support.chain import ANVIL_KEY0, random_address, set_balance
 from tests.support.databases import fresh_database
 from tests.support.flow import Flow
@@ -144,6 +145,14 @@ def test_setup_prints_the_wallet_s_calls_then_sends_them_once_with_its_key(
     assert status.returncode == 0, status.stderr
     low = json.loads(status.stdout)["subaccounts_low"]
     assert any(line.startswith(f"follower {fid}: 3 action(s) left of 3") for line in low), low
+
+    # The follower hears it too, once (docs/followers.md), and the operator has no channel.
+    s.registry.set_notify_url(fid, "json://127.0.0.1:9/x", "json://…", "pytest", None)
+    assert alerting.check(s).get(f"subaccount_low:{fid}") == "opened"
+    assert f"subaccount_low:{fid}" not in alerting.check(s)
+    (told,) = s.notifications.listing(None, fid, 10)
+    assert told["event"] == "subaccount_low"
+    assert all(r["destination"] != "operator" for r in s.notifications.listing(None, None, 100))
 
 
 def test_the_signer_form_names_the_wallet_and_bad_input_is_one_line(rig: Rig, keys: Keys) -> None:

@@ -159,12 +159,14 @@ class NotificationStore:
         delay_s: float,
         operator: bool,
         followers_event: str | None = None,
+        follower_id: int | None = None,
     ) -> str | None:
         """One condition's episode, in one transaction with its reports: it opens when
         first seen active (controls key `alert:<name>`), is reported once it has lasted
         `delay_s` (to the operator when `operator`, and as `followers_event` to every
-        follower with a destination), and is closed — reported `resolved` if it was
-        reported — when seen inactive. Returns what was reported now (opened | resolved)."""
+        follower with a destination, or only to `follower_id`), and is closed — reported
+        `resolved` if it was reported — when seen inactive. Returns what was reported now
+        (opened | resolved)."""
         key = f"alert:{name}"
         with self.db.tx() as conn:
             now = float(conn.execute(select(func.extract("epoch", func.now()))).scalar_one())
@@ -183,13 +185,14 @@ class NotificationStore:
                 conn.execute(delete(controls).where(controls.c.key == key))
                 if not state.get("reported"):
                     return None
+                again = "resumed" if followers_event == "paused" else None
                 self._report(conn, name, "resolved", f"{state['start']}:resolved", facts,
-                             operator, "resumed" if followers_event else None)  # fmt: skip
+                             operator, again, follower_id)  # fmt: skip
                 return "resolved"
             if state["reported"] or now - state["start"] < delay_s:
                 return None
             self._report(conn, name, "opened", str(state["start"]), facts, operator,
-                         followers_event)  # fmt: skip
+                         followers_event, follower_id)  # fmt: skip
             state["reported"] = True
             conn.execute(
                 update(controls).where(controls.c.key == key).values(value=json.dumps(state))
@@ -205,6 +208,7 @@ class NotificationStore:
         facts: dict[str, Any],
         operator: bool,
         followers_event: str | None,
+        follower_id: int | None = None,
     ) -> None:
         text = facts.get("text", name)
         if operator:
@@ -212,9 +216,10 @@ class NotificationStore:
                        {"alert": name, "text": text})  # fmt: skip
         if followers_event is None:
             return
-        ids = conn.execute(
-            select(followers.c.id).where(followers.c.notify_url.is_not(None))
-        ).scalars()
-        for fid in ids:
-            outbox.add(conn, f"follower:{fid}", followers_event,
-                       f"alert:{name}:{episode}:{fid}", {}, follower_id=fid)  # fmt: skip
+        q = select(followers.c.id).where(followers.c.notify_url.is_not(None))
+        if follower_id is not None:
+            q = q.where(followers.c.id == follower_id)
+        for fid in conn.execute(q).scalars():
+            dedupe = f"alert:{name}:{episode}:{fid}"
+            outbox.add(conn, f"follower:{fid}", followers_event, dedupe, {"text": text},
+                       follower_id=fid)  # fmt: skip
