@@ -78,6 +78,42 @@ def _fund_usdc(flow: Flow, address: str, amount: int) -> None:
     flow.s.chain.rpc("anvil_setStorageAt", USDC, "0x" + slot.hex(), "0x" + f"{amount:064x}")
 
 
+def _follower(fork: Flow, leader: str, tg: int, ref: str, address: str, **extra: Any) -> int:
+    policy = Policy(5, 10**12, frozenset({"ETH"}), parse_sizing("fixed-notional:20"), 100)
+    return int(
+        fork.s.registry.add_follower(
+            tg_user_id=tg,
+            leader_id=fork.s.registry.leader_id(leader),
+            signer_ref=ref,
+            address=address,
+            policy=policy,
+            in_cohort=True,
+            actor="pytest",
+            **extra,
+        )
+    )
+
+
+def _requested(fork: Flow, leader: str, fid: int) -> tuple[dict[str, Any], list[Any]]:
+    """One signal of `leader` run through the pipeline here, LIVE: the follower's intent
+    and its request's receipt logs (mined successfully)."""
+    s = fork.s
+    s.mode.request(Mode.LIVE, "pytest", "fork")
+    spec = parse_signal(fork.payload(leader, asset="ETH", collateral_usd="10", leverage=2))
+    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
+    s.pipeline.validate(pk)
+    assert s.pipeline.size(pk) == (1, 0)
+    s.pipeline.build(pk)
+    assert s.pipeline.send(pk) == 1
+    (intent,) = [i for i in fork.q.intents(signal_id=spec.signal_id) if i["follower_id"] == fid]
+    deadline = time.monotonic() + 30
+    while not s.chain.receipt_logs([intent["tx_hash"]]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    status, logs = s.chain.receipt_logs([intent["tx_hash"]])[intent["tx_hash"]]
+    assert status == 1  # GMX accepted the fee (validateExecutionFee) and the collateral
+    return intent, logs
+
+
 def test_gmx_on_arbitrum_accepts_our_request_and_our_cancel_after_expiry(fork: Flow) -> None:
     s = fork.s
     key = "0x" + secrets.token_hex(32)
@@ -86,31 +122,10 @@ def test_gmx_on_arbitrum_accepts_our_request_and_our_cancel_after_expiry(fork: F
     s.chain.rpc("anvil_setBalance", address, hex(10**18))
     _fund_usdc(fork, address, 1_000 * 10**6)
     leader = fork.leader()
-    policy = Policy(5, 10**12, frozenset({"ETH"}), parse_sizing("fixed-notional:20"), 100)
-    fid = s.registry.add_follower(
-        tg_user_id=1,
-        leader_id=s.registry.leader_id(leader),
-        signer_ref="env:FORK_FOLLOWER_KEY",
-        address=address,
-        policy=policy,
-        in_cohort=True,
-        actor="pytest",
-    )
+    fid = _follower(fork, leader, 1, "env:FORK_FOLLOWER_KEY", address)
     assert s.approvals.approve(s.registry.follower(fid), 100 * USD, "pytest", None).tx_hash
     assert s.approvals.held([address])[address] == (1_000 * USD, 100 * USD)
-    s.mode.request(Mode.LIVE, "pytest", "fork")
-    spec = parse_signal(fork.payload(leader, asset="ETH", collateral_usd="10", leverage=2))
-    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
-    s.pipeline.validate(pk)
-    assert s.pipeline.size(pk) == (1, 0)
-    s.pipeline.build(pk)
-    assert s.pipeline.send(pk) == 1
-    (intent,) = fork.q.intents(signal_id=spec.signal_id)
-    deadline = time.monotonic() + 30
-    while not s.chain.receipt_logs([intent["tx_hash"]]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    status, logs = s.chain.receipt_logs([intent["tx_hash"]])[intent["tx_hash"]]
-    assert status == 1  # GMX accepted the fee (validateExecutionFee) and the collateral
+    intent, logs = _requested(fork, leader, fid)
     order_key = s.venue.request_key(logs)  # OrderCreated, from GMX's EventEmitter
     assert order_key is not None
     placed = [p for p in map(s.venue.order_placed, logs) if p is not None]
@@ -162,30 +177,9 @@ def test_gmx_on_arbitrum_takes_a_subaccount_request_for_the_wallet_and_refuses_a
     assert (found.authorized, found.actions_used, found.max_actions) == (True, 0, 10)
 
     leader = fork.leader()
-    policy = Policy(5, 10**12, frozenset({"ETH"}), parse_sizing("fixed-notional:20"), 100)
-    fid = s.registry.add_follower(
-        tg_user_id=2,
-        leader_id=s.registry.leader_id(leader),
-        signer_ref="env:FORK_SUBACCOUNT_KEY",
-        address=sub,
-        policy=policy,
-        in_cohort=True,
-        actor="pytest",
-        subaccount_of=wallet.address,
-    )
-    s.mode.request(Mode.LIVE, "pytest", "fork")
-    spec = parse_signal(fork.payload(leader, asset="ETH", collateral_usd="10", leverage=2))
-    _, pk = s.signals.insert_signal(spec, s.registry.leader_id(leader), "test")
-    s.pipeline.validate(pk)
-    assert s.pipeline.size(pk) == (1, 0)
-    s.pipeline.build(pk)
-    assert s.pipeline.send(pk) == 1
-    (intent,) = [i for i in fork.q.intents(signal_id=spec.signal_id) if i["follower_id"] == fid]
-    deadline = time.monotonic() + 30
-    while not s.chain.receipt_logs([intent["tx_hash"]]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    status, logs = s.chain.receipt_logs([intent["tx_hash"]])[intent["tx_hash"]]
-    assert status == 1
+    sub_ref = "env:FORK_SUBACCOUNT_KEY"
+    fid = _follower(fork, leader, 2, sub_ref, sub, subaccount_of=wallet.address)
+    _, logs = _requested(fork, leader, fid)
     placed = [p for p in map(s.venue.order_placed, logs) if p is not None]
     assert [a.lower() for a, _ in placed] == [wallet.address.lower()]  # the wallet's order
     assert s.approvals.held([wallet.address])[wallet.address][0] == 990 * USD

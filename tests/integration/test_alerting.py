@@ -15,12 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from core.adapters.postgres.tables import notifications
-from core.bootstrap import Services
 from core.domain.types import Mode
 from core.services import alerting
-from tests.support.databases import fresh_database
-from tests.support.flow import Flow
-from tests.support.stacks import settings_with
+from tests.support.flow import Flow, own_flow
 
 
 @pytest.fixture
@@ -28,18 +25,15 @@ def own(stack: Any) -> Iterator[Flow]:
     """Services on a fresh database and a mode store no heartbeat writes to (requested LIVE
     is forced DRY there), with an operator channel."""
     mode_url = stack.env["COPYTRADE_MODE_REDIS_URL"].rsplit("/", 1)[0] + "/27"
-    with fresh_database("ct_alerts") as url:
-        env = {
-            **stack.env,
-            "COPYTRADE_DATABASE_URL": url,
-            "COPYTRADE_MODE_REDIS_URL": mode_url,
-            "COPYTRADE_OPERATOR_NOTIFY_URL": "json://127.0.0.1:9/operator",
-            "COPYTRADE_HEALTH_PERIOD_S": "1",
-            "COPYTRADE_ALERT_FORCED_DRY_PERIODS": "3",
-        }
-        s = Services(settings_with(env))
-        yield Flow(stack, services=s, env=env)
-        s.db.dispose()
+    with own_flow(
+        stack,
+        "ct_alerts",
+        COPYTRADE_MODE_REDIS_URL=mode_url,
+        COPYTRADE_OPERATOR_NOTIFY_URL="json://127.0.0.1:9/operator",
+        COPYTRADE_HEALTH_PERIOD_S="1",
+        COPYTRADE_ALERT_FORCED_DRY_PERIODS="3",
+    ) as flow:
+        yield flow
 
 
 def reports(flow: Flow) -> list[tuple[str, str]]:

@@ -14,21 +14,15 @@ from sqlalchemy import func, select
 from core.adapters.postgres import outbox
 from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.tables import intents, notifications
-from core.bootstrap import Services
 from core.domain.signals import parse_signal
 from core.domain.states import IntentState
-from tests.support.databases import fresh_database
-from tests.support.flow import Flow
-from tests.support.stacks import settings_with
+from tests.support.flow import Flow, own_flow
 
 
 @pytest.fixture
 def own(stack: Any) -> Iterator[Flow]:
-    with fresh_database("ct_outbox") as url:
-        env = {**stack.env, "COPYTRADE_DATABASE_URL": url}
-        s = Services(settings_with(env))
-        yield Flow(stack, services=s, env=env)
-        s.db.dispose()
+    with own_flow(stack, "ct_outbox") as flow:
+        yield flow
 
 
 def expanded(flow: Flow, n_followers: int, notify: int) -> tuple[int, list[int]]:

@@ -15,22 +15,16 @@ import pytest
 from sqlalchemy import select
 
 from core.adapters.postgres.tables import intents
-from core.bootstrap import Services
 from core.domain.signals import parse_signal
-from tests.support.databases import fresh_database
-from tests.support.flow import Flow
-from tests.support.stacks import settings_with
+from tests.support.flow import Flow, own_flow
 
 USD = 10**6
 
 
 @pytest.fixture
 def own(stack: Any) -> Iterator[Flow]:
-    with fresh_database("ct_rejsize") as url:
-        env = {**stack.env, "COPYTRADE_DATABASE_URL": url}
-        s = Services(settings_with(env))
-        yield Flow(stack, services=s, env=env)
-        s.db.dispose()
+    with own_flow(stack, "ct_rejsize") as flow:
+        yield flow
 
 
 def sized(flow: Flow, leader: str, collateral_usd: str, leverage: int) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,40 +17,18 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from core.adapters.chain import Chain
 from core.adapters.gmx import local
 from core.adapters.signers.local import LocalSigner
 from core.domain.types import USD
 from core.services import alerting
 from tests.support.chain import ANVIL_KEY0, random_address, set_balance
-from tests.support.databases import fresh_database
-from tests.support.flow import Flow
-from tests.support.procs import copytrade_cmd
-from tests.support.stacks import settings_with
-
-
-@dataclass
-class Rig:
-    env: dict[str, str]
-    flow: Flow
-    gmx: local.LocalGmx
+from tests.support.gmx_rig import Rig, cli, gmx_rig
 
 
 @pytest.fixture(scope="module")
 def rig(stack: Any) -> Iterator[Rig]:
-    from core.bootstrap import Services
-
-    chain = Chain(stack.rpc_url)
-    gmx = local.deploy_local_gmx(chain, LocalSigner.from_key(ANVIL_KEY0), 31337)
-    with fresh_database("ct_subcli") as url:
-        env = {
-            **stack.env,
-            **local.settings_for(gmx),
-            "COPYTRADE_VENUE_ADDRESS": "",
-            "COPYTRADE_DATABASE_URL": url,
-            "COPYTRADE_GMX_PRICES": json.dumps({"ETH": 3_000 * USD, "BTC": 100_000 * USD}),
-        }
-        yield Rig(env, Flow(stack, services=Services(settings_with(env)), env=env), gmx)
+    with gmx_rig(stack, "ct_subcli") as r:
+        yield r
 
 
 @dataclass
@@ -70,12 +47,6 @@ def keys(rig: Rig) -> Keys:
         set_balance(rig.flow.s.chain, who, 10**19)
     env = {**rig.env, "SUB_KEY": sub_key, "WALLET_KEY": wallet_key}
     return Keys(env, wallet, wallet_key, sub)
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        copytrade_cmd(*args), env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def add(rig: Rig, keys: Keys, *signer: str) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -134,3 +136,20 @@ class Flow:
                 return task_id
             time.sleep(0.05)
         raise TimeoutError(f"{name}[{task_id}] did not succeed within {timeout}s")
+
+
+@contextmanager
+def own_flow(stack: Any, prefix: str, **env: str) -> Iterator[Flow]:
+    """Services on a fresh database of their own (no worker reads it: the test drives the
+    services itself), with `env` over the stack's settings; disposed and dropped after."""
+    from core.bootstrap import Services
+    from tests.support.databases import fresh_database
+    from tests.support.stacks import settings_with
+
+    with fresh_database(prefix) as url:
+        full = {**stack.env, "COPYTRADE_DATABASE_URL": url, **env}
+        s = Services(settings_with(full))
+        try:
+            yield Flow(stack, services=s, env=full)
+        finally:
+            s.db.dispose()
