@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_serializer
+from pydantic import Field, SecretStr, field_serializer, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +151,18 @@ class Settings(BaseSettings):
     @field_serializer(*URL_SETTINGS, when_used="json", check_fields=False)
     def _redacted(self, value: str) -> str:
         return redact_urls(value)
+
+    @field_validator("notify_tx_url")
+    @classmethod
+    def _one_placeholder(cls, value: str) -> str:
+        """The transaction link names `{tx_hash}` and nothing else to fill in."""
+        try:
+            value.format(tx_hash="0x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"COPYTRADE_NOTIFY_TX_URL: only {{tx_hash}} can be filled in ({exc!r})"
+            ) from None
+        return value
 
 
 def redact_url(url: str) -> str:

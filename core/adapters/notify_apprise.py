@@ -23,7 +23,14 @@ def valid(url: str) -> bool:
 
 
 class AppriseSender:
-    """The `NotifySender` port on apprise."""
+    """The `NotifySender` port on apprise. apprise's own log lines stay inside it: at DEBUG
+    they carry the request URL (a Telegram bot token, a webhook's secret), so its logger is
+    held at WARNING and kept from our handlers; what went wrong is the result's `detail`."""
+
+    def __init__(self) -> None:
+        own = logging.getLogger("apprise")
+        own.setLevel(logging.WARNING)
+        own.propagate = False
 
     def send(self, url: str, title: str, body: str) -> SendResult:
         a = apprise.Apprise()

@@ -218,6 +218,11 @@ def register(app: typer.Typer) -> None:
                 f"subaccounts are GMX's; COPYTRADE_VENUE is {s.settings.venue!r}: the "
                 "follower's key must be its wallet's"
             )
+        if wallet is not None and not s.gmx.subaccount_router:
+            raise ConfigError(
+                "no SubaccountRouter configured: add subaccount_router to "
+                "COPYTRADE_GMX_CONTRACTS before a follower trades through a subaccount"
+            )
         address = _signer(signer).address  # fails here, not at the first trade
         if wallet is not None and wallet.lower() == address.lower():
             raise RejectedSignal("bad_subaccount", f"{wallet} is the key's own address")

@@ -161,7 +161,7 @@ def _run(
             _grant_subaccount(s, wallet, sub_address)
             console.print(
                 f"subaccount {sub_address} may trade for wallet {wallet.address} "
-                f"({SUBACCOUNT_ACTIONS} actions, 1 day): the demo holds no key of the wallet"
+                f"({SUBACCOUNT_ACTIONS} actions, 30 days): the demo holds no key of the wallet"
             )
         dev_keeper = DevKeeper(
             s.chain,
@@ -261,7 +261,7 @@ def _grant_subaccount(s: Any, wallet: Any, sub_address: str) -> None:
     """The wallet's one-time calls (what `follower subaccount-setup` prints), sent."""
     from core.adapters.venue_admin import send_and_wait  # start-up cost: web3
 
-    expires_at = s.chain.head_time() + 86_400
+    expires_at = s.chain.head_time() + 30 * 86_400
     for c in s.venue.subaccount_setup_calls(sub_address, SUBACCOUNT_ACTIONS, expires_at):
         send_and_wait(s.chain, wallet, 31337, c.to, c.data, gas=500_000)
 
@@ -336,6 +336,7 @@ def _report(
                 "id": fid,
                 "persona": name,
                 "address": address,
+                "subaccount_of": s.registry.follower(fid).subaccount_of,
                 "positions_usd_1e6": held,
                 "intents": [
                     {

@@ -52,6 +52,7 @@ PLAIN: dict[str, str] = {
     "signer_mismatch": "your key does not match your registered address",
     "revoked": "the leader's trade was undone by the chain",
     "internal": "an internal error; the operator has been told",
+    "poison": "it could not be processed; the operator has been told",
     "operator": "cancelled by the operator",
     "expired": "it waited too long to be mined",
 }
@@ -173,6 +174,9 @@ class SendResult:
     ok: bool
     permanent: bool = False  # refused for good (403, a bad URL): never tried again
     detail: str = ""  # what went wrong, without the URL (it may hold a token)
+    # not sent because our own configuration is missing (a bot token, the operator's URL):
+    # kept pending without counting a try, until the setting is there
+    waiting: bool = False
 
 
 PERMANENT_HTTP = frozenset({400, 401, 403, 404, 410})

@@ -99,17 +99,20 @@ def conditions(s: Any) -> list[Condition]:
 def check(s: Any) -> dict[str, str]:
     """One round: every condition's episode advanced; returns what was reported now."""
     operator = bool(s.settings.operator_notify_url.get_secret_value())
-    reported = {}
-    for c in conditions(s):
-        how = s.notifications.episode(
-            c.name,
-            c.active,
-            {"text": c.text},
-            c.delay_s,
-            operator and c.operator,
-            c.followers_event,
-            c.follower_id,
-        )
-        if how is not None:
-            reported[c.name] = how
+    reported: dict[str, str] = {}
+    with s.notifications.alerts_lock() as mine:
+        if not mine:
+            return reported  # another round is at it; this one's readings would be older
+        for c in conditions(s):
+            how = s.notifications.episode(
+                c.name,
+                c.active,
+                {"text": c.text},
+                c.delay_s,
+                operator and c.operator,
+                c.followers_event,
+                c.follower_id,
+            )
+            if how is not None:
+                reported[c.name] = how
     return reported

@@ -32,7 +32,7 @@ class NotifyConfig:
     min_interval_s: float = 1.0
     max_tries: int = 30
     backoff_max_s: float = 60.0
-    budget_s: float = 20.0  # a drain round stops taking new messages after this long
+    budget_s: float = 10.0  # a drain round stops taking new messages after this long
     telegram_max_per_s: float = 25.0  # one bot: Telegram allows about 30 messages a second
 
 
@@ -67,11 +67,15 @@ class Notifier:
                 result.busy = True
                 return result
             deadline = time.monotonic() + self.cfg.budget_s
+            now = self.clock()
+            self._bot_sends = deque(sorted(now - age for age in self.store.bot_sent_ages(1.0)))
             while time.monotonic() < deadline:
                 ready = [h for h in self.store.heads() if h.due and self._paced(h.since_last_s)]
                 if not ready:
                     break
                 for head in ready:
+                    if time.monotonic() >= deadline:
+                        break  # the rest wait for the next round: watch shares these workers
                     done = self.store.deliver(
                         head, self._send, self.cfg.max_tries, self.cfg.backoff_max_s
                     )
@@ -97,13 +101,17 @@ class Notifier:
     def _send(self, target: Target, rows: list[Pending]) -> tuple[list[Pending], SendResult]:
         went = group(rows)
         url = self._url(target)
-        if url is None:
-            return went, SendResult(False, permanent=True, detail="no destination set")
-        msg = render([(r.event, r.facts) for r in went], self.cfg.tx_url)
-        if url.startswith("tgram://"):
-            self._bot_pace()
-        pause("notify.before_send")
-        result = self.sender.send(url, msg.title, msg.body)
+        if isinstance(url, SendResult):
+            return went, url
+        try:
+            msg = render([(r.event, r.facts) for r in went], self.cfg.tx_url)
+            if url.startswith("tgram://"):
+                self._bot_pace()
+            pause("notify.before_send")
+            result = self.sender.send(url, msg.title, msg.body)
+        except Exception as exc:  # noqa: BLE001 - one message's fault is its own: recorded
+            log.exception("notification %s to %s could not be sent", went[0].id, target.destination)
+            return went, SendResult(False, detail=f"internal: {type(exc).__name__}")
         pause("notify.after_send")
         return went, result
 
@@ -118,11 +126,19 @@ class Notifier:
             self._bot_sends.popleft()
         self._bot_sends.append(self.clock())
 
-    def _url(self, target: Target) -> str | None:
+    def _url(self, target: Target) -> str | SendResult:
+        """The destination's URL; or why there is none: our own setting missing (waits,
+        pending), or the follower's destination removed (refused for good)."""
         if target.destination == "operator":
-            return self.cfg.operator_url or None
+            if not self.cfg.operator_url:
+                return SendResult(False, waiting=True, detail="COPYTRADE_OPERATOR_NOTIFY_URL unset")
+            return self.cfg.operator_url
         if target.notify_url == TELEGRAM:
-            if not self.cfg.telegram_bot_token or target.tg_user_id is None:
-                return None
+            if not self.cfg.telegram_bot_token:
+                return SendResult(False, waiting=True, detail="COPYTRADE_TELEGRAM_BOT_TOKEN unset")
+            if target.tg_user_id is None:
+                return SendResult(False, permanent=True, detail="no Telegram chat for the follower")
             return f"tgram://{self.cfg.telegram_bot_token}/{target.tg_user_id}"
+        if target.notify_url is None:
+            return SendResult(False, permanent=True, detail="no destination set")
         return target.notify_url

@@ -50,7 +50,7 @@ class Replacer:
             t.chain_id,
             n.nonce,
             fees,
-            t.route.order_to(n.calldata),
+            t.route.order_to(n.calldata) if kind == "order" else "",  # a no-op goes to itself
             n.calldata,
             n.gas_limit,
             signer.address,

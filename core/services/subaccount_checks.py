@@ -58,7 +58,8 @@ def refusals(todo: Sequence[ToSign], venue: Venue, chain: StandingChain) -> dict
     found = standings(pairs, venue, chain)
     if found is None:
         why = (
-            f"{UNSUPPORTED}: this venue has no subaccounts; the follower's key must be its wallet's"
+            f"{UNSUPPORTED}: the venue has none configured (GMX: subaccount_router in "
+            "COPYTRADE_GMX_CONTRACTS); otherwise the follower's key must be its wallet's"
         )
         return {t.intent_id: why for t in mine}
     now = chain.head_time()

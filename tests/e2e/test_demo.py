@@ -18,6 +18,7 @@ USD = 10**6
 # Personas after "open BTC 5 USD x2" and "open ETH 2 USD x2" under the canary profile.
 EXPECTED = {
     "copier": (10 * USD, 4 * USD),
+    "subaccount": (10 * USD, 4 * USD),  # GMX: the wallet's positions (a plain copier on simple)
     "half-size": (5 * USD, 2 * USD),
     "fixed-4usd": (4 * USD, 4 * USD),
     "at-limit": (10 * USD, 4 * USD),
@@ -28,7 +29,7 @@ EXPECTED = {
     "outside-cohort": (0, 0),
     "oversized": (0, 6 * USD),
 }
-# The 11th persona tolerates 0.1 % slippage: on the GMX venue the demo's keeper fills
+# The 12th persona tolerates 0.1 % slippage: on the GMX venue the demo's keeper fills
 # 0.3 % worse, so the venue cancels both its requests; the simple venue fills at the price.
 TIGHT = {"gmx": (0, 0), "simple": (10 * USD, 4 * USD)}
 DEMO = [sys.executable, "-m", "core.cli", "demo"]
@@ -48,7 +49,7 @@ def leftovers(workdir: str) -> list[int]:
 
 def run_demo(venue: str) -> tuple[dict, str]:
     out = subprocess.run(
-        [*DEMO, "--followers", "11", "--signals", "2", "--venue", venue, "--json"],
+        [*DEMO, "--followers", "12", "--signals", "2", "--venue", venue, "--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -81,10 +82,21 @@ def test_demo_lands_the_hand_computed_positions_twice_in_a_row_and_leaves_nothin
         assert outcomes["paused"][0] == "paused"
         assert outcomes["outside-cohort"] == ["dry_run", "dry_run"]
         assert outcomes["oversized"][0] == "profile_max_order_notional"
+        assert outcomes["subaccount"] == ["confirmed", "confirmed"]
+        told = {n["persona"]: n["messages"] for n in report["notifications"]}
+        assert told["copier"][0].startswith("Copied: open BTC long, 10 USD")
+        assert told["paused"] == [
+            "Not copied: open BTC long — your copying is paused",
+            "Not copied: open ETH long — your copying is paused",
+        ]
+        assert told.pop("outside-cohort") == []  # DRY runs are not reported
+        assert {p: len(m) for p, m in told.items() if len(m) != 2} == {}  # one a signal each
         if venue == "gmx":  # requested -> executed (fill price) -> confirmed, or cancelled
             assert outcomes["tight-slippage"][0].startswith(
                 "venue_cancelled: OrderNotFulfillableAtAcceptablePrice"
             )
+            sub = next(f for f in report["followers"] if f["persona"] == "subaccount")
+            assert sub["subaccount_of"] == sub["address"]  # the positions read are the wallet's
             copier = next(f for f in report["followers"] if f["persona"] == "copier")
             assert [i["fill_price_usd_1e6"] for i in copier["intents"]] == [
                 100_300 * USD,  # 100,000 moved 0.3 % against a long's buy

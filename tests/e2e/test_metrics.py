@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from config.celery_app import QUEUES
 from config.settings import ROOT
 from core.domain.states import INTENT_TERMINAL, reason_code
 from tests.support import procs
@@ -184,7 +185,7 @@ def test_the_state_exporter_reads_mode_intents_balances_and_queues(run: Run) -> 
     assert total(h, "copytrade_stuck_intents") == 0
     assert total(h, "copytrade_nonces_used_outside_total") == 0
     queues = {dict(ls)["queue"] for (n, ls), _ in h.items() if n == "copytrade_queue_length"}
-    assert queues == {"intake", "execution", "watch"}
+    assert queues == set(QUEUES)
 
 
 def test_no_ids_in_labels(run: Run) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from config.celery_app import QUEUES
 from core.adapters.signers.local import LocalSigner
 from core.adapters.venue import encode_order
 from core.domain.types import Action
@@ -147,7 +148,7 @@ def test_status_shows_queues_the_last_hour_and_a_nonce_used_outside(scene: Scene
     out = cli(scene.flow, "status", "--json")
     assert out.returncode == 0, out.stderr
     st = json.loads(out.stdout)
-    assert set(st["queues"]) == {"intake", "execution", "watch"}
+    assert set(st["queues"]) == set(QUEUES)
     assert all(isinstance(n, int) for n in st["queues"].values())
     assert st["intents_last_hour"]["confirmed"] >= 3
     assert st["intents_last_hour"]["rejected"] >= 2

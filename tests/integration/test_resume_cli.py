@@ -71,7 +71,7 @@ def test_resume_says_what_it_re_enqueued_what_is_still_to_send_and_the_queue_dep
     assert out.returncode == 0, out.stderr
     assert " ".join(out.stdout.split()) == (
         "resumed; re-enqueued 1 waiting signal; 4 intents of 2 signals still to send "
-        "(2 pending, 2 created); broker queues: execution 1, intake 0, watch 0 messages"
+        "(2 pending, 2 created); broker queues: execution 1, intake 0, notify 0, watch 0 messages"
     )
     assert json.loads(_cli(held, "status", "--json").stdout)["emergency_stop"] is False
 
@@ -85,7 +85,7 @@ def test_resume_json_gives_the_same_figures(held: dict[str, str]) -> None:
         "re_enqueued": 1,
         "to_send": {"intents": 4, "signals": 2, "by_state": {"pending": 2, "created": 2}},
         "in_flight": {"intents": 0, "by_state": {}},
-        "queues": {"execution": 1, "intake": 0, "watch": 0},
+        "queues": {"execution": 1, "intake": 0, "notify": 0, "watch": 0},
     }
 
 

@@ -64,10 +64,23 @@ def test_other_destinations_are_not_paced_by_the_bot() -> None:
     assert len(sender.sent) == 10
 
 
-def test_a_destination_that_cannot_be_resolved_is_refused_for_good() -> None:
+def test_a_missing_setting_of_ours_waits_and_a_removed_destination_is_refused() -> None:
     n, sender, _ = notifier()  # no bot token, no operator channel
-    for target in (Target("follower:1", "telegram", 5), Target("operator", None)):
+    for target, setting in (
+        (Target("follower:1", "telegram", 5), "COPYTRADE_TELEGRAM_BOT_TOKEN"),
+        (Target("operator", None), "COPYTRADE_OPERATOR_NOTIFY_URL"),
+    ):
         went, how = n._send(target, one(1))
-        assert how == SendResult(False, permanent=True, detail="no destination set")
+        assert how == SendResult(False, waiting=True, detail=f"{setting} unset")
         assert [p.id for p in went] == [1]
+    _, how = n._send(Target("follower:2", None), one(2))  # `follower notify 2 off`
+    assert how == SendResult(False, permanent=True, detail="no destination set")
+    assert sender.sent == []
+
+
+def test_a_message_that_cannot_be_rendered_is_recorded_not_raised() -> None:
+    n, sender, _ = notifier(tx_url="https://x/{hash}")  # a template naming no tx_hash
+    rows = [Pending(1, "executed", None, {"tx_hash": "0xab", "action": "open"}, 0)]
+    _, how = n._send(Target("follower:1", "json://h/p"), rows)
+    assert how == SendResult(False, detail="internal: KeyError")
     assert sender.sent == []

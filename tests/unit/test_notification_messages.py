@@ -8,7 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from config.settings import settings_from
 from core.domain.notifications import (
     PLAIN,
     Pending,
@@ -119,3 +121,11 @@ def test_a_group_is_the_oldest_and_what_follows_it_about_the_same_signal() -> No
 def test_backoff_doubles_up_to_its_cap() -> None:
     assert [backoff_s(t, 60) for t in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
     assert backoff_s(10_000, 5) == 5
+
+
+def test_a_transaction_link_naming_anything_but_the_hash_is_refused_when_settings_load() -> None:
+
+    with pytest.raises(ValidationError, match="only \\{tx_hash\\} can be filled in"):
+        settings_from({"COPYTRADE_NOTIFY_TX_URL": "https://arbiscan.io/tx/{hash}"})
+    ok = settings_from({"COPYTRADE_NOTIFY_TX_URL": "https://arbiscan.io/tx/{tx_hash}"})
+    assert ok.notify_tx_url.format(tx_hash=TX).endswith(TX)

@@ -174,6 +174,8 @@ class GmxVenue:
         return self.cfg.exchange_router
 
     def subaccount_calls(self, account: str, subaccount: str) -> list[Call]:
+        if not self.cfg.subaccount_router:
+            return []  # no SubaccountRouter configured: none of its orders can be built
         return subaccounts.terms_calls(self.cfg.data_store, account, subaccount)
 
     def decode_subaccount(self, results: Sequence[bytes]) -> SubaccountTerms:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres import outbox
@@ -22,6 +22,7 @@ from core.adapters.postgres.tables import controls, followers, notifications
 from core.domain.notifications import Head, Pending, SendResult, Target, backoff_s
 
 DRAIN_LOCK = 0x6E6F74696679  # "notify": the drain's session advisory lock
+ALERTS_LOCK = 0x616C65727473  # "alerts": one alerts round at a time
 n = notifications.c
 
 
@@ -29,30 +30,61 @@ class NotificationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def drain_lock(self) -> AbstractContextManager[bool]:
+        return self._session_lock(DRAIN_LOCK)
+
+    def alerts_lock(self) -> AbstractContextManager[bool]:
+        """One alerts round at a time: a round reads its conditions before it writes their
+        episodes, and an overlapping round with older readings must not write after it."""
+        return self._session_lock(ALERTS_LOCK)
+
     @contextmanager
-    def drain_lock(self) -> Iterator[bool]:
+    def _session_lock(self, key: int) -> Iterator[bool]:
+        """A session advisory lock on a connection of its own, held for the block (released
+        by PostgreSQL if this process dies); True when this process got it."""
         with self.db.engine.connect() as conn:
-            got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({DRAIN_LOCK})")).scalar())
+            got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({key})")).scalar())
             conn.commit()
             try:
                 yield got
             finally:
                 if got:
-                    conn.execute(text(f"SELECT pg_advisory_unlock({DRAIN_LOCK})"))
+                    conn.execute(text(f"SELECT pg_advisory_unlock({key})"))
                     conn.commit()
 
-    def heads(self) -> list[Head]:
-        m = notifications.alias("m")
-        since = (
-            select(func.extract("epoch", func.now() - func.max(m.c.sent_at)))
-            .where(m.c.destination == n.destination, m.c.state == "sent")
-            .scalar_subquery()
-        )
+    def bot_sent_ages(self, window_s: float) -> list[float]:
+        """How long ago (s) each message went through the Telegram bot within `window_s`:
+        the bot's rate is shared by every process that drains in turn."""
+        f = followers.c
+        bot = or_(f.notify_url == "telegram", f.notify_url.like("tgram://%"))
         q = (
-            select(n.destination, n.id, n.signal_pk, n.next_at <= func.now(), since)
+            select(func.extract("epoch", func.now() - n.sent_at))
+            .select_from(notifications.join(followers, f.id == n.follower_id))
+            .where(n.sent_at > func.now() - timedelta(seconds=window_s), bot)
+        )
+        with self.db.tx() as conn:
+            return [float(a) for (a,) in conn.execute(q)]
+
+    def heads(self) -> list[Head]:
+        heads = (
+            select(n.destination, n.id, n.signal_pk, n.next_at)
             .where(n.state == "pending")
             .order_by(n.destination, n.id)
             .distinct(n.destination)
+            .subquery()
+        )
+        m = notifications.alias("m")
+        since = (  # the destination's last send, read once per destination
+            select(func.extract("epoch", func.now() - func.max(m.c.sent_at)))
+            .where(m.c.destination == heads.c.destination, m.c.state == "sent")
+            .scalar_subquery()
+        )
+        q = select(
+            heads.c.destination,
+            heads.c.id,
+            heads.c.signal_pk,
+            heads.c.next_at <= func.now(),
+            since,
         )
         with self.db.tx() as conn:
             rows = conn.execute(q).all()
@@ -87,6 +119,9 @@ class NotificationStore:
                     "sent_at": func.now(),
                     "last_error": None,
                 }
+            elif result.waiting:  # our own setting is missing: no try counted
+                wait = timedelta(seconds=backoff_max_s)
+                values = {"next_at": func.now() + wait, "last_error": result.detail[:300]}
             elif result.permanent or went[0].tries + 1 >= max_tries:
                 why = (
                     result.detail

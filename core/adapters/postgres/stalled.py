@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, func, select, text, update
 
+from core.adapters.postgres import outbox
 from core.adapters.postgres.cas import count_moved
 from core.adapters.postgres.db import Database
 from core.adapters.postgres.gate import BEFORE_SEND, queued
@@ -53,23 +54,28 @@ class ReconcileStore:
                 early = [IntentState.PENDING.value, IntentState.CREATED.value]
                 for st in (IntentState.PENDING, IntentState.CREATED):
                     check_intent(st, IntentState.FAILED)
-                    n = conn.execute(
-                        update(intents)
-                        .where(
-                            intents.c.state == st.value,
-                            intents.c.updated_at < idle,
-                            intents.c.tries >= max_tries,
-                            intents.c.nonce.is_(None),
-                            ~self.queued,
+                    failed = [
+                        int(i)
+                        for (i,) in conn.execute(
+                            update(intents)
+                            .where(
+                                intents.c.state == st.value,
+                                intents.c.updated_at < idle,
+                                intents.c.tries >= max_tries,
+                                intents.c.nonce.is_(None),
+                                ~self.queued,
+                            )
+                            .values(
+                                state=IntentState.FAILED.value,
+                                reason="poison: stopped short too often",
+                                updated_at=func.now(),
+                            )
+                            .returning(intents.c.id)
                         )
-                        .values(
-                            state=IntentState.FAILED.value,
-                            reason="poison: stopped short too often",
-                            updated_at=func.now(),
-                        )
-                    ).rowcount
-                    count_moved(conn, st, IntentState.FAILED, n, "poison")
-                    poisoned += n
+                    ]
+                    count_moved(conn, st, IntentState.FAILED, len(failed), "poison")
+                    outbox.intents_moved(conn, failed, IntentState.FAILED)
+                    poisoned += len(failed)
                 conn.execute(
                     update(intents)
                     .where(

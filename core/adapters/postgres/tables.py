@@ -227,7 +227,9 @@ notifications = Table(
     metadata,
     Column("id", BigInteger, primary_key=True),
     Column("destination", String(64), nullable=False),  # follower:<id> | operator
-    Column("follower_id", Integer, ForeignKey("followers.id")),
+    # informational, no foreign key: an outbox insert must take no lock on the follower
+    # row (sizing holds it FOR UPDATE while a leader reorg rejects the same intents)
+    Column("follower_id", Integer),
     Column("event", String(32), nullable=False),
     Column("signal_pk", BigInteger),  # a follower's reports of one signal go out as one
     Column("intent_id", BigInteger),

@@ -21,7 +21,7 @@ def upgrade() -> None:
         "notifications",
         sa.Column("id", sa.BigInteger(), primary_key=True),
         sa.Column("destination", sa.String(64), nullable=False),
-        sa.Column("follower_id", sa.Integer(), sa.ForeignKey("followers.id"), nullable=True),
+        sa.Column("follower_id", sa.Integer(), nullable=True),
         sa.Column("event", sa.String(32), nullable=False),
         sa.Column("signal_pk", sa.BigInteger(), nullable=True),
         sa.Column("intent_id", sa.BigInteger(), nullable=True),
