@@ -197,6 +197,11 @@ class IntentStore(Protocol):
     """Intents after sizing: checked, dry-run, failed, sent."""
 
     def created_and_age(self, pk: int) -> tuple[list[ToSign], float, str]: ...
+    def unmined(self, signers: Sequence[str]) -> dict[str, int]:
+        """How many orders of each signer are signed, sent or held and not yet mined (on a
+        GMX subaccount each uses one of the wallet's actions once mined)."""
+        ...
+
     def fail(
         self,
         failures: dict[int, str],

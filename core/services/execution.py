@@ -198,7 +198,7 @@ class Pipeline:
         calldata: dict[int, bytes] = {}
         # A subaccount the venue would refuse (revoked, expired, out of actions): rejected
         # here, before a nonce; its other followers go on.
-        refused = subaccount_checks.refusals(todo, self.venue, self.chain)
+        refused = subaccount_checks.refusals(todo, self.venue, self.chain, self.intents.unmined)
         todo = [t for t in todo if t.intent_id not in refused]
         terms = self.terms.get() if any(t.action != CANCEL_ACTION for t in todo) else None
         for t in todo:

@@ -9,7 +9,7 @@ signed, never retried against that subaccount; the operator hears of it (log, an
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -48,9 +48,15 @@ def standings(
     return out
 
 
-def refusals(todo: Sequence[ToSign], venue: Venue, chain: StandingChain) -> dict[int, str]:
+def refusals(
+    todo: Sequence[ToSign],
+    venue: Venue,
+    chain: StandingChain,
+    unmined: Callable[[Sequence[str]], dict[str, int]] = lambda _: {},
+) -> dict[int, str]:
     """Intents (orders and cancels of requests alike: each is one action) whose subaccount
-    the venue would refuse, counting this batch's earlier actions of the same subaccount."""
+    the venue would refuse, counting the subaccount's orders signed and not yet mined
+    (`unmined`: each uses an action once mined) and this batch's earlier ones."""
     mine = [t for t in todo if t.subaccount_of]
     if not mine:
         return {}
@@ -63,7 +69,8 @@ def refusals(todo: Sequence[ToSign], venue: Venue, chain: StandingChain) -> dict
         )
         return {t.intent_id: why for t in mine}
     now = chain.head_time()
-    used: dict[tuple[str, str], int] = {}
+    pending = unmined(sorted({t.signer_address for t in mine}))
+    used: dict[tuple[str, str], int] = {p: pending.get(p[1], 0) for p in pairs}
     refused: dict[int, str] = {}
     for t in mine:
         p = (str(t.subaccount_of), t.signer_address)

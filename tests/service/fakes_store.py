@@ -127,6 +127,15 @@ class FakeIntents:
     def state(self, intent_id: int) -> IntentState:
         return self.intents[intent_id].state
 
+    def unmined(self, signers: Sequence[str]) -> dict[str, int]:
+        waiting = {IntentState.SIGNED, IntentState.SENT, IntentState.HELD}
+        out: dict[str, int] = {}
+        for r in self.intents.values():
+            a = r.t.signer_address
+            if a in signers and r.state in waiting:
+                out[a] = out.get(a, 0) + 1
+        return out
+
     def reason(self, intent_id: int) -> str | None:
         return self.intents[intent_id].reason
 

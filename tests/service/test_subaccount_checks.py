@@ -97,3 +97,19 @@ def test_a_subaccount_follower_on_a_venue_without_subaccounts_is_refused() -> No
     )
     assert list(refused) == [1]
     assert refused[1].startswith("subaccount_unsupported: ")
+
+
+def test_orders_signed_and_not_yet_mined_count_as_used() -> None:
+    """Two actions left, one order of the subaccount signed and still unmined: the batch's
+    first order takes the last action, the second is refused (it would revert on chain)."""
+    venue = Venue({(WALLET, SUB): SubaccountTerms(True, 3, 5, NOW + 60)})
+    asked: list[list[str]] = []
+
+    def unmined(signers: Sequence[str]) -> dict[str, int]:
+        asked.append(list(signers))
+        return {SUB: 1}
+
+    todo = [intent(1, SUB, WALLET), intent(2, SUB, WALLET), intent(3, OWN, None)]
+    refused = subaccount_checks.refusals(todo, venue, Chain(), unmined)
+    assert refused == {2: "subaccount_exhausted: 5 of 5 actions used"}
+    assert asked == [[SUB]]  # only the subaccounts' keys are looked up

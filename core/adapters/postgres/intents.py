@@ -4,7 +4,7 @@ transitions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
@@ -66,6 +66,18 @@ class IntentStore:
                 .order_by(intents.c.id)
             ).all()
         return [ToSign(*r) for r in rows], age, signal_id
+
+    def unmined(self, signers: Sequence[str]) -> dict[str, int]:
+        if not signers:
+            return {}
+        waiting = [s.value for s in (IntentState.SIGNED, IntentState.SENT, IntentState.HELD)]
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(intents.c.signer_address, func.count())
+                .where(intents.c.signer_address.in_(list(signers)), intents.c.state.in_(waiting))
+                .group_by(intents.c.signer_address)
+            ).all()
+        return {str(a): int(n) for a, n in rows}
 
     def record_dry_run(self, results: dict[int, tuple[bytes, str | None]]) -> int:
         """created -> dry_run with the calldata LIVE would have sent (no nonce, no signature)."""
