@@ -4,6 +4,7 @@ machine's PostgreSQL, a private redis-server and anvil on free ports, stopped by
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ def pg_url() -> Iterator[str]:
 def broker_url(session_dir: Path) -> Iterator[str]:
     proc, url = procs.start_redis(session_dir)
     yield url + "/0"
+    # Celery's AsyncResult unsubscribes from the result store in __del__; one left in a
+    # reference cycle was collected only at pytest's unconfigure, after this Redis had
+    # stopped, and retried its reconnect for about 20 s each (10 minutes at the end of a
+    # make test): collect them while Redis still answers.
+    gc.collect()
     proc.stop()
 
 

@@ -128,7 +128,8 @@ class Flow:
         """Enqueue a task by name on the real broker and wait until a worker logs that it
         finished: succeeded, or ignored (a step that stopped its chain: Celery's Ignore);
         returns the task id."""
-        task_id = self.s.intake.dispatcher.app.send_task(name, args=args).id
+        # no result kept: the worker's log says it finished (nothing subscribes)
+        task_id = self.s.intake.dispatcher.app.send_task(name, args=args, ignore_result=True).id
         done = (f"{name}[{task_id}] succeeded", f"{name}[{task_id}] ignored")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
