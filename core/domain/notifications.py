@@ -6,6 +6,7 @@ never an address, a key or another follower's data."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -199,6 +200,6 @@ def group(rows: Sequence[Pending]) -> list[Pending]:
     return out
 
 
-def backoff_s(tries: int, most_s: float) -> float:
-    """Seconds before try `tries + 1`: 1, 2, 4, … up to `most_s`."""
-    return float(min(most_s, 2 ** min(tries, 30)))
+def backoff_s(tries: int, most_s: float) -> int:
+    """Whole seconds before try `tries + 1`: 1, 2, 4, … up to `most_s` (rounded up)."""
+    return min(math.ceil(most_s), int(2 ** min(tries, 30)))

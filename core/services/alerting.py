@@ -71,8 +71,11 @@ def conditions(s: Any) -> list[Condition]:
         lines = status.low_balances(s)
         return bool(lines), "signers low on gas: " + "; ".join(lines)
 
+    standing: list[dict[int, str]] = []  # read once a round: the operator's line and each owner's
+
     def subaccounts() -> tuple[bool, str]:
-        lines = status.subaccounts_low(s)
+        standing.append(status.subaccounts_low_by_follower(s))
+        lines = [f"follower {fid}: {what}" for fid, what in standing[0].items()]
         return bool(lines), "GMX subaccounts running low: " + "; ".join(lines[:10])
 
     add("stop", stop, followers_event="paused")
@@ -82,8 +85,10 @@ def conditions(s: Any) -> list[Condition]:
     add("held", held)
     add("low_balance", low)
     add("subaccount_low", subaccounts)
+    if not standing:
+        return out  # unreadable this round: no owner's episode opens or closes on it
+    by_follower = standing[0]
     try:  # each subaccount follower hears of its own subaccount, once per episode
-        by_follower = status.subaccounts_low_by_follower(s)
         for f in s.registry.list_followers():
             if f.subaccount_of:
                 what = by_follower.get(f.id, "")

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from core.domain.errors import TransientError
@@ -83,3 +83,23 @@ def after_commit(conn: Connection, fn: Callable[[], None]) -> None:
         fn()
     else:
         hooks.append(fn)
+
+
+@contextmanager
+def session_lock(db: Database, key: int | str) -> Iterator[bool]:
+    """A session advisory lock on a connection of its own, held for the block (released by
+    PostgreSQL if this process dies); True when this process got it (`key`: a number or a SQL
+    expression of one). One watcher round, one
+    notifications drain, one alerts round at a time."""
+    try:
+        with db.engine.connect() as conn:
+            got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({key})")).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text(f"SELECT pg_advisory_unlock({key})"))
+                    conn.commit()
+    except OperationalError as exc:
+        raise TransientError(f"PostgreSQL: {str(exc.orig).strip()[:200]}") from None

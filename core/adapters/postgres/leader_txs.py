@@ -7,19 +7,16 @@ submitted after that commit from the outbox, so a crash between the two loses no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import OperationalError
 
 from core.adapters.postgres import outbox
 from core.adapters.postgres.cas import count_moved
-from core.adapters.postgres.db import Database
+from core.adapters.postgres.db import Database, session_lock
 from core.adapters.postgres.tables import intents, leader_txs, leaders, signals, watched_blocks
-from core.domain.errors import TransientError
 from core.domain.rows import LeaderTxRow, WatchedLeader
 from core.domain.states import IntentState, SignalState, check_intent, reason_code
 
@@ -31,21 +28,9 @@ class LeaderStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @contextmanager
-    def round_lock(self) -> Iterator[bool]:
+    def round_lock(self) -> AbstractContextManager[bool]:
         """A session advisory lock for one watcher round (two watchers: one reads)."""
-        try:
-            with self.db.engine.connect() as conn:
-                got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({LOCK})")).scalar())
-                conn.commit()
-                try:
-                    yield got
-                finally:
-                    if got:
-                        conn.execute(text(f"SELECT pg_advisory_unlock({LOCK})"))
-                        conn.commit()
-        except OperationalError as exc:
-            raise TransientError(f"PostgreSQL: {str(exc.orig).strip()[:200]}") from None
+        return session_lock(self.db, LOCK)
 
     def leaders(self) -> list[WatchedLeader]:
         with self.db.tx() as conn:

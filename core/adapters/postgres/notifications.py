@@ -8,16 +8,16 @@ destination takes an idempotency key)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres import outbox
-from core.adapters.postgres.db import Database
+from core.adapters.postgres.db import Database, session_lock
 from core.adapters.postgres.tables import controls, followers, notifications
 from core.domain.notifications import Head, Pending, SendResult, Target, backoff_s
 
@@ -31,26 +31,12 @@ class NotificationStore:
         self.db = db
 
     def drain_lock(self) -> AbstractContextManager[bool]:
-        return self._session_lock(DRAIN_LOCK)
+        return session_lock(self.db, DRAIN_LOCK)
 
     def alerts_lock(self) -> AbstractContextManager[bool]:
         """One alerts round at a time: a round reads its conditions before it writes their
         episodes, and an overlapping round with older readings must not write after it."""
-        return self._session_lock(ALERTS_LOCK)
-
-    @contextmanager
-    def _session_lock(self, key: int) -> Iterator[bool]:
-        """A session advisory lock on a connection of its own, held for the block (released
-        by PostgreSQL if this process dies); True when this process got it."""
-        with self.db.engine.connect() as conn:
-            got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({key})")).scalar())
-            conn.commit()
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(text(f"SELECT pg_advisory_unlock({key})"))
-                    conn.commit()
+        return session_lock(self.db, ALERTS_LOCK)
 
     def bot_sent_ages(self, window_s: float) -> list[float]:
         """How long ago (s) each message went through the Telegram bot within `window_s`:
