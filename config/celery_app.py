@@ -134,6 +134,11 @@ def make_app(broker_url: str | None = None) -> Celery:
                 "schedule": s.alerts_period_s,
                 "options": {"expires": max(1.0, s.alerts_period_s)},
             },
+            "loss-guard": {
+                "task": "copytrade.loss_guard",
+                "schedule": s.loss_guard_period_s,
+                "options": {"expires": max(1.0, s.loss_guard_period_s)},
+            },
             "notify": {
                 "task": "copytrade.notify",
                 "schedule": s.notify_period_s,

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     # `telegram` (their chat: tg_user_id); the transaction link in a message.
     notify_period_s: float = Field(1.0, gt=0)
     alerts_period_s: float = Field(5.0, gt=0)  # conditions checked for the operator
+    # followers' loss limits checked against their venue equity (docs/risk.md)
+    loss_guard_period_s: float = Field(10.0, gt=0)
     alert_forced_dry_periods: int = Field(5, ge=1)  # forced DRY this many health periods
     notify_min_interval_s: float = Field(1.0, ge=0)
     notify_max_tries: int = Field(30, ge=1)

@@ -18,7 +18,9 @@ from core.adapters.nonce_audit import audit_nonce
 from core.adapters.postgres.attempts import AttemptStore
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
+from core.adapters.postgres.flatten import FlattenStore
 from core.adapters.postgres.gate import gate_states
+from core.adapters.postgres.guards import GuardStore
 from core.adapters.postgres.intents import IntentStore
 from core.adapters.postgres.leader_txs import LeaderStore
 from core.adapters.postgres.nonces import NonceStore
@@ -29,7 +31,7 @@ from core.adapters.postgres.reads.leader_txs import LeaderTxReads
 from core.adapters.postgres.reads.queries import Queries
 from core.adapters.postgres.receipts import ReceiptStore
 from core.adapters.postgres.registry import Registry
-from core.adapters.postgres.signals import SignalStore
+from core.adapters.postgres.signals import OPERATOR_SOURCE, SignalStore
 from core.adapters.postgres.stalled import ReconcileStore
 from core.adapters.postgres.wallet_txs import WalletTxStore
 from core.adapters.prices import FixturePrices, OracleKeeperPrices, parse_prices
@@ -39,8 +41,10 @@ from core.adapters.venue import RecorderVenue
 from core.domain.chain import NonceAudit
 from core.domain.errors import ConfigError
 from core.ports import PriceSource, Venue
+from core.services import loss_guard
 from core.services.approvals import Approvals
 from core.services.execution import ExecutionConfig, Pipeline
+from core.services.flatten import Flattener
 from core.services.identity import ChainIdentity
 from core.services.intake import Intake
 from core.services.leader_watch import LeaderWatcher
@@ -201,6 +205,20 @@ class Services:
             self.dispatcher,
             self.prices,
         )
+
+    def loss_guard(self) -> dict[int, str]:
+        """One loss guard round (core/services/loss_guard.py)."""
+        operator = bool(self.settings.operator_notify_url.get_secret_value())
+        return loss_guard.check(self.guards, self.pipeline.sizing.equity, operator)
+
+    @cached_property
+    def flattener(self) -> Flattener:
+        store = FlattenStore(self.registry, self.signals)
+        return Flattener(store, self.venue, self.chain, self.dispatcher, OPERATOR_SOURCE)
+
+    @cached_property
+    def guards(self) -> GuardStore:
+        return GuardStore(self.db)
 
     @cached_property
     def approvals(self) -> Approvals:

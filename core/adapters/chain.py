@@ -295,15 +295,17 @@ class Chain(BlockReads):
             tx["gas"] = hex(gas)
         return bytes.fromhex(self._request("eth_call", [tx, "latest"])[2:])
 
-    def calls(self, calls: Sequence[Call]) -> list[bytes]:
-        """Read-only calls at the head, their results in order (batches of 500: a node may
-        refuse a larger batch). A call the node reverts is a ChainError; any other error
-        reply (a rate limit, a lagging node) is transient."""
+    def calls(self, calls: Sequence[Call], block: int | None = None) -> list[bytes]:
+        """Read-only calls at the head (or at `block`: every read of one answer at one
+        block), their results in order (batches of 500: a node may refuse a larger batch).
+        A call the node reverts is a ChainError; any other error reply (a rate limit, a
+        lagging node) is transient."""
         out: list[bytes] = []
+        at = "latest" if block is None else hex(block)
         for start in range(0, len(calls), 500):
             chunk = calls[start : start + 500]
             replies = self._batch(
-                [("eth_call", [{"to": c.to, "data": "0x" + c.data.hex()}, "latest"]) for c in chunk]
+                [("eth_call", [{"to": c.to, "data": "0x" + c.data.hex()}, at]) for c in chunk]
             )
             for c, reply in zip(chunk, replies, strict=True):
                 if "error" in reply:

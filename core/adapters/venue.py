@@ -16,6 +16,7 @@ from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
 from core.domain.chain import Log
+from core.domain.equity import Holding
 from core.domain.errors import ConfigError
 from core.domain.leader_fills import LeaderFill
 from core.domain.risk import FIXED_TERMS
@@ -192,6 +193,12 @@ class OnePhase:
 
     def decode_collateral(self, results: Sequence[bytes]) -> tuple[int, int]:
         return 0, 0
+
+    def holdings_call(self, account: str) -> Call | None:
+        return None  # the recorder takes no collateral: no equity to read
+
+    def decode_holdings(self, result: bytes) -> list[Holding]:
+        return []
 
     def approve_call(self, amount_usd_1e6: int) -> Call | None:
         return None

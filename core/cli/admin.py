@@ -9,11 +9,13 @@ import typer
 
 from core.adapters.signers import REF_HELP
 from core.cli import collateral as collateral_cli
+from core.cli import guards as guards_cli
 from core.cli import leaders as leaders_cli
 from core.cli import mode as mode_cli
 from core.cli import notify as notify_cli
 from core.cli import subaccounts as subaccounts_cli
 from core.cli.common import console, emit_json, table
+from core.cli.guards import CLOSE_ON_STOP_HELP, CloseOnStopOpt, DailyLossOpt, DrawdownOpt, loss_e6
 from core.domain.errors import ConfigError, RejectedSignal, TransientError
 from core.domain.risk import Policy
 from core.domain.rows import FollowerRow
@@ -183,10 +185,14 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(
                 help="fixed-notional:USD | fixed-size:UNITS | ratio:R | "
-                "equity:FOLLOWER_USD/LEADER_USD"
+                "equity:FOLLOWER_USD/LEADER_USD | equity-ratio[:M] (both equities read "
+                "from the venue when sized, GMX)"
             ),
         ],
         max_slippage_bps: Annotated[int, typer.Option(min=0, max=5000)] = 50,
+        max_drawdown_bps: DrawdownOpt = None,
+        max_daily_loss_usd: DailyLossOpt = None,
+        close_on_stop: CloseOnStopOpt = False,
         cohort: Annotated[bool, typer.Option(help="In the canary live cohort.")] = False,
         subaccount_of: Annotated[
             Optional[str],
@@ -206,6 +212,9 @@ def register(app: typer.Typer) -> None:
             _assets(assets),
             parse_sizing(sizing),
             max_slippage_bps,
+            max_drawdown_bps=max_drawdown_bps or None,
+            max_daily_loss_usd_1e6=loss_e6(max_daily_loss_usd),
+            close_on_stop=close_on_stop,
         )
         checked = parse_address(leader_address)
         wallet, signer = subaccount_ref(signer, subaccount_of)
@@ -247,9 +256,14 @@ def register(app: typer.Typer) -> None:
             console.print(f"follower {fid} {address}")
 
     @follower.command("list")
-    def follower_list(json_: Json = False) -> None:
-        """List followers with their policies."""
-        rows = [_follower_dict(f) for f in _svc().registry.list_followers()]
+    def follower_list(
+        json_: Json = False,
+        all_: Annotated[bool, typer.Option("--all", help="Removed followers too.")] = False,
+    ) -> None:
+        """List followers with their policies (removed ones with --all)."""
+        rows = [
+            _follower_dict(f) for f in _svc().registry.list_followers() if all_ or not f.removed
+        ]
         collateral = collateral_cli.held_columns(rows)
         standing = subaccounts_cli.standing_columns(rows)
         if json_:
@@ -260,6 +274,7 @@ def register(app: typer.Typer) -> None:
             "tg_user_id",
             "address",
             "paused",
+            "circuit_breaker",
             "cohort",
             "max_leverage_x",
             "max_position_usd",
@@ -269,12 +284,6 @@ def register(app: typer.Typer) -> None:
             *(["subaccount_of", "actions_left", "subaccount_expires_at"] if standing else []),
         ]
         table("followers", cols, [[r[c] for c in cols] for r in rows])
-
-    @follower.command("pause")
-    def follower_pause(follower_id: int, reason: Reason = None) -> None:
-        """Pause a follower: its new intents are rejected (`paused`)."""
-        _svc().registry.set_follower_flags(follower_id, _actor(), reason, paused=True)
-        console.print(f"follower {follower_id} paused")
 
     @follower.command("unpause")
     def follower_unpause(follower_id: int, reason: Reason = None) -> None:
@@ -302,6 +311,12 @@ def register(app: typer.Typer) -> None:
         assets: Annotated[Optional[str], typer.Option()] = None,
         sizing: Annotated[Optional[str], typer.Option()] = None,
         max_slippage_bps: Annotated[Optional[int], typer.Option(min=0, max=5000)] = None,
+        max_drawdown_bps: DrawdownOpt = None,
+        max_daily_loss_usd: DailyLossOpt = None,
+        close_on_stop: Annotated[
+            Optional[bool],
+            typer.Option("--close-on-stop/--keep-on-stop", help=CLOSE_ON_STOP_HELP),
+        ] = None,
         circuit_breaker: Annotated[
             Optional[bool], typer.Option("--circuit-breaker/--no-circuit-breaker")
         ] = None,
@@ -323,6 +338,13 @@ def register(app: typer.Typer) -> None:
             max_slippage_bps=max_slippage_bps
             if max_slippage_bps is not None
             else old.max_slippage_bps,
+            max_drawdown_bps=(max_drawdown_bps or None)
+            if max_drawdown_bps is not None
+            else old.max_drawdown_bps,
+            max_daily_loss_usd_1e6=loss_e6(max_daily_loss_usd)
+            if max_daily_loss_usd is not None
+            else old.max_daily_loss_usd_1e6,
+            close_on_stop=close_on_stop if close_on_stop is not None else old.close_on_stop,
         )
         s.registry.set_policy(follower_id, new, _actor(), reason)
         if circuit_breaker is not None:
@@ -331,6 +353,7 @@ def register(app: typer.Typer) -> None:
             )
         console.print(f"follower {follower_id} policy updated")
 
+    guards_cli.register(follower)
     cohort = typer.Typer(help="The canary live cohort.", no_args_is_help=True)
     follower.add_typer(cohort, name="cohort")
 
@@ -390,4 +413,10 @@ def _follower_dict(f: object) -> dict[str, object]:
         "assets": ",".join(sorted(p.assets)),
         "sizing": str(p.sizing),
         "max_slippage_bps": p.max_slippage_bps,
+        "max_drawdown_bps": p.max_drawdown_bps,
+        "max_daily_loss_usd": None
+        if p.max_daily_loss_usd_1e6 is None
+        else usd_text(p.max_daily_loss_usd_1e6),
+        "close_on_stop": p.close_on_stop,
+        "removed": f.removed,
     }

@@ -30,6 +30,9 @@ INTENT_EVENTS: dict[IntentState, str] = {
 PLAIN: dict[str, str] = {
     "paused": "your copying is paused",
     "circuit_breaker": "your circuit breaker is on",
+    "no_equity": "your equity on the venue could not be read to size it",
+    "no_leader_equity": "the leader's equity is not known to size it",
+    "bad_forced_order": "the operator's order was not a close",
     "asset_not_allowed": "this asset is not in your allowed list",
     "profile_asset_not_allowed": "this asset is not traded yet",
     "max_leverage": "the leverage is above your maximum",
@@ -117,6 +120,11 @@ def line(event: str, f: Mapping[str, Any], tx_url: str) -> str:
         return str(f.get("text", "your GMX subaccount needs your wallet's attention"))
     if event == "test":
         return str(f.get("text", "test"))
+    if event == "loss_guard":
+        return (
+            f"Copying stopped: your loss limit was reached ({f.get('text', '')}). "
+            "Nothing is copied until the operator resets it"
+        )
     if event == "paused":
         return "Copying is paused by the operator; nothing is sent until it resumes"
     if event == "resumed":

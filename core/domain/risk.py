@@ -52,6 +52,10 @@ class Policy:
     max_slippage_bps: int = 50
     paused: bool = False
     circuit_breaker: bool = False
+    # the loss guard (core/domain/equity.py): None is no limit
+    max_drawdown_bps: int | None = None
+    max_daily_loss_usd_1e6: int | None = None
+    close_on_stop: bool = False  # pausing or removing the follower closes its positions
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,10 @@ class LeaderOrder:
     leverage_x: int
     price_usd_1e6: int | None = None  # the reference price (fixed-size sizing needs it)
     fraction_1e18: int | None = None  # a decrease in proportion of the position held
+    # The operator's close (`follower close-all`, close on pause): it takes risk away, so
+    # the follower's pause and breaker do not hold it, and the venue's position (read before
+    # signing) is what it closes, whatever our rows say.
+    forced: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,8 @@ class Decision:
     collateral_usd_1e6: UsdE6 = UsdE6(0)
     leverage_x: int = 0  # 0: not sized (a sized order has leverage >= 1)
     notional_usd_1e6: UsdE6 = UsdE6(0)
+    # equity-ratio: the (follower, leader) equities the order was sized from
+    equities: tuple[int, int] | None = None
 
     @property
     def accepted(self) -> bool:
@@ -106,9 +116,15 @@ def decide(
     profile: Profile,
     exposure: int,
     terms: VenueTerms = FIXED_TERMS,
+    equities: tuple[int, int] | None = None,
 ) -> Decision:
     """Size the follower's order and check it against policy, profile and the venue's
-    minimums (`terms`)."""
+    minimums (`terms`). `equities`: the (follower, leader) equities an `equity-ratio`
+    rule sizes from."""
+    if order.forced:
+        if order.action is not Action.CLOSE:
+            return Decision("bad_forced_order")
+        return Decision(None, UsdE6(0), order.leverage_x, UsdE6(max(0, exposure)))
     if policy.paused:
         return Decision("paused")
     if policy.circuit_breaker:
@@ -129,18 +145,19 @@ def decide(
             return Decision("size_zero")
         return Decision(None, collateral, order.leverage_x, UsdE6(collateral * order.leverage_x))
     collateral = follower_collateral(
-        policy.sizing, order.collateral_usd_1e6, order.leverage_x, order.price_usd_1e6
+        policy.sizing, order.collateral_usd_1e6, order.leverage_x, order.price_usd_1e6, equities
     )
     if order.action is Action.DECREASE:
         # Never reduce past what is held: trim to the held notional (docs/risk.md).
         collateral = min(collateral, round_down(exposure // order.leverage_x))
         if collateral <= 0:
-            return Decision("no_position")
-        return Decision(None, collateral, order.leverage_x, UsdE6(collateral * order.leverage_x))
+            return Decision("no_position", equities=equities)
+        sized = UsdE6(collateral * order.leverage_x)
+        return Decision(None, collateral, order.leverage_x, sized, equities)
     notional = collateral * order.leverage_x
 
     def rejected(reason: str) -> Decision:
-        return Decision(reason, collateral, order.leverage_x, UsdE6(notional))
+        return Decision(reason, collateral, order.leverage_x, UsdE6(notional), equities)
 
     if order.asset not in policy.assets:
         return rejected("asset_not_allowed")
@@ -160,7 +177,7 @@ def decide(
         return rejected("profile_max_order_notional")
     if exposure + notional > policy.max_position_usd_1e6:
         return rejected("max_position")
-    return Decision(None, collateral, order.leverage_x, UsdE6(notional))
+    return Decision(None, collateral, order.leverage_x, UsdE6(notional), equities)
 
 
 def _usd(v: int) -> str:

@@ -149,6 +149,7 @@ class FollowerRow:
     in_cohort: bool
     policy: Policy
     subaccount_of: str | None = None  # the wallet `address` trades for as its subaccount
+    removed: bool = False  # removed by the operator: no new intents
 
     @property
     def account(self) -> str:
@@ -165,6 +166,7 @@ class SignalRow:
     state: SignalState
     reason: str | None
     age_s: float
+    leader_equity_usd_1e6: int | None = None  # the producer's figure (equity-ratio)
 
 
 @dataclass(frozen=True)

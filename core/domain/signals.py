@@ -37,6 +37,7 @@ FIELDS = {
     "issued_at",
     "fraction_1e18",
     "cause",
+    "leader_equity_usd_1e6",
 }
 REQUIRED = {"signal_id", "leader", "action", "asset", "side", "collateral_usd_1e6", "leverage_x"}
 
@@ -56,6 +57,9 @@ class SignalSpec:
     # each follower decreases its own position by the same fraction (docs/risk.md).
     fraction_1e18: int | None = None
     cause: str | None = None  # why the leader's position moved, when not its own order
+    # The leader's equity on its venue, from a producer whose leader is not on chain: what
+    # an `equity-ratio` follower sizes against (docs/followers.md).
+    leader_equity_usd_1e6: int | None = None
 
     def content_hash(self) -> str:
         """Hash of what the signal orders (not of when it was issued): the same signal_id
@@ -63,7 +67,7 @@ class SignalSpec:
         set, so a signal's hash is what it was before they existed."""
         body = asdict(self)
         body.pop("issued_at")
-        for later in ("fraction_1e18", "cause"):
+        for later in ("fraction_1e18", "cause", "leader_equity_usd_1e6"):
             if body[later] is None:
                 body.pop(later)
         body["action"], body["side"] = self.action.value, self.side.value
@@ -136,6 +140,7 @@ def parse_signal(payload: object) -> SignalSpec:
     collateral_low = 0 if action is Action.CLOSE or fraction is not None else 1
     price = payload.get("price_usd_1e6")
     issued = payload.get("issued_at")
+    equity = payload.get("leader_equity_usd_1e6")
     return SignalSpec(
         signal_id=signal_id,
         leader=parse_address(payload["leader"]),
@@ -148,6 +153,9 @@ def parse_signal(payload: object) -> SignalSpec:
         issued_at=None if issued is None else _int(payload, "issued_at", 0, 2**40),
         fraction_1e18=fraction,
         cause=cause,
+        leader_equity_usd_1e6=None
+        if equity is None
+        else _int(payload, "leader_equity_usd_1e6", 1, MAX_USD_1E6),
     )
 
 
@@ -183,5 +191,6 @@ def json_schema() -> dict[str, Any]:
             "issued_at": {"type": "integer", "minimum": 0, "maximum": 2**40},
             "fraction_1e18": {"type": "integer", "minimum": 1, "maximum": FRACTION_ONE},
             "cause": {"enum": list(CAUSES)},
+            "leader_equity_usd_1e6": {**usd, "minimum": 1},
         },
     }

@@ -21,7 +21,8 @@ FIXED_NOTIONAL = "fixed-notional"
 FIXED_SIZE = "fixed-size"
 RATIO = "ratio"
 EQUITY = "equity"
-KINDS = (FIXED_NOTIONAL, FIXED_SIZE, RATIO, EQUITY)
+EQUITY_RATIO = "equity-ratio"
+KINDS = (FIXED_NOTIONAL, FIXED_SIZE, RATIO, EQUITY, EQUITY_RATIO)
 RATIO_PLACES = Decimal("1e-18")  # what policies.sizing_value keeps
 # Every number in a policy is at most a trillion (USD, units of an asset); a ratio (or an
 # equity ratio) at most a million: a follower a million times the leader's size.
@@ -34,7 +35,9 @@ class SizingRule:
     """`fixed-notional`: value is the order's notional in micro-USD.
     `fixed-size`: value is the order's size in units of the asset (notional = size x price).
     `ratio`: value is the fraction of the leader's collateral to mirror.
-    `equity`: value is follower equity / leader equity; mirrored like a ratio."""
+    `equity`: value is follower equity / leader equity; mirrored like a ratio.
+    `equity-ratio`: both equities read from the venue when the order is sized; value is a
+    multiplier of that ratio (1: the same share of equity as the leader)."""
 
     kind: str
     value: Decimal
@@ -42,12 +45,15 @@ class SizingRule:
     def __str__(self) -> str:
         if self.kind == FIXED_NOTIONAL:
             return f"{FIXED_NOTIONAL}:{usd_text(int(self.value))}"
+        if self.kind == EQUITY_RATIO and self.value == 1:
+            return EQUITY_RATIO
         return f"{self.kind}:{plain(self.value)}"
 
 
 def parse_sizing(text: str) -> SizingRule:
-    """Parse `fixed-notional:USD`, `fixed-size:UNITS`, `ratio:R` or `equity:F/L` (F and L
-    the follower's and the leader's equity in USD; `equity:R` takes the ratio itself).
+    """Parse `fixed-notional:USD`, `fixed-size:UNITS`, `ratio:R`, `equity:F/L` (F and L
+    the follower's and the leader's equity in USD; `equity:R` takes the ratio itself) or
+    `equity-ratio[:M]` (the equities read live; M multiplies their ratio, 1 by default).
     Anything malformed or out of range is a RejectedSignal, never a decimal error."""
     kind, _, raw = text.partition(":")
     try:
@@ -61,6 +67,8 @@ def parse_sizing(text: str) -> SizingRule:
 
 
 def _parse_sizing(kind: str, raw: str, text: str) -> SizingRule:
+    if kind == EQUITY_RATIO and not raw and text == EQUITY_RATIO:
+        return SizingRule(EQUITY_RATIO, Decimal(1))
     if kind == EQUITY and "/" in raw:
         top, _, bottom = raw.partition("/")
         f, leader = _positive(top), _positive(bottom)
@@ -68,13 +76,14 @@ def _parse_sizing(kind: str, raw: str, text: str) -> SizingRule:
     number = _positive(raw)
     if kind == FIXED_NOTIONAL:
         return SizingRule(FIXED_NOTIONAL, Decimal(usd_to_e6(raw)))
-    if kind in (RATIO, EQUITY, FIXED_SIZE):
+    if kind in (RATIO, EQUITY, FIXED_SIZE, EQUITY_RATIO):
         if number != number.quantize(RATIO_PLACES, ROUND_DOWN):
             raise RejectedSignal("bad_sizing", f"at most 18 decimal places: {raw!r}")
         return SizingRule(kind, number if kind == FIXED_SIZE else _ratio(number, raw))
     raise RejectedSignal(
         "bad_sizing",
-        f"use fixed-notional:USD, fixed-size:UNITS, ratio:R or equity:F/L, not {text!r}",
+        "use fixed-notional:USD, fixed-size:UNITS, ratio:R, equity:F/L or equity-ratio[:M], "
+        f"not {text!r}",
     )
 
 
@@ -143,9 +152,11 @@ def follower_collateral(
     leader_collateral_usd_1e6: int,
     leverage_x: int,
     price_usd_1e6: int | None = None,
+    equities: tuple[int, int] | None = None,
 ) -> UsdE6:
     """The follower's collateral for an order at `leverage_x`, rounded down to the step.
-    `fixed-size` needs the price (micro-USD per unit)."""
+    `fixed-size` needs the price (micro-USD per unit); `equity-ratio` the (follower,
+    leader) equities in micro-USD, the leader's above 0."""
     if leverage_x <= 0:
         raise ValueError("leverage must be positive")
     if rule.kind == FIXED_NOTIONAL:
@@ -155,6 +166,13 @@ def follower_collateral(
             raise ValueError("fixed-size sizing needs the price")
         notional = (rule.value * price_usd_1e6).to_integral_value(ROUND_DOWN)
         raw = int(notional) // leverage_x
+    elif rule.kind == EQUITY_RATIO:
+        if equities is None or equities[1] <= 0:
+            raise ValueError("equity-ratio sizing needs both equities")
+        mine, theirs = equities
+        # exact in integers: the multiplier has at most 18 places (RATIO_PLACES)
+        m = int(rule.value.scaleb(18))
+        raw = leader_collateral_usd_1e6 * mine * m // (theirs * 10**18)
     else:  # ratio, equity
         raw = int((Decimal(leader_collateral_usd_1e6) * rule.value).to_integral_value(ROUND_DOWN))
     return round_down(raw)

@@ -49,6 +49,7 @@ OTHER_TASKS: dict[str, str] = {
     "follow_leaders": "watch",
     "notify": "notify",  # the notifications drain: its own queue, never behind real work
     "alerts": "notify",  # what needs a person, into the notifications outbox
+    "loss_guard": "watch",  # followers' loss limits against their venue equity
 }
 
 PER_SIGNAL_TASKS = frozenset(s.task for s in CHAIN if s.handles is not None)

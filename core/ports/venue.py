@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from core.domain.chain import Log
+from core.domain.equity import Holding
 from core.domain.leader_fills import LeaderFill
 from core.domain.subaccounts import SubaccountTerms
 from core.domain.venue import (
@@ -76,6 +77,16 @@ class Venue(Protocol):
 
     def position_call(self, trader: str, asset: str) -> Call: ...
     def decode_position(self, asset: str, result: bytes) -> Position: ...
+    def holdings_call(self, account: str) -> Call | None:
+        """The one read of every position `account` holds on the venue, any market (GMX:
+        the Reader's getAccountPositions); None: the venue cannot list them (the recorder)."""
+        ...
+
+    def decode_holdings(self, result: bytes) -> list[Holding]:
+        """Each open position of a configured asset (a market we do not know: ConfigError,
+        since its value cannot be counted)."""
+        ...
+
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None: ...
     def leader_filters(self, leaders: Sequence[str]) -> list[LogFilter]:
         """eth_getLogs filters of these leaders' executions (GMX: PositionIncrease /
@@ -123,7 +134,6 @@ class Venue(Protocol):
         """The wallet's one-time calls that let `subaccount` act for it (GMX: add it, its
         action budget, its expiry); ConfigError on a venue without subaccounts."""
         ...
-
 
     def cancel_after_call(self) -> Call | None:
         """The read of how long (seconds of block time) a request must wait before its

@@ -14,9 +14,7 @@ from core import logs, metrics
 from core.domain import attempts, fees
 from core.domain.errors import ChainError, SignerError, TransientError, UnsafeToSend
 from core.domain.leader_fills import proportional
-from core.domain.risk import PROFILES, Decision, acceptable_price, decide, project_exposure
-from core.domain.rows import Signed, SizingInput, SizingOutcome, ToSend, ToSign
-from core.domain.sizing import FIXED_SIZE
+from core.domain.rows import Signed, ToSend, ToSign
 from core.domain.states import IntentState, SignalState
 from core.domain.steps import resume_step
 from core.domain.types import CANCEL_ACTION, Action, Mode, Side
@@ -36,6 +34,7 @@ from core.services import subaccount_checks
 from core.services.affordability import short_of_collateral, unaffordable
 from core.services.mode import ModeService
 from core.services.sending import Sender, who
+from core.services.sizing import SignalSizer
 from core.services.terms import VenueTermsCache
 
 log = logging.getLogger(__name__)
@@ -94,6 +93,7 @@ class Pipeline:
         self.dispatcher = dispatcher
         self.prices = prices
         self.terms = VenueTermsCache(venue, chain, cfg.terms_ttl_s)
+        self.sizing = SignalSizer(signals, venue, chain, prices, self.terms, cfg)
 
     def validate(self, pk: int) -> SignalState:
         state, signal_id = self.signals.expand(pk, self.cfg.max_signal_age_s)
@@ -101,55 +101,12 @@ class Pipeline:
         return state
 
     def venue_price(self, asset: str) -> int | None:
-        """The venue's on-chain price, or (a venue without one: GMX) the price source's;
-        None or 0: no price."""
-        c = self.venue.price_call(asset)
-        if c is None:
-            return self.prices.price_usd_1e6(asset)
-        return self.venue.decode_price(self.chain.call(c.to, c.data))
+        return self.sizing.venue_price(asset)
 
     def size(self, pk: int) -> tuple[int, int]:
-        """Size what the sequence gate releases; returns (sized, still gated). A signal
-        past its max age (held behind the gate, a backlog, retries) sizes nothing: its
-        pending intents end rejected(stale)."""
-        sig = self.signals.signal(pk)
-        logs.add(signal_id=sig.signal_id)
-        if sig.age_s > self.cfg.max_signal_age_s:
-            self.signals.reject_pending(pk, "stale")
-            return 0, 0
-        profile = PROFILES[self.cfg.profile]
-        order = sig.order
-        terms = self.terms.get()  # the venue's minimums (kept a while: decision 0022)
-        known: list[int | None] = [sig.price_usd_1e6] if sig.price_usd_1e6 else []
-
-        def reference() -> int | None:
-            """The signal's price, else the venue's (read once per signal); None: no price
-            (an asset the venue does not price answers 0)."""
-            if not known:
-                try:
-                    known.append(self.venue_price(order.asset) or None)
-                except ChainError:
-                    known.append(None)
-            return known[0]
-
-        def sizer(item: SizingInput) -> SizingOutcome:
-            policy = item.follower.policy
-            price_now = reference() if policy.sizing.kind == FIXED_SIZE else None
-            if policy.sizing.kind == FIXED_SIZE and price_now is None:
-                return Decision("no_price"), None  # units x price = notional
-            priced = replace(order, price_usd_1e6=price_now or sig.price_usd_1e6)
-            exposure = project_exposure(item.exposure_legs)
-            decision = decide(priced, policy, profile, exposure, terms)
-            if not decision.accepted:
-                return decision, None
-            ref = reference()
-            slip = policy.max_slippage_bps
-            price = 0 if ref is None else acceptable_price(ref, order.side, order.action, slip)
-            if price <= 0:  # never an acceptable price of 0; the sizes stay on the rejection
-                return replace(decision, reason="no_price"), None
-            return decision, price
-
-        return self.signals.size_pending(pk, sizer, sig.leader_id, order.asset)
+        """Size what the sequence gate releases; returns (sized, still gated)
+        (core/services/sizing.py)."""
+        return self.sizing.size(pk)
 
     def size_step(self, pk: int) -> bool:
         """The `size` step: True when the chain goes on (something was sized). Gated

@@ -39,9 +39,7 @@ def own(stack: Any) -> Iterator[Flow]:
 def reports(flow: Flow) -> list[tuple[str, str]]:
     with flow.s.db.tx() as conn:
         rows = conn.execute(
-            select(notifications.c.destination, notifications.c.event).order_by(
-                notifications.c.id
-            )
+            select(notifications.c.destination, notifications.c.event).order_by(notifications.c.id)
         ).all()
     return [(r[0], r[1]) for r in rows]
 

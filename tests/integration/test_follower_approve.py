@@ -25,7 +25,6 @@ def rig(stack: Any) -> Iterator[Rig]:
         yield r
 
 
-
 def _unfunded_follower(rig: Rig) -> tuple[int, str]:
     """A follower with ETH and USDC but no allowance (Flow's followers are approved)."""
     s = rig.flow.s

@@ -265,7 +265,7 @@ class FakeChain:
             raise ChainError(f"eth_call: {self.call_error}")
         return self.call_results.get(data, b"")
 
-    def calls(self, calls: Sequence[Call]) -> list[bytes]:
+    def calls(self, calls: Sequence[Call], block: int | None = None) -> list[bytes]:
         return [self.call(c.to, c.data) for c in calls]
 
     def fees_and_balances(

@@ -56,6 +56,13 @@ class FakeSignals:
         self.sized.update(outcomes)
         return sum(1 for _, (decision, _price) in outcomes if decision.accepted), 0
 
+    def equity_accounts(self, pk: int) -> list[tuple[str, str]]:
+        return [
+            (i.follower.account, i.follower.leader_address)
+            for i in self.pending.get(pk, [])
+            if i.follower.policy.sizing.kind == "equity-ratio"
+        ]
+
     def finish_signals(self) -> int:
         return 0
 

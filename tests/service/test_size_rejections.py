@@ -76,3 +76,27 @@ def test_an_order_without_a_price_is_rejected_keeping_its_size() -> None:
     decision, price = rig.signals.sized[1]
     assert decision.reason == "no_price"
     assert (decision.sized, decision.notional_usd_1e6, price) == (True, 200 * USD, None)
+
+
+def test_equity_ratio_on_a_venue_without_collateral_is_rejected_alone() -> None:
+    rig = make_pipeline(profile="standard")
+    rule = Policy(10, 10**12, frozenset({"BTC"}), parse_sizing("equity-ratio"))
+    _size(rig, rule)
+    decision, price = rig.signals.sized[1]
+    assert decision.reason == (
+        "no_equity: the venue holds no collateral to value (equity needs GMX)"
+    )
+    assert price is None
+    assert not decision.sized
+
+
+def test_an_operators_close_is_not_held_by_the_pause_or_the_breaker() -> None:
+    rig = make_pipeline(profile="standard")
+    close = LeaderOrder(Action.CLOSE, "BTC", Side.LONG, 0, 1, 100_000 * USD, forced=True)
+    _size(rig, replace(_policy(10**12), circuit_breaker=True), close, paused=True)
+    decision, price = rig.signals.sized[1]
+    assert decision.accepted
+    assert price is not None
+    rig2 = make_pipeline(profile="standard")
+    _size(rig2, _policy(10**12), replace(close, forced=False), paused=True)
+    assert rig2.signals.sized[1][0].reason == "paused"

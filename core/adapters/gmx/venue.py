@@ -25,6 +25,7 @@ from core.adapters.gmx.events import (
     event_topic,
 )
 from core.domain.chain import Log
+from core.domain.equity import Holding
 from core.domain.errors import ConfigError, RejectedSignal
 from core.domain.leader_fills import LeaderFill
 from core.domain.subaccounts import SubaccountTerms
@@ -310,6 +311,28 @@ class GmxVenue:
             p.collateral_amount * 10**6 // 10**self.cfg.usdc_decimals,
             p.size_in_usd,
         )
+
+    def holdings_call(self, account: str) -> Call | None:
+        return Call(self.cfg.reader, codec.get_account_positions(
+            self.cfg.data_store, account, 0, POSITIONS_PAGE))  # fmt: skip
+
+    def decode_holdings(self, result: bytes) -> list[Holding]:
+        usdc = self.cfg.usdc.lower()
+        out: list[Holding] = []
+        for p in codec.decode_account_positions(result):
+            known = self._by_market.get(p.market.lower())
+            if known is None or p.collateral_token.lower() != usdc:
+                raise ConfigError(
+                    f"{p.account} holds a position in market {p.market} with collateral "
+                    f"{p.collateral_token}, which copytrade does not know: configure the market"
+                )
+            asset, market = known
+            out.append(Holding(
+                asset, p.is_long, p.size_in_usd // USD_TO_GMX, p.size_in_tokens,
+                market.index_decimals,
+                p.collateral_amount * 10**6 // 10**self.cfg.usdc_decimals, p.size_in_usd,
+            ))  # fmt: skip
+        return out
 
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
         return None  # a GMX leader's trades are its executions: decode_leader_fills

@@ -6,13 +6,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres import outbox
 from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.tables import followers, intents, leaders, policies
+from core.adapters.postgres.tables import follower_equity, followers, intents, leaders, policies
 from core.domain.errors import InFlight, NotFound
 from core.domain.risk import Policy
 from core.domain.rows import FollowerRow
@@ -36,6 +36,10 @@ FOLLOWER_COLUMNS = (
     policies.c.sizing_kind,
     policies.c.sizing_value,
     policies.c.max_slippage_bps,
+    policies.c.max_drawdown_bps,
+    policies.c.max_daily_loss_usd_1e6,
+    policies.c.close_on_stop,
+    followers.c.removed_at,
 )
 
 
@@ -56,6 +60,9 @@ def follower_from_row(r: Any) -> FollowerRow:
         max_slippage_bps=r.max_slippage_bps,
         paused=r.paused,
         circuit_breaker=r.circuit_breaker,
+        max_drawdown_bps=r.max_drawdown_bps,
+        max_daily_loss_usd_1e6=r.max_daily_loss_usd_1e6,
+        close_on_stop=r.close_on_stop,
     )
     return FollowerRow(
         r.id,
@@ -69,6 +76,7 @@ def follower_from_row(r: Any) -> FollowerRow:
         r.in_cohort,
         policy,
         r.subaccount_of,
+        r.removed_at is not None,
     )
 
 
@@ -178,7 +186,26 @@ class Registry:
             ).rowcount
             if n == 0:
                 raise NotFound(f"follower {follower_id} does not exist")
+            if flags.get("circuit_breaker") is False:
+                # the breaker reset: the loss guard's marks start again from the next reading
+                conn.execute(
+                    delete(follower_equity).where(follower_equity.c.follower_id == follower_id)
+                )
             write_audit(conn, actor, "follower.flags", reason, follower_id=follower_id, **flags)
+
+    def remove_follower(self, follower_id: int, actor: str, reason: str | None, kept: bool) -> None:
+        """No new intents for the follower (paused, removed); its rows stay. `kept`: it
+        still held positions, left as they are on the operator's word."""
+        with self.db.tx() as conn:
+            n = conn.execute(
+                update(followers)
+                .where(followers.c.id == follower_id)
+                .values(removed_at=func.now(), paused=True)
+            ).rowcount
+            if n == 0:
+                raise NotFound(f"follower {follower_id} does not exist")
+            write_audit(conn, actor, "follower.remove", reason, follower_id=follower_id,
+                        positions_kept=kept)  # fmt: skip
 
     def set_signer(
         self, follower_id: int, signer_ref: str, address: str, actor: str, reason: str | None
@@ -270,6 +297,9 @@ def _policy_values(p: Policy) -> dict[str, Any]:
         "sizing_kind": p.sizing.kind,
         "sizing_value": p.sizing.value,
         "max_slippage_bps": p.max_slippage_bps,
+        "max_drawdown_bps": p.max_drawdown_bps,
+        "max_daily_loss_usd_1e6": p.max_daily_loss_usd_1e6,
+        "close_on_stop": p.close_on_stop,
     }
 
 

@@ -24,6 +24,7 @@ from core.adapters.postgres.registry import follower_from_row, follower_query
 from core.adapters.postgres.tables import (
     followers,
     intents,
+    policies,
     signals,
 )
 from core.domain.errors import TransientError
@@ -34,6 +35,7 @@ from core.domain.rows import (
     SizingOutcome,
 )
 from core.domain.signals import SignalSpec, idempotency_key
+from core.domain.sizing import EQUITY_RATIO
 from core.domain.states import (
     INTENT_NOT_COUNTED,
     INTENT_TERMINAL,
@@ -46,6 +48,10 @@ from core.domain.types import CANCEL_ACTION, Action, Side
 from core.faults import pause
 
 LEADER_INTAKE_LOCK = 0x6C647273  # advisory lock class for (this, leader id): intake order
+# The source of the operator's own signals (`follower close-all`, close on pause/remove):
+# closes for one follower that its pause and breaker do not hold (risk.LeaderOrder.forced).
+OPERATOR_SOURCE = "operator"
+SIZED_PARAMS = ("b_collateral", "b_leverage", "b_notional", "b_price", "b_feq", "b_leq")
 
 
 log = logging.getLogger(__name__)
@@ -69,6 +75,7 @@ def signal_from_row(r: Any) -> SignalRow:
         r.collateral_usd_1e6,
         r.leverage_x,
         fraction_1e18=r.fraction_1e18,
+        forced=r.source == OPERATOR_SOURCE,
     )
     return SignalRow(
         r.id,
@@ -79,6 +86,7 @@ def signal_from_row(r: Any) -> SignalRow:
         SignalState(r.state),
         r.reason,
         float(r.age_s),
+        r.leader_equity_usd_1e6,
     )
 
 
@@ -116,8 +124,11 @@ class SignalStore:
         self.holding = holding
 
     # -- intake ----------------------------------------------------------------------------
-    def insert_signal(self, spec: SignalSpec, leader_id: int, source: str) -> tuple[str, int]:
-        """('accepted' | 'duplicate' | 'conflict', signal pk)."""
+    def insert_signal(
+        self, spec: SignalSpec, leader_id: int, source: str, follower_id: int | None = None
+    ) -> tuple[str, int]:
+        """('accepted' | 'duplicate' | 'conflict', signal pk). `follower_id`: a signal for
+        that follower only (the operator's close: source `operator`)."""
         content = spec.content_hash()
         with self.db.tx() as conn:
             # One writer per leader at a time, until commit: a leader's signal ids are then
@@ -138,6 +149,8 @@ class SignalStore:
                     issued_at=spec.issued_at,
                     fraction_1e18=spec.fraction_1e18,
                     cause=spec.cause,
+                    leader_equity_usd_1e6=spec.leader_equity_usd_1e6,
+                    follower_id=follower_id,
                     content_hash=content,
                     source=source,
                     state=SignalState.ACCEPTED.value,
@@ -196,11 +209,14 @@ class SignalStore:
                     .values(state=SignalState.REJECTED.value, reason="stale", updated_at=func.now())
                 )
                 return SignalState.REJECTED, row.signal_id
-            follower_ids = (
-                conn.execute(select(followers.c.id).where(followers.c.leader_id == row.leader_id))
-                .scalars()
-                .all()
-            )
+            who = select(followers.c.id)
+            if row.follower_id is not None:  # the operator's, for one follower
+                who = who.where(followers.c.id == row.follower_id)
+            else:  # every follower of the leader not removed
+                who = who.where(
+                    followers.c.leader_id == row.leader_id, followers.c.removed_at.is_(None)
+                )
+            follower_ids = conn.execute(who).scalars().all()
             if follower_ids:
                 conn.execute(
                     pg_insert(intents).on_conflict_do_nothing(
@@ -317,7 +333,16 @@ class SignalStore:
                     )
                     sized.setdefault(IntentState.FAILED, []).append(
                         {"b_id": intent_id, "b_reason": f"internal: {type(exc).__name__}"}
-                        | dict.fromkeys(("b_collateral", "b_leverage", "b_notional", "b_price"))
+                        | dict.fromkeys(
+                            (
+                                "b_collateral",
+                                "b_leverage",
+                                "b_notional",
+                                "b_price",
+                                "b_feq",
+                                "b_leq",
+                            )
+                        )
                     )
                     continue
                 new = IntentState.CREATED if decision.accepted else IntentState.REJECTED
@@ -332,6 +357,8 @@ class SignalStore:
                         "b_leverage": decision.leverage_x if kept else None,
                         "b_notional": decision.notional_usd_1e6 if kept else None,
                         "b_price": price if decision.accepted else None,
+                        "b_feq": decision.equities[0] if decision.equities else None,
+                        "b_leq": decision.equities[1] if decision.equities else None,
                     }
                 )
             for new, rows_ in sized.items():
@@ -345,10 +372,28 @@ class SignalStore:
                     leverage_x=bindparam("b_leverage"),
                     notional_usd_1e6=bindparam("b_notional"),
                     acceptable_price_usd_1e6=bindparam("b_price"),
+                    follower_equity_usd_1e6=bindparam("b_feq"),
+                    leader_equity_usd_1e6=bindparam("b_leq"),
                     sized_at=func.clock_timestamp(),
                 )
             n = sum(len(r) for r in sized.values())
             return n, len(pending) - n
+
+    def equity_accounts(self, pk: int) -> list[tuple[str, str]]:
+        """(account, leader address) of the pending intents' equity-ratio followers."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                follower_query().where(
+                    followers.c.id.in_(
+                        select(intents.c.follower_id).where(
+                            intents.c.signal_pk == pk,
+                            intents.c.state == IntentState.PENDING.value,
+                        )
+                    ),
+                    policies.c.sizing_kind == EQUITY_RATIO,
+                )
+            ).all()
+        return [(follower_from_row(r).account, str(r.leader_address)) for r in rows]
 
     def reject_pending(self, pk: int, reason: str) -> int:
         """pending -> rejected(reason) for the signal's intents (a signal too old to copy:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -88,6 +89,8 @@ followers = Table(
     Column("circuit_breaker", Boolean, nullable=False, server_default="false"),
     Column("in_cohort", Boolean, nullable=False, server_default="false"),
     _now(),
+    # Removed by the operator (0011): no new intents; the row stays for its history.
+    Column("removed_at", DateTime(timezone=True)),
 )
 
 policies = Table(
@@ -100,6 +103,27 @@ policies = Table(
     Column("sizing_kind", String(32), nullable=False),
     Column("sizing_value", Numeric(38, 18), nullable=False),
     Column("max_slippage_bps", Integer, nullable=False, server_default="50"),
+    # The loss guard (0011): NULL is no limit. Drawdown from the equity high-water mark in
+    # basis points; the day's loss (UTC) from the day's first equity reading.
+    Column("max_drawdown_bps", Integer),
+    Column("max_daily_loss_usd_1e6", BigInteger),
+    # Pausing or removing the follower also closes its positions (0011).
+    Column("close_on_stop", Boolean, nullable=False, server_default="false"),
+)
+
+# The loss guard's marks per follower (0011), from its venue equity: the high-water mark,
+# the day's first reading, the last reading. Deleted when the breaker is reset (the next
+# reading starts the marks again).
+follower_equity = Table(
+    "follower_equity",
+    metadata,
+    Column("follower_id", Integer, ForeignKey("followers.id"), primary_key=True),
+    Column("high_water_usd_1e6", BigInteger, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("day_start_usd_1e6", BigInteger, nullable=False),
+    Column("last_usd_1e6", BigInteger, nullable=False),
+    Column("last_block", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 signals = Table(
@@ -118,6 +142,12 @@ signals = Table(
     Column("issued_at", BigInteger),
     Column("fraction_1e18", BigInteger),  # a decrease in proportion (0008)
     Column("cause", String(16)),  # liquidation | adl (0008)
+    # The leader's equity as its producer gave it (equity-ratio sizing; 0011).
+    Column("leader_equity_usd_1e6", BigInteger),
+    # An operator's signal for one follower only (`follower close-all`; 0011). No foreign
+    # key on purpose: the implicit joins intents-followers-signals would then take both
+    # paths and match nothing.
+    Column("follower_id", Integer),
     Column("content_hash", String(64), nullable=False),
     Column("source", String(16), nullable=False),
     Column("state", String(16), nullable=False),
@@ -159,6 +189,9 @@ intents = Table(
     Column("fill_size_usd_1e6", BigInteger),
     Column("executed_block", BigInteger),
     Column("executed_block_hash", String(66)),
+    # What an equity-ratio order was sized from (0011).
+    Column("follower_equity_usd_1e6", BigInteger),
+    Column("leader_equity_usd_1e6", BigInteger),
     _now(),
     Column("sized_at", DateTime(timezone=True)),
     Column("sent_at", DateTime(timezone=True)),

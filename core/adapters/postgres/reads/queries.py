@@ -36,6 +36,8 @@ INTENT_FIELDS = (
     intents.c.fill_price_usd_1e6,
     intents.c.fill_size_usd_1e6,
     intents.c.executed_block,
+    intents.c.follower_equity_usd_1e6,
+    intents.c.leader_equity_usd_1e6,
     intents.c.created_at,
     intents.c.sized_at,
     intents.c.sent_at,
