@@ -15,6 +15,7 @@ from core.adapters.gmx.config import GmxConfig
 from core.adapters.gmx.configure import gmx_config
 from core.adapters.gmx.venue import GmxVenue
 from core.adapters.nonce_audit import audit_nonce
+from core.adapters.postgres.accounts import AccountStore
 from core.adapters.postgres.attempts import AttemptStore
 from core.adapters.postgres.controls import ControlStore
 from core.adapters.postgres.db import Database
@@ -215,6 +216,10 @@ class Services:
     def flattener(self) -> Flattener:
         store = FlattenStore(self.registry, self.signals)
         return Flattener(store, self.venue, self.chain, self.dispatcher, OPERATOR_SOURCE)
+
+    @cached_property
+    def accounts(self) -> AccountStore:
+        return AccountStore(self.db)
 
     @cached_property
     def guards(self) -> GuardStore:

@@ -31,6 +31,7 @@ POINTS = (
     "leaders.after_record",  # a leader's block recorded (outbox written), not yet submitted
     "notify.before_send",  # a notification's rows locked, nothing sent yet
     "notify.after_send",  # the destination took it; the rows still say pending
+    "size.before_commit",  # a signal's intents decided under the follower and account locks
     "guard.before_trip",  # a loss guard reading recorded (marks row locked), breaker not yet set
 )
 

@@ -139,6 +139,7 @@ class OnePhase:
     no request key, no outcome to look for, no request to cancel, fixed terms."""
 
     two_phase = False
+    sides_apart = False  # one position per asset: a long and a short cannot both be held
     terms = FIXED_TERMS
 
     def request_key(self, logs: Sequence[Log]) -> str | None:
@@ -244,8 +245,8 @@ class RecorderVenue(OnePhase):
     def position_call(self, trader: str, asset: str) -> Call:
         return Call(self.address, encode_positions(trader, asset))
 
-    def decode_position(self, asset: str, result: bytes) -> Position:
-        return decode_position(result)
+    def decode_position(self, asset: str, result: bytes, is_long: bool | None = None) -> Position:
+        return decode_position(result)  # one position per asset
 
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:
         return decode_order_event(topics, data)

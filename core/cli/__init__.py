@@ -10,7 +10,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.exceptions import Abort, Exit
 
-from core.cli import admin, dev, drill, ops, reports, signals
+from core.cli import accounts, admin, dev, drill, ops, reports, signals
 from core.domain.errors import CopytradeError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     help="copytrade: mirror a leader's trades to followers' wallets.",
 )
 admin.register(app)
+accounts.register(app)
 signals.register(app)
 ops.register(app)
 drill.register(app)

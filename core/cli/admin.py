@@ -9,15 +9,15 @@ import typer
 
 from core.adapters.signers import REF_HELP
 from core.cli import collateral as collateral_cli
+from core.cli import follower_add as follower_add_cli
 from core.cli import guards as guards_cli
 from core.cli import leaders as leaders_cli
 from core.cli import mode as mode_cli
 from core.cli import notify as notify_cli
 from core.cli import subaccounts as subaccounts_cli
 from core.cli.common import console, emit_json, table
-from core.cli.guards import CLOSE_ON_STOP_HELP, CloseOnStopOpt, DailyLossOpt, DrawdownOpt, loss_e6
+from core.cli.guards import CLOSE_ON_STOP_HELP, DailyLossOpt, DrawdownOpt, loss_e6
 from core.domain.errors import ConfigError, RejectedSignal, TransientError
-from core.domain.risk import Policy
 from core.domain.rows import FollowerRow
 from core.domain.signals import parse_address
 from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
@@ -173,87 +173,7 @@ def register(app: typer.Typer) -> None:
         else:
             table("leaders", ["id", "address"], [(r["id"], r["address"]) for r in rows])
 
-    @follower.command("add")
-    def follower_add(
-        tg_user_id: Annotated[int, typer.Option("--tg-user-id")],
-        leader_address: Annotated[str, typer.Option("--leader")],
-        signer: Annotated[str, typer.Option(help=f"The follower's key: {REF_HELP}.")],
-        max_leverage: Annotated[int, typer.Option("--max-leverage", min=1)],
-        max_position_usd: Annotated[str, typer.Option("--max-position-usd")],
-        assets: Annotated[str, typer.Option(help="Allowed assets, e.g. BTC,ETH")],
-        sizing: Annotated[
-            str,
-            typer.Option(
-                help="fixed-notional:USD | fixed-size:UNITS | ratio:R | "
-                "equity:FOLLOWER_USD/LEADER_USD | equity-ratio[:M] (both equities read "
-                "from the venue when sized, GMX)"
-            ),
-        ],
-        max_slippage_bps: Annotated[int, typer.Option(min=0, max=5000)] = 50,
-        max_drawdown_bps: DrawdownOpt = None,
-        max_daily_loss_usd: DailyLossOpt = None,
-        close_on_stop: CloseOnStopOpt = False,
-        cohort: Annotated[bool, typer.Option(help="In the canary live cohort.")] = False,
-        subaccount_of: Annotated[
-            Optional[str],
-            typer.Option(
-                "--subaccount-of",
-                help="GMX: the key is this wallet's subaccount (orders, positions and "
-                "collateral are the wallet's; the key pays gas and fees). Also written "
-                "--signer subaccount:WALLET:REF.",
-            ),
-        ] = None,
-        json_: Json = False,
-    ) -> None:
-        """Add a follower copying LEADER with its own signer and policy."""
-        policy = Policy(  # bad input fails first, without touching any server
-            max_leverage,
-            usd_to_e6(max_position_usd),
-            _assets(assets),
-            parse_sizing(sizing),
-            max_slippage_bps,
-            max_drawdown_bps=max_drawdown_bps or None,
-            max_daily_loss_usd_1e6=loss_e6(max_daily_loss_usd),
-            close_on_stop=close_on_stop,
-        )
-        checked = parse_address(leader_address)
-        wallet, signer = subaccount_ref(signer, subaccount_of)
-        s = _svc()
-        lid = s.registry.leader_id(checked)
-        if lid is None:
-            raise RejectedSignal("unknown_leader", f"{leader_address}: add it with `leader add`")
-        if wallet is not None and s.settings.venue != "gmx":
-            raise ConfigError(
-                f"subaccounts are GMX's; COPYTRADE_VENUE is {s.settings.venue!r}: the "
-                "follower's key must be its wallet's"
-            )
-        if wallet is not None and not s.gmx.subaccount_router:
-            raise ConfigError(
-                "no SubaccountRouter configured: add subaccount_router to "
-                "COPYTRADE_GMX_CONTRACTS before a follower trades through a subaccount"
-            )
-        address = _signer(signer).address  # fails here, not at the first trade
-        if wallet is not None and wallet.lower() == address.lower():
-            raise RejectedSignal("bad_subaccount", f"{wallet} is the key's own address")
-        fid = s.registry.add_follower(
-            tg_user_id=tg_user_id,
-            leader_id=lid,
-            signer_ref=signer,
-            address=address,
-            policy=policy,
-            in_cohort=cohort,
-            actor=_actor(),
-            subaccount_of=wallet,
-        )
-        if json_:
-            emit_json({"id": fid, "address": address, "subaccount_of": wallet})
-        elif wallet:
-            console.print(
-                f"follower {fid} {address}, a subaccount of {wallet} (the wallet's one-time "
-                f"calls: copytrade follower subaccount-setup {fid})"
-            )
-        else:
-            console.print(f"follower {fid} {address}")
+    follower_add_cli.register(follower, _svc, _signer, _actor, _assets)
 
     @follower.command("list")
     def follower_list(
@@ -271,6 +191,7 @@ def register(app: typer.Typer) -> None:
             return
         cols = [
             "id",
+            "account_id",
             "tg_user_id",
             "address",
             "paused",
@@ -370,25 +291,6 @@ def register(app: typer.Typer) -> None:
         console.print(f"follower {follower_id} out of the live cohort")
 
 
-SUBACCOUNT_PREFIX = "subaccount:"
-
-
-def subaccount_ref(signer: str, subaccount_of: str | None) -> tuple[str | None, str]:
-    """(the wallet, the key's own reference) from `--signer subaccount:WALLET:REF` or
-    `--subaccount-of WALLET`; (None, signer) for a key trading for itself."""
-    wallet = subaccount_of
-    if signer.startswith(SUBACCOUNT_PREFIX):
-        given, _, ref = signer[len(SUBACCOUNT_PREFIX) :].partition(":")
-        if not ref:
-            raise RejectedSignal(
-                "bad_signer", "subaccount:WALLET:REF, e.g. subaccount:0xWallet…:env:SUB_KEY"
-            )
-        if wallet is not None and wallet.lower() != given.lower():
-            raise RejectedSignal("bad_subaccount", "--subaccount-of and --signer disagree")
-        wallet, signer = given, ref
-    return (None if wallet is None else parse_address(wallet, "the wallet")), signer
-
-
 def _missing_venue() -> str:
     raise ConfigError("COPYTRADE_VENUE_ADDRESS is not set")
 
@@ -398,6 +300,7 @@ def _follower_dict(f: object) -> dict[str, object]:
     p = f.policy
     return {
         "id": f.id,
+        "account_id": f.account_id,
         "tg_user_id": f.tg_user_id,
         "leader": f.leader_address,
         "address": f.address,

@@ -113,6 +113,19 @@ def _show_status(d: dict[str, Any]) -> None:
             console.print(f"[red]notification refused[/] {line}")
     else:
         console.print(f"notifications: {notes}")
+    acc = d["accounts"]
+    if isinstance(acc, dict):
+        console.print(
+            f"accounts: {acc['accounts']} ({acc['several_leaders']} copying several leaders, "
+            f"{acc['with_limits']} with limits), {acc['followings']} followings"
+            + (
+                f"; circuit breaker on: followers {acc['breakers_on']}"
+                if acc["breakers_on"]
+                else ""
+            )
+        )
+    else:
+        console.print(f"accounts: {acc}")
     subs = d["subaccounts_low"]
     for line in subs if isinstance(subs, list) else [subs]:
         console.print(f"[yellow]subaccount[/] {line}")

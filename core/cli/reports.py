@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
             table(
                 "drift (USD; negative = short)",
                 [
-                    "follower",
+                    "follower (account)",
                     "asset",
                     "status",
                     "leader",
@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
                 ],
                 [
                     (
-                        r["follower_id"],
+                        f"{r['follower_id']} ({r['account_id']})",
                         r["asset"],
                         r["status"],
                         _usd(r["leader_usd_1e6"]),

@@ -31,6 +31,10 @@ PLAIN: dict[str, str] = {
     "paused": "your copying is paused",
     "circuit_breaker": "your circuit breaker is on",
     "no_equity": "your equity on the venue could not be read to size it",
+    "account_asset_not_allowed": "this asset is not in your account's allowed list",
+    "account_max_position": "it would take your account's position in this asset over its limit",
+    "account_max_total": "it would take your account's total exposure over its limit",
+    "opposite_side": "another leader you copy holds the other side of this asset",
     "no_leader_equity": "the leader's equity is not known to size it",
     "bad_forced_order": "the operator's order was not a close",
     "asset_not_allowed": "this asset is not in your allowed list",
@@ -141,7 +145,10 @@ class Message:
 def render(events: Sequence[tuple[str, Mapping[str, Any]]], tx_url: str) -> Message:
     """One message for a destination's events of one signal (or one operator alert)."""
     signal_id = next((str(f["signal_id"]) for _, f in events if f.get("signal_id")), None)
+    leader = next((str(f["leader"]) for _, f in events if f.get("leader")), None)
     title = f"copytrade: signal {signal_id}" if signal_id else "copytrade"
+    if leader:  # an account copies several leaders: which following it was
+        title += f" (copying {leader[:10]}…)"
     return Message(title, "\n".join(line(e, f, tx_url) for e, f in events))
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from core.domain import accounts
+from core.domain.accounts import AccountExposure
 from core.domain.leader_fills import proportional
 from core.domain.sizing import (
     VENUE_MIN_NOTIONAL_USD_1E6,
@@ -117,10 +119,12 @@ def decide(
     exposure: int,
     terms: VenueTerms = FIXED_TERMS,
     equities: tuple[int, int] | None = None,
+    account: AccountExposure | None = None,
 ) -> Decision:
     """Size the follower's order and check it against policy, profile and the venue's
-    minimums (`terms`). `equities`: the (follower, leader) equities an `equity-ratio`
-    rule sizes from."""
+    minimums (`terms`), then its account's limits across its followings (`account`, read
+    under the account's lock; core/domain/accounts.py). `equities`: the (follower, leader)
+    equities an `equity-ratio` rule sizes from."""
     if order.forced:
         if order.action is not Action.CLOSE:
             return Decision("bad_forced_order")
@@ -177,6 +181,10 @@ def decide(
         return rejected("profile_max_order_notional")
     if exposure + notional > policy.max_position_usd_1e6:
         return rejected("max_position")
+    if account is not None:
+        why = accounts.check(account, order.asset, order.side.value, exposure, notional)
+        if why is not None:
+            return rejected(why)
     return Decision(None, collateral, order.leverage_x, UsdE6(notional), equities)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.domain.accounts import AccountExposure
 from core.domain.fees import Fees
 from core.domain.risk import Decision, LeaderOrder, Policy
 from core.domain.states import IntentState, SignalState
@@ -150,6 +151,7 @@ class FollowerRow:
     policy: Policy
     subaccount_of: str | None = None  # the wallet `address` trades for as its subaccount
     removed: bool = False  # removed by the operator: no new intents
+    account_id: int = 0  # the follower account this following belongs to (0012)
 
     @property
     def account(self) -> str:
@@ -174,6 +176,7 @@ class SizingInput:
     intent_id: int
     follower: FollowerRow
     exposure_legs: list[tuple[Action, int]]
+    account: AccountExposure | None = None  # an account with limits: its followings' exposure
 
 
 SizingOutcome = tuple[Decision, int | None]  # (decision, acceptable price)

@@ -30,6 +30,7 @@ class Venue(Protocol):
     two_phase: bool
     order_selector: bytes  # the 4-byte selector of an order call (GMX: multicall)
     closes_by_size: bool  # a close must carry the position's size (`OrderCall.close_size`)
+    sides_apart: bool  # a long and a short of one asset are two positions (GMX); else one
 
     def encode_order(self, o: OrderCall) -> bytes: ...
     def order_value(self, calldata: bytes) -> int:
@@ -76,7 +77,11 @@ class Venue(Protocol):
         ...
 
     def position_call(self, trader: str, asset: str) -> Call: ...
-    def decode_position(self, asset: str, result: bytes) -> Position: ...
+    def decode_position(self, asset: str, result: bytes, is_long: bool | None = None) -> Position:
+        """The account's position in `asset` (on `is_long`'s side when given: GMX keeps a
+        long and a short apart; None: the larger)."""
+        ...
+
     def holdings_call(self, account: str) -> Call | None:
         """The one read of every position `account` holds on the venue, any market (GMX:
         the Reader's getAccountPositions); None: the venue cannot list them (the recorder)."""

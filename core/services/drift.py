@@ -47,6 +47,7 @@ def report(
             rows.append(
                 {
                     "follower_id": f.id,
+                    "account_id": f.account_id,  # its wallet's position: every following's
                     "leader": f.leader_address,
                     "address": f.address,
                     "asset": asset,

@@ -169,7 +169,8 @@ class Pipeline:
                 # Sized from the follower's position on the venue, not from our rows (it may
                 # have been liquidated or changed outside copytrade).
                 c = self.venue.position_call(t.account, t.asset)
-                p = self.venue.decode_position(t.asset, self.chain.call(c.to, c.data))
+                long_ = t.side == Side.LONG.value
+                p = self.venue.decode_position(t.asset, self.chain.call(c.to, c.data), long_)
                 if p.size_raw == 0 or p.is_long != (t.side == Side.LONG.value):
                     what = "close" if t.action == Action.CLOSE.value else "decrease"
                     refused[t.intent_id] = f"no_position: no {t.side} {t.asset} position to {what}"
@@ -184,6 +185,10 @@ class Pipeline:
             assert terms is not None
             fee = terms.execution_fee(Action(t.action).adds_exposure, self.cfg.fee_ceiling_wei)
             o = replace(order_call(t, size, fee), collateral_usd_1e6=collateral)
+            if size is not None and t.action == Action.CLOSE.value and t.fraction_1e18 is not None:
+                # its share of a position its account's followings hold together: a decrease
+                # of that share, its collateral with it (the others' stay)
+                o = replace(o, action=Action.DECREASE)
             calldata[t.intent_id] = self.venue.encode_order(o)
         return calldata, refused
 

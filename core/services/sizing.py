@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from core import logs
+from core.domain.accounts import REJECT
 from core.domain.equity import Equity
 from core.domain.errors import ChainError
 from core.domain.risk import PROFILES, Decision, acceptable_price, decide, project_exposure
@@ -114,7 +115,12 @@ class SignalSizer:
                 figures = got
             priced = replace(order, price_usd_1e6=price_now or sig.price_usd_1e6)
             exposure = project_exposure(item.exposure_legs)
-            decision = decide(priced, policy, profile, exposure, terms, figures)
+            account = item.account
+            if account is not None and not self.venue.sides_apart:
+                # one position per asset: the venue cannot hold both sides, so the later is
+                # rejected here rather than reverted on chain
+                account = replace(account, limits=replace(account.limits, opposite_sides=REJECT))
+            decision = decide(priced, policy, profile, exposure, terms, figures, account)
             if not decision.accepted:
                 return decision, None
             ref = reference()

@@ -56,6 +56,7 @@ def gather(s: Any) -> dict[str, Any]:
         "low_balance_signers": _part(lambda: low_balances(s)),
         "subaccounts_low": _part(lambda: subaccounts_low(s)[:LIST_MAX]),
         "notifications": _part(lambda: notifications(s)),
+        "accounts": _part(lambda: accounts(s)),
         "chain_alarm": wrong
         if wrong != ""
         else _part(lambda: recent_note(s, CHAIN_ALARM, CHAIN_ALARM_WITHIN_S)),
@@ -160,6 +161,23 @@ def notifications(s: Any) -> dict[str, Any]:
         "sent": counts.get("sent", 0),
         "failed": counts.get("failed", 0),
         "failures": s.notifications.failures(LIST_MAX) if counts.get("failed") else [],
+    }
+
+
+def accounts(s: Any) -> dict[str, Any]:
+    """Follower accounts and their followings: how many copy several leaders, how many have
+    limits across them, which followings' circuit breakers are on."""
+    rows = s.accounts.list()
+    live = [[f for f in r["followings"] if not f["removed"]] for r in rows]
+    limited = [r for r in rows if r["max_position_usd_1e6"] is not None
+               or r["max_total_usd_1e6"] is not None or r["assets"] is not None
+               or r["opposite_sides"] != "hedge"]  # fmt: skip
+    return {
+        "accounts": len(rows),
+        "followings": sum(len(fs) for fs in live),
+        "several_leaders": sum(1 for fs in live if len(fs) > 1),
+        "with_limits": len(limited),
+        "breakers_on": [f["follower"] for fs in live for f in fs if f["circuit_breaker"]],
     }
 
 

@@ -5,9 +5,12 @@ off and resume, and the outcome equals the control run."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -39,8 +42,10 @@ def restart(srv: Any) -> None:
 def test_postgres_down_mid_run_loses_nothing_and_sends_nothing_unchecked(
     stack: Any, control: Any
 ) -> None:
-    base = stack.dir / "pg-outage"
-    base.mkdir(exist_ok=True)
+    # Outside pytest's own temporary tree: another pytest session starting on the machine
+    # makes /tmp/pytest-of-<user> private again, and PostgreSQL's own user (pgserver runs it
+    # as `pgserver` under root) then cannot reach its data directory to start again.
+    base = Path(tempfile.mkdtemp(prefix="copytrade-pg-outage-"))
     base.chmod(0o700)  # a runtime dir must be private, or platformdirs ignores it
     saved = os.environ.get("XDG_RUNTIME_DIR")
     os.environ["XDG_RUNTIME_DIR"] = str(base)  # pgserver's lock file stays in our directory
@@ -74,6 +79,7 @@ def test_postgres_down_mid_run_loses_nothing_and_sends_nothing_unchecked(
             assert_verified(flow)
     finally:
         srv.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
         if saved is None:
             os.environ.pop("XDG_RUNTIME_DIR", None)
         else:

@@ -6,81 +6,20 @@ position's loss; `follower close-all`, close on pause and removal with open posi
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from core.adapters.chain import Chain
-from core.adapters.gmx.keeper import DevKeeper
-from core.adapters.gmx.local import LocalGmx, calldata
-from core.adapters.signers.factory import resolve
-from core.adapters.signers.local import LocalSigner
-from core.adapters.venue_admin import send_and_wait
 from core.domain.types import USD
-from core.domain.venue import Position
-from tests.support.chain import ANVIL_KEY0, new_keystore
-from tests.support.databases import fresh_database
-from tests.support.flow import Flow
-from tests.support.gmx import FUNDS, PRICES, deploy
-from tests.support.procs import copytrade_cmd
-from tests.support.stacks import live_worker_set
-
-
-@dataclass
-class Rig:
-    flow: Flow
-    gmx: LocalGmx
-    chain: Chain
-    keeper: DevKeeper
-    minter: Any
-    env: dict[str, str]
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            copytrade_cmd(*args), env=self.env, capture_output=True, text=True, timeout=120
-        )
-
-    def breaker(self, fid: int) -> bool:
-        return self.flow.s.registry.follower(fid).circuit_breaker
-
-    def eth(self, account: str) -> Position:
-        return self.flow.position(account, "ETH")
-
-    def mint(self, to: str, usd: int) -> None:
-        """Mock USDC to `to` (anyone may mint on the local venue), from a wallet of its own
-        (never a follower's key: its nonces are copytrade's)."""
-        data = calldata("mint(address,uint256)", to, usd * USD)
-        send_and_wait(self.chain, self.minter, 31337, self.gmx.usdc, data, gas=200_000)
-
-    def done(self, body: dict[str, Any], timeout: float = 60) -> dict[int, dict[str, Any]]:
-        """Submit; the signal's intents by follower once the signal is done."""
-        self.flow.submit(body)
-        self.flow.wait_done(body["signal_id"], timeout)
-        return self.flow.intents(body["signal_id"])
-
-    def open_eth(self, leader: str, collateral: str, leverage: int = 3, **kw: Any) -> Any:
-        body = self.flow.payload(
-            leader, asset="ETH", collateral_usd=collateral, leverage=leverage, price_usd="3000"
-        )
-        return self.done(body | kw)
+from tests.support.gmx import FUNDS
+from tests.support.gmx_followers import Rig, gmx_rig
 
 
 @pytest.fixture(scope="module")
 def rig(stack: Any) -> Iterator[Rig]:
-    chain = Chain(stack.rpc_url)
-    local, overrides = deploy(chain)
-    with (
-        fresh_database("ct_guards") as url,
-        live_worker_set(stack, "guards", 28, url, **overrides, COPYTRADE_CONFIRMATIONS="1") as ws,
-    ):
-        keeper = DevKeeper(chain, LocalSigner.from_key(ANVIL_KEY0), 31337, local, PRICES, delay_s=0)
-        ref, _ = new_keystore(stack.dir, chain, 10)
-        with keeper.running(period_s=0.1):
-            yield Rig(Flow(stack, ws.workers, services=ws.services), local, chain, keeper,
-                      resolve(ref), ws.env)  # fmt: skip
+    with gmx_rig(stack, "guards", 28) as r:
+        yield r
 
 
 def test_equity_ratio_sizes_from_both_equities_read_on_chain(rig: Rig) -> None:

@@ -147,7 +147,7 @@ class FakeVenue(OnePhase):
     def position_call(self, trader: str, asset: str) -> Call:
         return Call(VENUE, f"position:{trader}:{asset}".encode())
 
-    def decode_position(self, asset: str, result: bytes) -> Position:
+    def decode_position(self, asset: str, result: bytes, is_long: bool | None = None) -> Position:
         return Position(False, 0, 0) if not result else Position(*json.loads(result))
 
     def decode_order_event(self, topics: list[str], data: bytes) -> OrderEvent | None:

@@ -49,6 +49,7 @@ class Flow:
         slippage_bps: int = 50,
         eth: int = 10,
         signer: tuple[str, str] | None = None,
+        account_id: int | None = None,
     ) -> tuple[int, str]:
         """A follower of `leader` with its own new key, or with `signer` (ref, address) of
         another follower: two followers sharing a wallet."""
@@ -71,6 +72,7 @@ class Flow:
             policy=policy,
             in_cohort=True,
             actor="pytest",
+            account_id=account_id,
         )
         if paused or circuit_breaker:
             self.s.registry.set_follower_flags(

@@ -129,3 +129,15 @@ def test_a_transaction_link_naming_anything_but_the_hash_is_refused_when_setting
         settings_from({"COPYTRADE_NOTIFY_TX_URL": "https://arbiscan.io/tx/{hash}"})
     ok = settings_from({"COPYTRADE_NOTIFY_TX_URL": "https://arbiscan.io/tx/{tx_hash}"})
     assert ok.notify_tx_url.format(tx_hash=TX).endswith(TX)
+
+
+def test_the_title_says_which_leader_an_accounts_following_copied() -> None:
+    facts = {**OPEN, "leader": "0xAbCdEf0123456789abcdef0123456789abcdef01"}
+    assert render([("executed", facts)], URL).title == "copytrade: signal s-1 (copying 0xAbCdEf01…)"
+
+
+def test_the_loss_guards_trip_tells_the_follower_what_to_expect() -> None:
+    why = "max_drawdown: equity 85000 is 15000 USD (1500 bps) under its high of 100000"
+    text = render([("loss_guard", {"text": why})], URL).body
+    assert text.startswith("Copying stopped: your loss limit was reached (max_drawdown:")
+    assert text.endswith("Nothing is copied until the operator resets it")

@@ -73,6 +73,7 @@ class GmxVenue:
 
     two_phase = True
     closes_by_size = True
+    sides_apart = True
 
     def __init__(self, cfg: GmxConfig) -> None:
         self.cfg = cfg
@@ -292,13 +293,15 @@ class GmxVenue:
         data = codec.get_account_positions(self.cfg.data_store, trader, 0, POSITIONS_PAGE)
         return Call(self.cfg.reader, data)
 
-    def decode_position(self, asset: str, result: bytes) -> Position:
+    def decode_position(self, asset: str, result: bytes, is_long: bool | None = None) -> Position:
         market = self._market(asset).market.lower()
         usdc = self.cfg.usdc.lower()
         mine = [
             p
             for p in codec.decode_account_positions(result)
-            if p.market.lower() == market and p.collateral_token.lower() == usdc
+            if p.market.lower() == market
+            and p.collateral_token.lower() == usdc
+            and is_long in (None, p.is_long)
         ]
         if not mine:
             return Position(False, 0, 0, 0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import BigInteger, Numeric, bindparam, case, cast, func, select, update
 
 from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.db import Database
@@ -42,7 +42,16 @@ TO_SIGN_COLS = (
     intents.c.acceptable_price_usd_1e6,
     followers.c.in_cohort,
     intents.c.venue_order_key,
-    signals.c.fraction_1e18,
+    # the fraction of the venue's position the order moves: the signal's (a decrease in
+    # proportion) times the following's share of a position its account's followings share
+    case(
+        (intents.c.share_1e18.is_(None), signals.c.fraction_1e18),
+        (signals.c.fraction_1e18.is_(None), intents.c.share_1e18),
+        else_=cast(
+            func.floor(cast(signals.c.fraction_1e18, Numeric) * intents.c.share_1e18 / 10**18),
+            BigInteger,
+        ),
+    ).label("fraction_1e18"),
     followers.c.subaccount_of,
 )
 # What TO_SIGN_COLS are read from (the signal: a decrease's fraction).

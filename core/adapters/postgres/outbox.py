@@ -13,7 +13,7 @@ from sqlalchemy import Connection, String, and_, bindparam, cast, func, literal,
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from core.adapters.postgres.tables import followers, intents, notifications, signals
+from core.adapters.postgres.tables import followers, intents, leaders, notifications, signals
 from core.domain.notifications import INTENT_EVENTS
 from core.domain.states import IntentState
 from core.domain.types import CANCEL_ACTION
@@ -40,6 +40,11 @@ def intents_moved(conn: Connection, ids: Sequence[int], new: IntentState) -> int
             fill_size_usd_1e6=i.fill_size_usd_1e6,
             tx_hash=i.tx_hash,
             reason=i.reason,
+            # which of the account's followings (one per leader) it was
+            leader=select(leaders.c.address)
+            .where(leaders.c.id == signals.c.leader_id)
+            .scalar_subquery(),
+            account_id=f.account_id,
         )
     )
     rows = (

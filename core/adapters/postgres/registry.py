@@ -10,9 +10,17 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.adapters.postgres import outbox
+from core.adapters.postgres.accounts import account_wallet
 from core.adapters.postgres.audit_log import write_audit
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.tables import follower_equity, followers, intents, leaders, policies
+from core.adapters.postgres.tables import (
+    accounts,
+    follower_equity,
+    followers,
+    intents,
+    leaders,
+    policies,
+)
 from core.domain.errors import InFlight, NotFound
 from core.domain.risk import Policy
 from core.domain.rows import FollowerRow
@@ -40,6 +48,7 @@ FOLLOWER_COLUMNS = (
     policies.c.max_daily_loss_usd_1e6,
     policies.c.close_on_stop,
     followers.c.removed_at,
+    followers.c.account_id,
 )
 
 
@@ -77,6 +86,7 @@ def follower_from_row(r: Any) -> FollowerRow:
         policy,
         r.subaccount_of,
         r.removed_at is not None,
+        r.account_id,
     )
 
 
@@ -135,8 +145,21 @@ class Registry:
         in_cohort: bool,
         actor: str,
         subaccount_of: str | None = None,
+        account_id: int | None = None,
     ) -> int:
+        """A following of `leader_id`: in the follower account `account_id` (its wallet must
+        be the account's; one following per leader and account), or in a new account of its
+        own."""
+        wallet = subaccount_of or address
         with self.db.tx() as conn:
+            if account_id is None:
+                account_id = conn.execute(
+                    insert(accounts)
+                    .values(tg_user_id=tg_user_id, wallet=wallet)
+                    .returning(accounts.c.id)
+                ).scalar_one()
+            else:
+                account_wallet(conn, account_id, wallet, leader_id)
             fid = conn.execute(
                 insert(followers)
                 .values(
@@ -146,6 +169,7 @@ class Registry:
                     address=address,
                     in_cohort=in_cohort,
                     subaccount_of=subaccount_of,
+                    account_id=account_id,
                 )
                 .returning(followers.c.id)
             ).scalar_one()
@@ -156,6 +180,7 @@ class Registry:
                 "follower.add",
                 None,
                 follower_id=fid,
+                account_id=account_id,
                 address=address,
                 signer_ref=signer_ref,
                 subaccount_of=subaccount_of,
@@ -210,32 +235,51 @@ class Registry:
     def set_signer(
         self, follower_id: int, signer_ref: str, address: str, actor: str, reason: str | None
     ) -> None:
-        """Move the follower to a new key, only when nothing of it is unfinished: an order
-        signed (or about to be) by the old key must end first (its nonce is the old key's)."""
+        """Move the follower — and every following of its account: one wallet, one key — to
+        a new key, only when nothing of theirs is unfinished: an order signed (or about to
+        be) by the old key must end first (its nonce is the old key's). A key trading for
+        itself is the account's wallet: the account moves with it."""
         with self.db.tx() as conn:
-            old = conn.execute(
-                select(followers.c.address).where(followers.c.id == follower_id).with_for_update()
-            ).scalar_one_or_none()
-            if old is None:
+            row = conn.execute(
+                select(followers.c.address, followers.c.account_id, followers.c.subaccount_of)
+                .where(followers.c.id == follower_id)
+                .with_for_update()
+            ).first()
+            if row is None:
                 raise NotFound(f"follower {follower_id} does not exist")
+            same = (
+                conn.execute(
+                    select(followers.c.id)
+                    .where(followers.c.account_id == row.account_id)
+                    .order_by(followers.c.id)
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
+            )
             busy = conn.execute(
                 select(func.count()).where(
-                    intents.c.follower_id == follower_id,
+                    intents.c.follower_id.in_(same),
                     intents.c.state.not_in([s.value for s in INTENT_TERMINAL]),
                 )
             ).scalar_one()
             if busy:
                 raise InFlight(
-                    f"follower {follower_id}: {busy} intent(s) of the old key not finished"
+                    f"follower {follower_id} (account {row.account_id}): {busy} intent(s) of "
+                    "the old key not finished"
                 )
             conn.execute(
                 update(followers)
-                .where(followers.c.id == follower_id)
+                .where(followers.c.id.in_(same))
                 .values(signer_ref=signer_ref, address=address)
             )
+            if row.subaccount_of is None:
+                conn.execute(
+                    update(accounts).where(accounts.c.id == row.account_id).values(wallet=address)
+                )
             write_audit(
-                conn, actor, "follower.set_signer", reason,
-                follower_id=follower_id, old_address=old, new_address=address,
+                conn, actor, "follower.set_signer", reason, follower_id=follower_id,
+                followings=list(same), old_address=row.address, new_address=address,
             )  # fmt: skip
 
     def set_notify_url(

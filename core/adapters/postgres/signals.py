@@ -1,25 +1,22 @@
 """Signals and the sizing of their intents: intake (idempotent on the signal id, in the
-leader's order), expansion into one intent per follower, sizing under the followers' row
-locks behind the sequence gate, giving up, finishing.
-
-One piece over ~400 lines on purpose: it is the signal aggregate — every method reads or
-moves one signal together with its not-yet-signed intents, under the same row locks and
-the same gate (gate.py), and splitting it would split those transactions' reasoning.
+leader's order), expansion into one intent per following (or, for the operator's signal,
+one follower), sizing under the followers' and accounts' row locks behind the sequence gate
+(its transaction: sizing.py), giving up, finishing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from core.adapters.postgres import sizing
 from core.adapters.postgres.cas import cas_many
 from core.adapters.postgres.db import Database
-from core.adapters.postgres.gate import BEFORE_SEND, earlier_intent_unsent, earlier_signal_open
+from core.adapters.postgres.gate import BEFORE_SEND
 from core.adapters.postgres.registry import follower_from_row, follower_query
 from core.adapters.postgres.tables import (
     followers,
@@ -27,7 +24,6 @@ from core.adapters.postgres.tables import (
     policies,
     signals,
 )
-from core.domain.errors import TransientError
 from core.domain.risk import LeaderOrder
 from core.domain.rows import (
     SignalRow,
@@ -37,7 +33,6 @@ from core.domain.rows import (
 from core.domain.signals import SignalSpec, idempotency_key
 from core.domain.sizing import EQUITY_RATIO
 from core.domain.states import (
-    INTENT_NOT_COUNTED,
     INTENT_TERMINAL,
     IntentState,
     SignalState,
@@ -51,7 +46,6 @@ LEADER_INTAKE_LOCK = 0x6C647273  # advisory lock class for (this, leader id): in
 # The source of the operator's own signals (`follower close-all`, close on pause/remove):
 # closes for one follower that its pause and breaker do not hold (risk.LeaderOrder.forced).
 OPERATOR_SOURCE = "operator"
-SIZED_PARAMS = ("b_collateral", "b_leverage", "b_notional", "b_price", "b_feq", "b_leq")
 
 
 log = logging.getLogger(__name__)
@@ -101,17 +95,6 @@ def signal_age_and_id(conn: Connection, pk: int) -> tuple[float, str]:
         select(AGE_S, signals.c.signal_id).where(signals.c.id == pk)
     ).one()
     return float(age), str(signal_id)
-
-
-def _earlier_open(conn: Connection, pk: int, leader_id: int) -> bool:
-    """An earlier signal of the leader is not yet expanded: none of this one's intents may
-    be sized before it (the sequence gate)."""
-    return (
-        conn.execute(
-            select(signals.c.id).where(earlier_signal_open(signals, leader_id, pk)).limit(1)
-        ).first()
-        is not None
-    )
 
 
 class SignalStore:
@@ -253,131 +236,8 @@ class SignalStore:
         leader_id: int,
         asset: str,
     ) -> tuple[int, int]:
-        """Size the signal's pending intents whose followers' earlier intents are past send.
-
-        Returns (sized, gated). The follower rows are locked (in id order) for the whole
-        transaction, so two signals for one follower are sized one after the other and the
-        exposure each sees includes the other's in-flight order.
-        """
-        with self.db.tx() as conn:
-            if _earlier_open(conn, pk, leader_id):
-                # Nothing can be sized yet: answer without taking the follower locks.
-                return 0, int(
-                    conn.execute(
-                        select(func.count()).where(
-                            intents.c.signal_pk == pk, intents.c.state == IntentState.PENDING.value
-                        )
-                    ).scalar_one()
-                )
-            fids = (
-                conn.execute(
-                    select(followers.c.id)
-                    .where(
-                        followers.c.id.in_(
-                            select(intents.c.follower_id).where(
-                                intents.c.signal_pk == pk,
-                                intents.c.state == IntentState.PENDING.value,
-                            )
-                        )
-                    )
-                    .order_by(followers.c.id)
-                    .with_for_update()
-                )
-                .scalars()
-                .all()
-            )
-            if not fids:
-                return 0, 0
-            pending = conn.execute(
-                select(intents.c.id, intents.c.follower_id).where(
-                    intents.c.signal_pk == pk, intents.c.state == IntentState.PENDING.value
-                )
-            ).all()
-            if _earlier_open(conn, pk, leader_id):  # again: one may have committed meanwhile
-                return 0, len(pending)
-            blocked = set(
-                conn.execute(
-                    select(intents.c.follower_id)
-                    .distinct()
-                    .where(
-                        intents.c.follower_id.in_(fids),
-                        earlier_intent_unsent(intents, pk, holding=self.holding),
-                    )
-                ).scalars()
-            )
-            legs: dict[int, list[tuple[Action, int]]] = defaultdict(list)
-            for r in conn.execute(
-                select(intents.c.follower_id, intents.c.action, intents.c.notional_usd_1e6)
-                .where(
-                    intents.c.follower_id.in_(fids),
-                    intents.c.asset == asset,
-                    intents.c.state.not_in([s.value for s in INTENT_NOT_COUNTED]),
-                    intents.c.action != CANCEL_ACTION,  # no exposure of its own
-                )
-                .order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
-            ):
-                legs[r.follower_id].append((Action(r.action), int(r.notional_usd_1e6 or 0)))
-            raw = {r.id: r for r in conn.execute(follower_query().where(followers.c.id.in_(fids)))}
-            sized: dict[IntentState, list[dict[str, Any]]] = {}
-            for intent_id, fid in pending:
-                if fid in blocked:
-                    continue
-                try:
-                    follower = follower_from_row(raw[fid])
-                    decision, price = sizer(SizingInput(intent_id, follower, legs[fid]))
-                except TransientError:
-                    raise  # a dependency, not this follower: the whole step retries
-                except Exception as exc:  # noqa: BLE001 - one follower's bad data is its own
-                    log.exception(
-                        "intent %s: sizing failed", intent_id, extra={"intent_id": intent_id}
-                    )
-                    sized.setdefault(IntentState.FAILED, []).append(
-                        {"b_id": intent_id, "b_reason": f"internal: {type(exc).__name__}"}
-                        | dict.fromkeys(
-                            (
-                                "b_collateral",
-                                "b_leverage",
-                                "b_notional",
-                                "b_price",
-                                "b_feq",
-                                "b_leq",
-                            )
-                        )
-                    )
-                    continue
-                new = IntentState.CREATED if decision.accepted else IntentState.REJECTED
-                # A rejection after sizing keeps the sizes (by how much it missed); never
-                # exposure: the legs above skip rejected intents (INTENT_NOT_COUNTED).
-                kept = decision.sized
-                sized.setdefault(new, []).append(
-                    {
-                        "b_id": intent_id,
-                        "b_reason": decision.reason,
-                        "b_collateral": decision.collateral_usd_1e6 if kept else None,
-                        "b_leverage": decision.leverage_x if kept else None,
-                        "b_notional": decision.notional_usd_1e6 if kept else None,
-                        "b_price": price if decision.accepted else None,
-                        "b_feq": decision.equities[0] if decision.equities else None,
-                        "b_leq": decision.equities[1] if decision.equities else None,
-                    }
-                )
-            for new, rows_ in sized.items():
-                cas_many(
-                    conn,
-                    IntentState.PENDING,
-                    new,
-                    rows_,
-                    reason=bindparam("b_reason"),
-                    collateral_usd_1e6=bindparam("b_collateral"),
-                    leverage_x=bindparam("b_leverage"),
-                    notional_usd_1e6=bindparam("b_notional"),
-                    acceptable_price_usd_1e6=bindparam("b_price"),
-                    follower_equity_usd_1e6=bindparam("b_feq"),
-                    leader_equity_usd_1e6=bindparam("b_leq"),
-                    sized_at=func.clock_timestamp(),
-                )
-            n = sum(len(r) for r in sized.values())
-            return n, len(pending) - n
+        """Size the signal's pending intents (core/adapters/postgres/sizing.py)."""
+        return sizing.size_pending(self.db, self.holding, pk, sizer, leader_id, asset)
 
     def equity_accounts(self, pk: int) -> list[tuple[str, str]]:
         """(account, leader address) of the pending intents' equity-ratio followers."""

@@ -71,6 +71,25 @@ leader_txs = Table(
     UniqueConstraint("tx_hash", "action_index", name="uq_leader_txs_action"),
 )
 
+# A follower account (0012): one wallet and one owner; its followings (`followers` rows, one
+# per leader) share its limits across leaders. NULL limits: none.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tg_user_id", BigInteger, nullable=False),
+    Column("wallet", String(42), nullable=False),  # positions and collateral are the wallet's
+    Column("max_position_usd_1e6", BigInteger),  # per asset, across its followings
+    Column("max_total_usd_1e6", BigInteger),  # every asset, across its followings
+    Column("assets", ARRAY(Text)),
+    # two followings on opposite sides of one asset: hedge (both kept, GMX's one position
+    # per side) | reject (the later is rejected `opposite_side`)
+    Column("opposite_sides", String(8), nullable=False, server_default="hedge"),
+    _now(),
+)
+
+# A following: one leader copied by an account, with its own policy (`policies`). Called a
+# follower throughout the code and the CLI (its id is the follower id).
 followers = Table(
     "followers",
     metadata,
@@ -91,6 +110,8 @@ followers = Table(
     _now(),
     # Removed by the operator (0011): no new intents; the row stays for its history.
     Column("removed_at", DateTime(timezone=True)),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    UniqueConstraint("account_id", "leader_id", name="uq_followers_account_leader"),
 )
 
 policies = Table(
@@ -192,6 +213,9 @@ intents = Table(
     # What an equity-ratio order was sized from (0011).
     Column("follower_equity_usd_1e6", BigInteger),
     Column("leader_equity_usd_1e6", BigInteger),
+    # A close (or decrease) of a following whose account's other followings hold the same
+    # venue position: its share of that position, fixed at sizing (0012).
+    Column("share_1e18", BigInteger),
     _now(),
     Column("sized_at", DateTime(timezone=True)),
     Column("sent_at", DateTime(timezone=True)),

@@ -1,0 +1,92 @@
+"""An account's exposure across its followings, read under the account's row lock inside the
+sizing transaction (core/adapters/postgres/signals.py size_pending): the follower rows are
+locked first (in id order), then their accounts (in id order), so two leaders' signals for
+one account are sized one after the other and the later sees the earlier's order. Only the
+exposure of accounts with a limit or with several followings is read (those share venue
+positions: a close moves its following's share, `share_of`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import Connection, select
+
+from core.adapters.postgres.tables import accounts, followers, intents
+from core.domain.accounts import AccountLimits, Key, project
+from core.domain.states import INTENT_NOT_COUNTED
+from core.domain.types import CANCEL_ACTION, Action
+
+
+def limits_of(r: object) -> AccountLimits:
+    assets = getattr(r, "assets", None)
+    return AccountLimits(
+        getattr(r, "max_position_usd_1e6", None),
+        getattr(r, "max_total_usd_1e6", None),
+        None if assets is None else frozenset(assets),
+        getattr(r, "opposite_sides", "hedge"),
+    )
+
+
+def lock_and_read(
+    conn: Connection, account_ids: Collection[int]
+) -> dict[int, tuple[AccountLimits, dict[Key, int]]]:
+    """account id -> (its limits, each (following, asset, side)'s exposure), for the accounts
+    among `account_ids` that have a limit; those rows are locked FOR UPDATE until commit."""
+    if not account_ids:
+        return {}
+    rows = conn.execute(
+        select(accounts)
+        .where(accounts.c.id.in_(sorted(account_ids)))
+        .order_by(accounts.c.id)
+        .with_for_update()
+    ).all()
+    every: dict[int, int] = {
+        int(r.id): int(r.account_id)
+        for r in conn.execute(
+            select(followers.c.id, followers.c.account_id).where(
+                followers.c.account_id.in_(sorted(account_ids))
+            )
+        )
+    }
+    shared = {a for a in every.values() if list(every.values()).count(a) > 1}
+    # an account with a limit, or with several followings (they share venue positions)
+    limited = {r.id: limits_of(r) for r in rows if limits_of(r).any or r.id in shared}
+    if not limited:
+        return {}
+    members = {fid: a for fid, a in every.items() if a in limited}
+    legs: list[tuple[Key, Action, int]] = [
+        ((r.follower_id, r.asset, r.side), Action(r.action), int(r.notional_usd_1e6 or 0))
+        for r in conn.execute(
+            select(
+                intents.c.follower_id,
+                intents.c.asset,
+                intents.c.side,
+                intents.c.action,
+                intents.c.notional_usd_1e6,
+            )
+            .where(
+                intents.c.follower_id.in_(list(members)),
+                intents.c.state.not_in([s.value for s in INTENT_NOT_COUNTED]),
+                intents.c.action != CANCEL_ACTION,
+            )
+            .order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
+        )
+    ]
+    held = project(legs)
+    out: dict[int, tuple[AccountLimits, dict[Key, int]]] = {
+        a: (lim, {}) for a, lim in limited.items()
+    }
+    for key, value in held.items():
+        out[members[key[0]]][1][key] = value
+    return out
+
+
+def share_of(held: dict[Key, int], key: Key) -> int | None:
+    """The following's share (18 decimals) of the venue position its account's followings
+    hold together on key's asset and side; None when it holds it alone (or not at all)."""
+    fid, asset, side = key
+    mine = held.get(key, 0)
+    others = sum(v for (f, a, s), v in held.items() if f != fid and a == asset and s == side)
+    if mine <= 0 or others <= 0:
+        return None
+    return mine * 10**18 // (mine + others)
