@@ -34,6 +34,10 @@ class ToSign:
     fraction_1e18: int | None = None
     # the wallet the signer trades for as its subaccount (None: the signer's own address)
     subaccount_of: str | None = None
+    # its following's part of a venue position its account's followings share (the
+    # fraction then includes that share): never more than `notional_usd_1e6` of it moves
+    shared: bool = False
+    notional_usd_1e6: int | None = None
 
     @property
     def account(self) -> str:

@@ -179,6 +179,13 @@ class Pipeline:
                 if t.fraction_1e18 is not None:
                     size = proportional(p.size_raw, t.fraction_1e18)
                     collateral = proportional(p.collateral_usd_1e6, t.fraction_1e18)
+                    if t.shared and t.notional_usd_1e6 and p.size_usd_1e6 > 0:
+                        # the share was fixed at sizing; a sibling may have added since:
+                        # never more than this following's own notional
+                        cap = t.notional_usd_1e6 * p.size_raw // p.size_usd_1e6
+                        if size > cap:
+                            size = cap
+                            collateral = p.collateral_usd_1e6 * size // p.size_raw
                     if size == 0:
                         refused[t.intent_id] = "size_zero: the fraction of the position rounds to 0"
                         continue

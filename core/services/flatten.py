@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core.domain.errors import ConfigError
 from core.domain.rows import FollowerRow
 from core.domain.signals import SignalSpec
 from core.domain.types import Action, Side
@@ -79,19 +80,27 @@ class Flattener:
         c = self.venue.holdings_call(account)
         if c is not None:
             (result,) = self.chain.calls([c])
-            got = {
-                Held(h.asset, Side.LONG if h.is_long else Side.SHORT)
-                for h in self.venue.decode_holdings(result)
-                if h.size_usd_1e6 > 0 or h.size_raw > 0
-            }
-            return sorted(got, key=lambda h: (h.asset, h.side.value))
+            try:
+                got = {
+                    Held(h.asset, Side.LONG if h.is_long else Side.SHORT)
+                    for h in self.venue.decode_holdings(result)
+                    if h.size_usd_1e6 > 0 or h.size_raw > 0
+                }
+                return sorted(got, key=lambda h: (h.asset, h.side.value))
+            except ConfigError as exc:  # a market we do not know: close what we do
+                log.warning("follower %s: %s; reading the configured markets", follower.id, exc)
         assets = sorted(set(follower.policy.assets) | set(self.store.traded_assets(follower.id)))
         calls = [self.venue.position_call(account, a) for a in assets]
+        sides: tuple[bool | None, ...] = (True, False) if self.venue.sides_apart else (None,)
         out: list[Held] = []
         for asset, result in zip(assets, self.chain.calls(calls) if calls else [], strict=True):
-            p: Position = self.venue.decode_position(asset, result)
-            if p.size_usd_1e6 > 0 or p.size_raw > 0:
-                out.append(Held(asset, Side.LONG if p.is_long else Side.SHORT))
+            for is_long in sides:
+                try:
+                    p: Position = self.venue.decode_position(asset, result, is_long)
+                except ConfigError:
+                    continue  # an asset no longer configured: nothing of it to close here
+                if (p.size_usd_1e6 > 0 or p.size_raw > 0) and is_long in (None, p.is_long):
+                    out.append(Held(asset, Side.LONG if p.is_long else Side.SHORT))
         return out
 
     def close_all(self, follower_id: int, reason: str, actor: str) -> list[Closing]:

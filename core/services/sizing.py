@@ -16,6 +16,7 @@ from core.domain.errors import ChainError
 from core.domain.risk import PROFILES, Decision, acceptable_price, decide, project_exposure
 from core.domain.rows import SizingInput, SizingOutcome
 from core.domain.sizing import EQUITY_RATIO, FIXED_SIZE
+from core.domain.types import Action
 from core.ports import PipelineChain, PriceSource, SignalStore, Venue
 from core.services.equity import EquityReader
 from core.services.terms import VenueTermsCache
@@ -78,10 +79,16 @@ class SignalSizer:
                     known.append(None)
             return known[0]
 
-        # equity-ratio: every such follower's equity (and the leader's) in one read
+        # equity-ratio: every such follower's equity (and the leader's) in one read — only
+        # for an order sized from the leader's collateral (a close, or a decrease in
+        # proportion, never needs it: an unreadable equity must not keep anyone in)
+        needs_equity = not order.forced and (
+            order.action.adds_exposure
+            or (order.action is Action.DECREASE and order.fraction_1e18 is None)
+        )
         readings: dict[str, Equity | str] = {}
-        wanted = self.signals.equity_accounts(pk)
-        if wanted and not order.forced:
+        wanted = self.signals.equity_accounts(pk) if needs_equity else []
+        if wanted:
             leaders = [] if sig.leader_equity_usd_1e6 else sorted({lead for _, lead in wanted})
             readings = self.equity.read([a for a, _ in wanted] + leaders)
 
@@ -108,7 +115,7 @@ class SignalSizer:
             if policy.sizing.kind == FIXED_SIZE and price_now is None:
                 return Decision("no_price"), None  # units x price = notional
             figures = None
-            if policy.sizing.kind == EQUITY_RATIO and not order.forced:
+            if policy.sizing.kind == EQUITY_RATIO and needs_equity:
                 got = equities(item)
                 if isinstance(got, str):
                     return Decision(got), None

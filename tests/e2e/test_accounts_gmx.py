@@ -66,3 +66,24 @@ def test_a_short_beside_the_long_is_its_own_position(rig: Rig) -> None:
     assert close(rig, b, side="short")[fb]["state"] == "confirmed"
     long_left = rig.eth(wallet)
     assert (long_left.is_long, long_left.size_usd_1e6) == (True, 180 * USD)
+
+
+def test_a_close_of_a_side_this_following_never_held_leaves_the_siblings_position(
+    rig: Rig,
+) -> None:
+    a, b, fa, fb, wallet = two_followings(rig)
+    assert rig.open_eth(a, "50", side="short")[fa]["state"] == "confirmed"
+    assert rig.open_eth(b, "100")[fb]["state"] == "confirmed"  # the wallet's long: fb's
+    wrong = close(rig, a, side="long")[fa]  # fa holds ETH, but short
+    assert wrong["state"] == "rejected"
+    assert wrong["reason"].startswith("no_position")
+    assert wrong["nonce"] is None
+    assert rig.eth(wallet).size_usd_1e6 == 300 * USD
+
+    # a decrease by collateral moves what it says, not a share of the shared position
+    assert rig.open_eth(a, "60")[fa]["state"] == "confirmed"  # fa's long: 180 of 480
+    body = rig.flow.payload(
+        a, action="decrease", asset="ETH", collateral_usd="20", leverage=3, price_usd="3000"
+    )
+    assert rig.done(body)[fa]["state"] == "confirmed"
+    assert rig.eth(wallet).size_usd_1e6 == 420 * USD  # 480 - 60

@@ -100,3 +100,12 @@ def test_an_operators_close_is_not_held_by_the_pause_or_the_breaker() -> None:
     rig2 = make_pipeline(profile="standard")
     _size(rig2, _policy(10**12), replace(close, forced=False), paused=True)
     assert rig2.signals.sized[1][0].reason == "paused"
+
+
+def test_an_equity_ratio_followers_close_needs_no_equity() -> None:
+    rig = make_pipeline(profile="standard")
+    close = LeaderOrder(Action.CLOSE, "BTC", Side.LONG, 0, 1, 100_000 * USD)
+    rule = Policy(10, 10**12, frozenset({"BTC"}), parse_sizing("equity-ratio"))
+    _size(rig, rule, close, held=[(Action.OPEN, 500 * USD)])
+    decision, _ = rig.signals.sized[1]
+    assert decision.accepted  # the venue has no equity to read: a close never asks

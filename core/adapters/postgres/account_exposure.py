@@ -7,6 +7,7 @@ positions: a close moves its following's share, `share_of`)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 
 from sqlalchemy import Connection, select
@@ -31,28 +32,30 @@ def lock_and_read(
     conn: Connection, account_ids: Collection[int]
 ) -> dict[int, tuple[AccountLimits, dict[Key, int]]]:
     """account id -> (its limits, each (following, asset, side)'s exposure), for the accounts
-    among `account_ids` that have a limit; those rows are locked FOR UPDATE until commit."""
+    among `account_ids` with a limit or several followings; those rows are locked FOR UPDATE
+    until commit (and their limits read again under the lock). Which accounts those are is
+    read first without a lock: a limit set meanwhile binds from the next sizing on."""
     if not account_ids:
         return {}
-    rows = conn.execute(
-        select(accounts)
-        .where(accounts.c.id.in_(sorted(account_ids)))
-        .order_by(accounts.c.id)
-        .with_for_update()
-    ).all()
+    ids = sorted(account_ids)
     every: dict[int, int] = {
         int(r.id): int(r.account_id)
         for r in conn.execute(
-            select(followers.c.id, followers.c.account_id).where(
-                followers.c.account_id.in_(sorted(account_ids))
-            )
+            select(followers.c.id, followers.c.account_id).where(followers.c.account_id.in_(ids))
         )
     }
-    shared = {a for a in every.values() if list(every.values()).count(a) > 1}
-    # an account with a limit, or with several followings (they share venue positions)
-    limited = {r.id: limits_of(r) for r in rows if limits_of(r).any or r.id in shared}
-    if not limited:
-        return {}
+    followings = Counter(every.values())
+    wanted = [
+        r.id
+        for r in conn.execute(select(accounts).where(accounts.c.id.in_(ids)))
+        if limits_of(r).any or followings[r.id] > 1
+    ]
+    if not wanted:
+        return {}  # one following each and no limit: no lock, no read
+    rows = conn.execute(
+        select(accounts).where(accounts.c.id.in_(wanted)).order_by(accounts.c.id).with_for_update()
+    ).all()
+    limited = {r.id: limits_of(r) for r in rows}
     members = {fid: a for fid, a in every.items() if a in limited}
     legs: list[tuple[Key, Action, int]] = [
         ((r.follower_id, r.asset, r.side), Action(r.action), int(r.notional_usd_1e6 or 0))
@@ -83,10 +86,11 @@ def lock_and_read(
 
 def share_of(held: dict[Key, int], key: Key) -> int | None:
     """The following's share (18 decimals) of the venue position its account's followings
-    hold together on key's asset and side; None when it holds it alone (or not at all)."""
+    hold together on key's asset and side; None when no other following holds it (this one
+    alone: all of it); 0 when only others do (this following has none of it to move)."""
     fid, asset, side = key
     mine = held.get(key, 0)
     others = sum(v for (f, a, s), v in held.items() if f != fid and a == asset and s == side)
-    if mine <= 0 or others <= 0:
+    if others <= 0:
         return None
-    return mine * 10**18 // (mine + others)
+    return 0 if mine <= 0 else mine * 10**18 // (mine + others)

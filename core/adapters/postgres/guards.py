@@ -54,15 +54,25 @@ class GuardStore:
         operator: bool,
     ) -> tuple[Marks, str | None]:
         """The follower's marks moved by `advance` under its marks' row lock; when `judge`
-        finds a limit crossed, the breaker is set in the same transaction (once: a breaker
-        already on is no new trip) and the trip audited and reported. Returns the marks and
-        the trip's reason (None: no new trip)."""
+        finds a limit crossed, the breaker is set in the same transaction — on every
+        following of its account: the equity is the wallet's — once (a breaker already on is
+        no new trip), and the trip audited and reported. Returns the marks and the trip's
+        reason (None: no new trip)."""
         fe = follower_equity.c
         with self.db.tx() as conn:
-            # The follower row first, then its marks: the order the breaker's reset takes
-            # them in (registry.set_follower_flags), so a trip and a reset never deadlock.
-            conn.execute(
-                select(followers.c.id).where(followers.c.id == follower_id).with_for_update()
+            # The account's follower rows first (id order, as sizing takes them), then the
+            # marks: the order the breaker's reset takes them in (registry.set_follower_flags),
+            # so a trip never deadlocks with a reset or a sizing.
+            account = select(followers.c.account_id).where(followers.c.id == follower_id)
+            same = (
+                conn.execute(
+                    select(followers.c.id)
+                    .where(followers.c.account_id == account.scalar_subquery())
+                    .order_by(followers.c.id)
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
             )
             row = conn.execute(
                 select(follower_equity).where(fe.follower_id == follower_id).with_for_update()
@@ -84,28 +94,36 @@ class GuardStore:
             if why is None:
                 return marks, None
             pause("guard.before_trip")
-            tripped = conn.execute(
-                update(followers)
-                .where(followers.c.id == follower_id, followers.c.circuit_breaker.is_(False))
-                .values(circuit_breaker=True)
-            ).rowcount
-            if not tripped:
+            tripped = set(
+                conn.execute(
+                    update(followers)
+                    .where(followers.c.id.in_(same), followers.c.circuit_breaker.is_(False))
+                    .values(circuit_breaker=True)
+                    .returning(followers.c.id)
+                ).scalars()
+            )
+            if follower_id not in tripped:
                 return marks, None
             figures = {k: v for k, v in values.items() if k != "day"} | {"day": str(marks.day)}
             write_audit(conn, ACTOR, "follower.loss_guard", why, follower_id=follower_id,
-                        **figures)  # fmt: skip
+                        followings=sorted(tripped), **figures)  # fmt: skip
             episode = f"{follower_id}:{marks.last_block}"
+            also = sorted(tripped - {follower_id})
             text = f"follower {follower_id}: circuit breaker tripped by the loss guard: {why}"
+            if also:
+                text += f" (its account's other followings too: {also})"
             if operator:
                 outbox.add(conn, "operator", "loss_guard", f"loss_guard:{episode}",
                            {"text": text})  # fmt: skip
-            has_destination = conn.execute(
-                select(followers.c.notify_url).where(followers.c.id == follower_id)
-            ).scalar()
-            if has_destination:
-                outbox.add(conn, f"follower:{follower_id}", "loss_guard",
-                           f"loss_guard:{episode}:follower", {"text": why},
-                           follower_id=follower_id)  # fmt: skip
+            told = conn.execute(
+                select(followers.c.id).where(
+                    followers.c.id.in_(sorted(tripped)), followers.c.notify_url.is_not(None)
+                )
+            ).scalars()
+            for fid in told:
+                outbox.add(conn, f"follower:{fid}", "loss_guard",
+                           f"loss_guard:{episode}:follower:{fid}", {"text": why},
+                           follower_id=fid)  # fmt: skip
             return marks, why
 
 

@@ -53,6 +53,8 @@ TO_SIGN_COLS = (
         ),
     ).label("fraction_1e18"),
     followers.c.subaccount_of,
+    intents.c.share_1e18.is_not(None).label("shared"),
+    intents.c.notional_usd_1e6,
 )
 # What TO_SIGN_COLS are read from (the signal: a decrease's fraction).
 TO_SIGN_FROM = intents.join(followers).join(signals, signals.c.id == intents.c.signal_pk)

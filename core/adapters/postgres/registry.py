@@ -243,10 +243,10 @@ class Registry:
             row = conn.execute(
                 select(followers.c.address, followers.c.account_id, followers.c.subaccount_of)
                 .where(followers.c.id == follower_id)
-                .with_for_update()
             ).first()
             if row is None:
                 raise NotFound(f"follower {follower_id} does not exist")
+            # every following of the account, locked in id order (as sizing takes them)
             same = (
                 conn.execute(
                     select(followers.c.id)

@@ -25,6 +25,7 @@ from core.adapters.postgres.registry import follower_from_row, follower_query
 from core.adapters.postgres.tables import followers, intents, signals
 from core.domain.accounts import AccountExposure
 from core.domain.errors import TransientError
+from core.domain.risk import Decision
 from core.domain.rows import SizingInput, SizingOutcome
 from core.domain.states import INTENT_NOT_COUNTED, IntentState
 from core.domain.types import CANCEL_ACTION, Action
@@ -121,6 +122,7 @@ def size_pending(
         ):
             legs[r.follower_id].append((Action(r.action), int(r.notional_usd_1e6 or 0)))
         raw = {r.id: r for r in conn.execute(follower_query().where(followers.c.id.in_(fids)))}
+        fraction = conn.execute(select(signals.c.fraction_1e18).where(signals.c.id == pk)).scalar()
         # the accounts with limits: locked after the follower rows, their exposure read
         by_account = account_exposure.lock_and_read(conn, {r.account_id for r in raw.values()})
         sized: dict[IntentState, list[dict[str, Any]]] = {}
@@ -134,26 +136,22 @@ def size_pending(
                 if follower.account_id in by_account:
                     limits, held = by_account[follower.account_id]
                     account = AccountExposure(follower.account_id, fid, limits, held)
-                    if action != Action.OPEN.value and action != Action.INCREASE.value:
+                    if action == Action.CLOSE.value or (
+                        action == Action.DECREASE.value and fraction is not None
+                    ):  # sized from the venue's position: only this following's part of it
                         share = account_exposure.share_of(held, (fid, asset, side))
                 item = SizingInput(intent_id, follower, legs[fid], account)
                 decision, price = sizer(item)
+                if share == 0 and decision.accepted:
+                    # the account's other followings hold this position, this one nothing
+                    decision = Decision(f"no_position: no {side} {asset} of this following's")
             except TransientError:
                 raise  # a dependency, not this follower: the whole step retries
             except Exception as exc:  # noqa: BLE001 - one follower's bad data is its own
                 log.exception("intent %s: sizing failed", intent_id, extra={"intent_id": intent_id})
                 sized.setdefault(IntentState.FAILED, []).append(
                     {"b_id": intent_id, "b_reason": f"internal: {type(exc).__name__}"}
-                    | dict.fromkeys(
-                        (
-                            "b_collateral",
-                            "b_leverage",
-                            "b_notional",
-                            "b_price",
-                            "b_feq",
-                            "b_leq",
-                        )
-                    )
+                    | dict.fromkeys(SIZED_PARAMS)
                 )
                 continue
             new = IntentState.CREATED if decision.accepted else IntentState.REJECTED
