@@ -9,12 +9,14 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from core.domain.equity import Equity, GuardLimits, Marks
+from core.domain.equity import Equity, GuardLimits, Holding, Marks
+from core.domain.errors import ConfigError
 from core.domain.risk import Policy
 from core.domain.rows import FollowerRow
 from core.domain.signals import SignalSpec
 from core.domain.sizing import parse_sizing
 from core.domain.types import USD
+from core.domain.venue import Call, Position
 from core.services import loss_guard
 from core.services.flatten import Flattener
 from tests.service.fakes import FakeDispatcher
@@ -127,3 +129,30 @@ def test_the_recorder_is_read_asset_by_asset_and_an_open_close_is_not_repeated()
     assert dispatcher.dispatched == [(1, "validate")]
     assert store.audits == [("follower.close_all", {"follower_id": 7, "signals": [
         out[0].signal_id, "close-all:7:SOL:long:abc"]})]  # fmt: skip
+
+
+class UnknownMarketVenue(FakeVenue):
+    """A GMX-like venue (sides apart, one list of every position) whose list holds a market
+    copytrade has no configuration for."""
+
+    sides_apart = True
+
+    def holdings_call(self, account: str) -> Call:
+        return Call("0xreader", b"holdings")
+
+    def decode_holdings(self, result: bytes) -> list[Holding]:
+        raise ConfigError("0xabc holds a position in market 0xdead, which copytrade does not know")
+
+    def decode_position(self, asset: str, result: bytes, is_long: bool | None = None) -> Position:
+        held = {("BTC", False): Position(False, 5 * USD, USD, 5)}
+        return held.get((asset, bool(is_long)), Position(False, 0, 0))
+
+
+def test_close_all_closes_the_configured_markets_when_one_is_unknown() -> None:
+    policy = Policy(10, 10**12, frozenset({"BTC", "ETH"}), parse_sizing("ratio:1"))
+    f = FollowerRow(8, 1, 3, "0x" + "1e" * 20, "0x" + "aa" * 20, "env:K", False, False, True,
+                    policy)  # fmt: skip
+    store = Closes(f)
+    out = Flattener(store, UnknownMarketVenue(), FakeChain(), FakeDispatcher(), "operator")
+    closing = out.close_all(8, "left", "ops")
+    assert [(c.asset, c.side) for c in closing] == [("BTC", "short")]
