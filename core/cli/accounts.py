@@ -7,27 +7,22 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from core.cli.common import console, emit_json, table
+from core.cli.common import (
+    Json,
+    Reason,
+    console,
+    emit_json,
+    parse_assets,
+    services,
+    table,
+    usd_limit,
+)
 from core.domain.accounts import OPPOSITE_RULES
 from core.domain.errors import RejectedSignal
-from core.domain.sizing import usd_text, usd_to_e6
+from core.domain.sizing import usd_text
 
 if TYPE_CHECKING:
-    from core.bootstrap import Services
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-Reason = Annotated[Optional[str], typer.Option("--reason", help="Why (goes to the audit log).")]
-
-
-def _svc() -> Services:
-    from core.bootstrap import services  # start-up cost: web3, sqlalchemy, the adapters
-
-    return services()
-
-
-def _usd(text: str) -> int | None:
-    """USD as micro-USD; 0: no limit."""
-    return usd_to_e6(text) or None
+    pass
 
 
 def _text(v: int | None) -> str:
@@ -44,7 +39,7 @@ def register(app: typer.Typer) -> None:
     @account.command("list")
     def account_list(json_: Json = False) -> None:
         """Every account with its limits and its followings (one per leader)."""
-        rows = _svc().accounts.list()
+        rows = services().accounts.list()
         if json_:
             emit_json(rows)
             return
@@ -58,7 +53,7 @@ def register(app: typer.Typer) -> None:
                 "assets",
                 "opposite_sides",
                 "followings",
-            ],  # fmt: skip
+            ],
             [
                 (
                     r["id"],
@@ -72,7 +67,7 @@ def register(app: typer.Typer) -> None:
                         + (" (removed)" if f["removed"] else "")
                         for f in r["followings"]
                     ),
-                )  # fmt: skip
+                )
                 for r in rows
             ],
         )
@@ -104,14 +99,11 @@ def register(app: typer.Typer) -> None:
         keeps its own policy too: both bind."""
         if opposite_sides is not None and opposite_sides not in OPPOSITE_RULES:
             raise RejectedSignal("bad_rule", f"--opposite-sides is {' or '.join(OPPOSITE_RULES)}")
-        position = _usd(max_position_usd) if max_position_usd is not None else None
-        total = _usd(max_total_usd) if max_total_usd is not None else None
-        allowed: frozenset[str] | None = None
-        if assets is not None and assets.strip().lower() != "any":
-            allowed = frozenset(a.strip().upper() for a in assets.split(",") if a.strip())
-            if not allowed:
-                raise RejectedSignal("bad_assets", "give assets, e.g. BTC,ETH, or 'any'")
-        s = _svc()
+        position = usd_limit(max_position_usd)
+        total = usd_limit(max_total_usd)
+        any_asset = assets is None or assets.strip().lower() == "any"
+        allowed = None if any_asset else parse_assets(str(assets))
+        s = services()
         old = s.accounts.limits(account_id)
         new = replace(
             old,

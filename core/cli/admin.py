@@ -15,27 +15,27 @@ from core.cli import leaders as leaders_cli
 from core.cli import mode as mode_cli
 from core.cli import notify as notify_cli
 from core.cli import subaccounts as subaccounts_cli
-from core.cli.common import console, emit_json, table
-from core.cli.guards import CLOSE_ON_STOP_HELP, DailyLossOpt, DrawdownOpt, loss_e6
-from core.domain.errors import ConfigError, RejectedSignal, TransientError
+from core.cli.common import (
+    Json,
+    Reason,
+    console,
+    emit_json,
+    parse_assets,
+    services,
+    table,
+    usd_limit,
+)
+from core.cli.guards import CLOSE_ON_STOP_HELP, DailyLossOpt, DrawdownOpt
+from core.domain.errors import ConfigError, TransientError
 from core.domain.rows import FollowerRow
 from core.domain.signals import parse_address
 from core.domain.sizing import parse_sizing, usd_text, usd_to_e6
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-Reason = Annotated[Optional[str], typer.Option("--reason", help="Why (goes to the audit log).")]
-
 if TYPE_CHECKING:
     from config.settings import Settings
-    from core.bootstrap import Services
     from core.ports import Signer
 
-
-def _svc() -> Services:
-    # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
-    from core.bootstrap import services
-
-    return services()
+_svc = services  # start-up cost: core.bootstrap loads web3, sqlalchemy and every adapter (~2 s)
 
 
 def _signer(ref: str) -> Signer:
@@ -54,13 +54,6 @@ def _settings() -> Settings:
 
 def _actor() -> str:
     return _settings().operator or "cli"
-
-
-def _assets(text: str) -> frozenset[str]:
-    items = frozenset(a.strip().upper() for a in text.split(",") if a.strip())
-    if not items:
-        raise RejectedSignal("bad_assets", "give at least one asset, e.g. BTC,ETH")
-    return items
 
 
 def register(app: typer.Typer) -> None:
@@ -173,7 +166,7 @@ def register(app: typer.Typer) -> None:
         else:
             table("leaders", ["id", "address"], [(r["id"], r["address"]) for r in rows])
 
-    follower_add_cli.register(follower, _svc, _signer, _actor, _assets)
+    follower_add_cli.register(follower, _signer, _actor)
 
     @follower.command("list")
     def follower_list(
@@ -246,7 +239,7 @@ def register(app: typer.Typer) -> None:
         """Change parts of a follower's policy; the rest stays."""
         # bad input fails first, without touching any server
         position = usd_to_e6(max_position_usd) if max_position_usd is not None else None
-        allowed = _assets(assets) if assets is not None else None
+        allowed = parse_assets(assets) if assets is not None else None
         rule = parse_sizing(sizing) if sizing is not None else None
         s = _svc()
         old = s.registry.follower(follower_id).policy
@@ -262,7 +255,7 @@ def register(app: typer.Typer) -> None:
             max_drawdown_bps=(max_drawdown_bps or None)
             if max_drawdown_bps is not None
             else old.max_drawdown_bps,
-            max_daily_loss_usd_1e6=loss_e6(max_daily_loss_usd)
+            max_daily_loss_usd_1e6=usd_limit(max_daily_loss_usd)
             if max_daily_loss_usd is not None
             else old.max_daily_loss_usd_1e6,
             close_on_stop=close_on_stop if close_on_stop is not None else old.close_on_stop,

@@ -9,25 +9,19 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from core.adapters.signers import REF_HELP
-from core.cli.common import console, emit_json
-from core.cli.guards import CloseOnStopOpt, DailyLossOpt, DrawdownOpt, loss_e6
+from core.cli.common import Json, console, emit_json, parse_assets, services, usd_limit
+from core.cli.guards import CloseOnStopOpt, DailyLossOpt, DrawdownOpt
 from core.domain.errors import ConfigError, RejectedSignal
 from core.domain.risk import Policy
 from core.domain.signals import parse_address
 from core.domain.sizing import parse_sizing, usd_to_e6
 
 if TYPE_CHECKING:
-    from core.bootstrap import Services
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    pass
 
 
 def register(
-    follower: typer.Typer,
-    _svc: Callable[[], Services],
-    _signer: Callable[[str], Any],
-    _actor: Callable[[], str],
-    _assets: Callable[[str], frozenset[str]],
+    follower: typer.Typer, _signer: Callable[[str], Any], _actor: Callable[[], str]
 ) -> None:
     @follower.command("add")
     def follower_add(
@@ -75,15 +69,15 @@ def register(
         policy = Policy(  # bad input fails first, without touching any server
             max_leverage,
             usd_to_e6(max_position_usd),
-            _assets(assets),
+            parse_assets(assets),
             parse_sizing(sizing),
             max_slippage_bps,
             max_drawdown_bps=max_drawdown_bps or None,
-            max_daily_loss_usd_1e6=loss_e6(max_daily_loss_usd),
+            max_daily_loss_usd_1e6=usd_limit(max_daily_loss_usd),
             close_on_stop=close_on_stop,
         )
         checked = parse_address(leader_address)
-        s = _svc()
+        s = services()
         if account is not None:  # the account's key, wallet and owner, unless given
             same = [f for f in s.registry.list_followers() if f.account_id == account]
             if same:
@@ -121,8 +115,10 @@ def register(
             account_id=account,
         )
         if json_:
-            emit_json({"id": fid, "address": address, "subaccount_of": wallet,
-                       "account_id": s.registry.follower(fid).account_id})  # fmt: skip
+            account_id = s.registry.follower(fid).account_id
+            emit_json(
+                {"id": fid, "address": address, "subaccount_of": wallet, "account_id": account_id}
+            )
         elif wallet:
             console.print(
                 f"follower {fid} {address}, a subaccount of {wallet} (the wallet's one-time "

@@ -7,16 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from core.cli.common import console, emit_json, table
+from core.cli.common import Json, Reason, console, emit_json, services, table
 from core.domain.errors import RejectedSignal
-from core.domain.sizing import usd_to_e6
 
 if TYPE_CHECKING:
     from core.bootstrap import Services
     from core.services.flatten import Closing
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-Reason = Annotated[Optional[str], typer.Option("--reason", help="Why (goes to the audit log).")]
 Positions = Annotated[
     Optional[bool],
     typer.Option(
@@ -49,17 +46,6 @@ DailyLossOpt = Annotated[
 CloseOnStopOpt = Annotated[bool, typer.Option("--close-on-stop", help=CLOSE_ON_STOP_HELP)]
 
 
-def loss_e6(text: str | None) -> int | None:
-    """A daily loss limit in USD as micro-USD; 0 or none: no limit."""
-    return (usd_to_e6(text) or None) if text is not None else None
-
-
-def _svc() -> Services:
-    from core.bootstrap import services  # start-up cost: web3, sqlalchemy, the adapters
-
-    return services()
-
-
 def _actor(s: Services) -> str:
     return s.settings.operator or "cli"
 
@@ -84,7 +70,7 @@ def register(follower: typer.Typer) -> None:
         """Close every position the follower holds on the venue, through the pipeline (one
         signal per position: idempotent, audited; sent only when LIVE and not stopped; its
         pause and breaker do not hold it). Follow them with `copytrade signal show ID`."""
-        s = _svc()
+        s = services()
         closing = s.flattener.close_all(follower_id, reason, _actor(s))
         what = f"{len(closing)} position(s)" if closing else "no position held"
         _show(f"follower {follower_id}: closing {what}", closing, json_, {"id": follower_id})
@@ -95,7 +81,7 @@ def register(follower: typer.Typer) -> None:
     ) -> None:
         """Pause a follower: its new intents are rejected (`paused`). With the policy's
         close_on_stop (or --close-positions) its positions are closed too."""
-        s = _svc()
+        s = services()
         f = s.registry.follower(follower_id)
         s.registry.set_follower_flags(follower_id, _actor(s), reason, paused=True)
         closing: list[Closing] = []
@@ -110,7 +96,7 @@ def register(follower: typer.Typer) -> None:
         """Remove a follower: it copies nothing more (its history stays). With positions
         open on the venue it is refused unless --close-positions or --keep-positions says
         what becomes of them (or the policy's close_on_stop closes them)."""
-        s = _svc()
+        s = services()
         f = s.registry.follower(follower_id)
         if f.removed:
             console.print(f"follower {follower_id} was removed already")
@@ -134,6 +120,6 @@ def register(follower: typer.Typer) -> None:
     def reset_breaker(follower_id: int, reason: Reason = None) -> None:
         """Lift a follower's circuit breaker (set by hand or by the loss guard); the loss
         guard's marks start again from the next reading of its equity."""
-        s = _svc()
+        s = services()
         s.registry.set_follower_flags(follower_id, _actor(s), reason, circuit_breaker=False)
         console.print(f"follower {follower_id}: circuit breaker off")

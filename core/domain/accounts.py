@@ -12,10 +12,8 @@ GMX allows: one position per side), `reject` rejects the later (`opposite_side`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from core.domain.types import Action
 
 HEDGE = "hedge"
 REJECT = "reject"
@@ -64,20 +62,6 @@ class AccountExposure:
         return sum(
             v for (fid, a, _), v in self.held.items() if fid == self.following_id and a != asset
         )
-
-
-def project(legs: Iterable[tuple[Key, Action, int]]) -> dict[Key, int]:
-    """Each (following, asset, side)'s notional after its counted legs in sequence order."""
-    held: dict[Key, int] = {}
-    for key, action, notional in legs:
-        now = held.get(key, 0)
-        if action.adds_exposure:
-            held[key] = now + notional
-        elif action is Action.DECREASE:
-            held[key] = max(0, now - notional)
-        else:
-            held[key] = 0
-    return {k: v for k, v in held.items() if v > 0}
 
 
 def check(

@@ -179,8 +179,17 @@ class SignalStore(Protocol):
     def signal(self, pk: int) -> SignalRow: ...
     def reject_pending(self, pk: int, reason: str) -> int: ...
     def size_pending(
-        self, pk: int, sizer: Callable[[SizingInput], SizingOutcome], leader_id: int, asset: str
-    ) -> tuple[int, int]: ...
+        self,
+        pk: int,
+        sizer: Callable[[SizingInput], SizingOutcome],
+        leader_id: int,
+        asset: str,
+        by_position: bool = False,
+    ) -> tuple[int, int]:
+        """(sized, gated). `by_position`: a close or a decrease in proportion, sized from
+        the venue's position (a following sharing it moves only its share)."""
+        ...
+
     def equity_accounts(self, pk: int) -> list[tuple[str, str]]:
         """(account, leader address) of the signal's pending intents' followers sized by
         equity-ratio: whose equities to read before sizing."""

@@ -137,4 +137,5 @@ class SignalSizer:
                 return replace(decision, reason="no_price"), None
             return decision, price
 
-        return self.signals.size_pending(pk, sizer, sig.leader_id, order.asset)
+        by_position = order.action is Action.CLOSE or order.fraction_1e18 is not None
+        return self.signals.size_pending(pk, sizer, sig.leader_id, order.asset, by_position)

@@ -48,7 +48,12 @@ class FakeSignals:
         return len(items)
 
     def size_pending(
-        self, pk: int, sizer: Callable[[SizingInput], SizingOutcome], leader_id: int, asset: str
+        self,
+        pk: int,
+        sizer: Callable[[SizingInput], SizingOutcome],
+        leader_id: int,
+        asset: str,
+        by_position: bool = False,
     ) -> tuple[int, int]:
         if self.gated.get(pk):
             return 0, self.gated[pk]

@@ -1,5 +1,5 @@
 """An account's exposure across its followings, read under the account's row lock inside the
-sizing transaction (core/adapters/postgres/signals.py size_pending): the follower rows are
+sizing transaction (core/adapters/postgres/sizing.py): the follower rows are
 locked first (in id order), then their accounts (in id order), so two leaders' signals for
 one account are sized one after the other and the later sees the earlier's order. Only the
 exposure of accounts with a limit or with several followings is read (those share venue
@@ -7,25 +7,23 @@ positions: a close moves its following's share, `share_of`)."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from core.adapters.postgres.tables import accounts, followers, intents
-from core.domain.accounts import AccountLimits, Key, project
+from core.domain.accounts import AccountLimits, Key
+from core.domain.risk import project_exposure
 from core.domain.states import INTENT_NOT_COUNTED
 from core.domain.types import CANCEL_ACTION, Action
 
 
-def limits_of(r: object) -> AccountLimits:
-    assets = getattr(r, "assets", None)
-    return AccountLimits(
-        getattr(r, "max_position_usd_1e6", None),
-        getattr(r, "max_total_usd_1e6", None),
-        None if assets is None else frozenset(assets),
-        getattr(r, "opposite_sides", "hedge"),
-    )
+def limits_of(r: Any) -> AccountLimits:
+    """An `accounts` row's limits."""
+    assets = None if r.assets is None else frozenset(r.assets)
+    return AccountLimits(r.max_position_usd_1e6, r.max_total_usd_1e6, assets, r.opposite_sides)
 
 
 def lock_and_read(
@@ -57,25 +55,26 @@ def lock_and_read(
     ).all()
     limited = {r.id: limits_of(r) for r in rows}
     members = {fid: a for fid, a in every.items() if a in limited}
-    legs: list[tuple[Key, Action, int]] = [
-        ((r.follower_id, r.asset, r.side), Action(r.action), int(r.notional_usd_1e6 or 0))
-        for r in conn.execute(
-            select(
-                intents.c.follower_id,
-                intents.c.asset,
-                intents.c.side,
-                intents.c.action,
-                intents.c.notional_usd_1e6,
-            )
-            .where(
-                intents.c.follower_id.in_(list(members)),
-                intents.c.state.not_in([s.value for s in INTENT_NOT_COUNTED]),
-                intents.c.action != CANCEL_ACTION,
-            )
-            .order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
+    legs: dict[Key, list[tuple[Action, int]]] = defaultdict(list)
+    for r in conn.execute(
+        select(
+            intents.c.follower_id,
+            intents.c.asset,
+            intents.c.side,
+            intents.c.action,
+            intents.c.notional_usd_1e6,
         )
-    ]
-    held = project(legs)
+        .where(
+            intents.c.follower_id.in_(list(members)),
+            intents.c.state.not_in([s.value for s in INTENT_NOT_COUNTED]),
+            intents.c.action != CANCEL_ACTION,
+        )
+        .order_by(intents.c.follower_id, intents.c.seq, intents.c.id)
+    ):
+        key = (r.follower_id, r.asset, r.side)
+        legs[key].append((Action(r.action), int(r.notional_usd_1e6 or 0)))
+    # each (following, asset, side) projected as a following's exposure always is
+    held = {k: v for k, leg in legs.items() if (v := project_exposure(leg)) > 0}
     out: dict[int, tuple[AccountLimits, dict[Key, int]]] = {
         a: (lim, {}) for a, lim in limited.items()
     }

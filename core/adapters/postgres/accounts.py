@@ -83,7 +83,7 @@ class AccountStore:
                     f.paused,
                     f.circuit_breaker,
                     f.removed_at.is_not(None).label("removed"),
-                )  # fmt: skip
+                )
                 .select_from(followers.join(leaders, leaders.c.id == f.leader_id))
                 .order_by(f.account_id, f.id)
             ).all()
@@ -96,7 +96,7 @@ class AccountStore:
                     "paused": r.paused,
                     "circuit_breaker": r.circuit_breaker,
                     "removed": r.removed,
-                }  # fmt: skip
+                }
             )
         return [
             {

@@ -5,7 +5,6 @@ operator through the outbox — in the transaction that records the reading that
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -128,5 +127,4 @@ class GuardStore:
 
 
 def _marks(r: Any) -> Marks:
-    day = r.day if isinstance(r.day, date) else date.fromisoformat(str(r.day))
-    return Marks(r.high_water_usd_1e6, day, r.day_start_usd_1e6, r.last_usd_1e6, r.last_block)
+    return Marks(r.high_water_usd_1e6, r.day, r.day_start_usd_1e6, r.last_usd_1e6, r.last_block)

@@ -241,8 +241,9 @@ class Registry:
         itself is the account's wallet: the account moves with it."""
         with self.db.tx() as conn:
             row = conn.execute(
-                select(followers.c.address, followers.c.account_id, followers.c.subaccount_of)
-                .where(followers.c.id == follower_id)
+                select(
+                    followers.c.address, followers.c.account_id, followers.c.subaccount_of
+                ).where(followers.c.id == follower_id)
             ).first()
             if row is None:
                 raise NotFound(f"follower {follower_id} does not exist")

@@ -235,9 +235,10 @@ class SignalStore:
         sizer: Callable[[SizingInput], SizingOutcome],
         leader_id: int,
         asset: str,
+        by_position: bool = False,
     ) -> tuple[int, int]:
         """Size the signal's pending intents (core/adapters/postgres/sizing.py)."""
-        return sizing.size_pending(self.db, self.holding, pk, sizer, leader_id, asset)
+        return sizing.size_pending(self.db, self.holding, pk, sizer, leader_id, asset, by_position)
 
     def equity_accounts(self, pk: int) -> list[tuple[str, str]]:
         """(account, leader address) of the pending intents' equity-ratio followers."""

@@ -56,8 +56,11 @@ def size_pending(
     sizer: Callable[[SizingInput], SizingOutcome],
     leader_id: int,
     asset: str,
+    by_position: bool = False,
 ) -> tuple[int, int]:
     """Size the signal's pending intents whose followers' earlier intents are past send.
+    `by_position`: the order is sized from the venue's position (a close, a decrease in
+    proportion): a following sharing it with its account's others moves only its share.
 
     Returns (sized, gated). The follower rows are locked (in id order) for the whole
     transaction, so two signals for one follower are sized one after the other and the
@@ -93,7 +96,7 @@ def size_pending(
         if not fids:
             return 0, 0
         pending = conn.execute(
-            select(intents.c.id, intents.c.follower_id, intents.c.action, intents.c.side).where(
+            select(intents.c.id, intents.c.follower_id, intents.c.side).where(
                 intents.c.signal_pk == pk, intents.c.state == IntentState.PENDING.value
             )
         ).all()
@@ -122,11 +125,10 @@ def size_pending(
         ):
             legs[r.follower_id].append((Action(r.action), int(r.notional_usd_1e6 or 0)))
         raw = {r.id: r for r in conn.execute(follower_query().where(followers.c.id.in_(fids)))}
-        fraction = conn.execute(select(signals.c.fraction_1e18).where(signals.c.id == pk)).scalar()
         # the accounts with limits: locked after the follower rows, their exposure read
         by_account = account_exposure.lock_and_read(conn, {r.account_id for r in raw.values()})
         sized: dict[IntentState, list[dict[str, Any]]] = {}
-        for intent_id, fid, action, side in pending:
+        for intent_id, fid, side in pending:
             if fid in blocked:
                 continue
             share = None
@@ -136,9 +138,7 @@ def size_pending(
                 if follower.account_id in by_account:
                     limits, held = by_account[follower.account_id]
                     account = AccountExposure(follower.account_id, fid, limits, held)
-                    if action == Action.CLOSE.value or (
-                        action == Action.DECREASE.value and fraction is not None
-                    ):  # sized from the venue's position: only this following's part of it
+                    if by_position:  # only this following's part of the venue's position
                         share = account_exposure.share_of(held, (fid, asset, side))
                 item = SizingInput(intent_id, follower, legs[fid], account)
                 decision, price = sizer(item)
