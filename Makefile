@@ -50,14 +50,17 @@ CHAOS_RUNS ?= 3
 chaos: install
 	for i in $$(seq $(CHAOS_RUNS)); do $(BIN)/pytest tests/chaos -p random_order --random-order || exit 1; done
 
-## make bench: benchmark scripts; each prints its figures and ratios to a floor measured in the same run
+## make bench: every figure of docs/benchmarks.md with its floor (measured in the same run)
+## and its ratio, into bench/results.json; the table at the end (~10 min on two cores)
 bench: install
-	$(BIN)/python scripts/bench_fanout.py --broker both
+	rm -f bench/results.json
+	$(BIN)/python scripts/bench_scale.py
 	$(BIN)/python scripts/bench_fanout.py --broker redis --venue gmx
 	$(BIN)/python scripts/bench_latency.py --signals 200
 	$(BIN)/python scripts/bench_sustained.py --seconds 60
-	$(BIN)/python scripts/bench_leader_latency.py
+	$(BIN)/python scripts/bench_lost_worker.py
 	$(BIN)/python scripts/bench_leader_latency.py --venue gmx
+	$(BIN)/python scripts/bench_report.py
 
 test-unit: install
 	$(BIN)/pytest tests/unit -p random_order --random-order

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from config.settings import Settings, get_settings
+from core.adapters.celery_redelivery import Redelivery
 from core.adapters.chain import Chain
 from core.adapters.gmx.config import GmxConfig
 from core.adapters.gmx.configure import gmx_config
@@ -332,6 +333,11 @@ class Services:
         from core.adapters.celery_dispatch import CeleryDispatcher  # start-up cost: celery
 
         return CeleryDispatcher(app_for(self.settings.broker_url))
+
+    @cached_property
+    def redelivery(self) -> Redelivery:
+        """Messages a lost worker held, restored (core/adapters/celery_redelivery.py)."""
+        return Redelivery(self.dispatcher.app)
 
     @cached_property
     def intake(self) -> Intake:

@@ -116,7 +116,11 @@ def after_next_block(rpc: Rpc) -> None:
     wait_for(lambda: rpc.call("eth_blockNumber") != first, 5, "a new block", 0.002)
 
 
-def run_signal(b: BenchStack, leader: str, n: int, action: str) -> dict[str, float]:
+def run_signal(
+    b: BenchStack, leader: str, n: int, action: str, known: bool = True
+) -> dict[str, float]:
+    """Submit -> all accepted by the node -> all mined on chain -> (`known`) all known
+    mined by the watcher."""
     s = b.s
     p = signal_payload(leader, action, 10 * 10**6)
     after_next_block(Rpc(b.env["COPYTRADE_RPC_URL"]))
@@ -131,12 +135,14 @@ def run_signal(b: BenchStack, leader: str, n: int, action: str) -> dict[str, flo
     txs = hashes(s, pk)
     mined_chain = wait_for(lambda: all_receipts(rpc, txs), 120, "all mined", 0.02)
     mined_chain += accepted
-    known = wait_for(lambda: counts(s, pk)[1] >= n, 120, "all known mined") + accepted
-    known = max(known, time.perf_counter() - t0)
+    if not known:
+        return {"accepted_s": accepted, "mined_s": mined_chain, "cpu_s_per_intent": cpu / n}
+    seen = wait_for(lambda: counts(s, pk)[1] >= n, 120, "all known mined") + accepted
+    seen = max(seen, time.perf_counter() - t0)
     return {
         "accepted_s": accepted,
         "mined_s": mined_chain,
-        "known_mined_s": known,
+        "known_mined_s": seen,
         "cpu_s_per_intent": cpu / n,
     }
 
@@ -217,6 +223,18 @@ def bench(n: int, broker: str, venue: str = "simple") -> dict[str, Any]:
         batch = floor(b, fs, batched=True)
     finally:
         b.stop()
+    return b1_entry(n, ours, one, batch, broker, venue)
+
+
+def b1_entry(
+    n: int,
+    ours: dict[str, float],
+    one: dict[str, float],
+    batch: dict[str, float],
+    broker: str = "redis",
+    venue: str = "simple",
+) -> dict[str, Any]:
+    """The B1 record: ours against the best of both floors."""
     best = min((one, batch), key=lambda f: f["accepted_s"])
     best_mined = min(one["mined_s"], batch["mined_s"])
     return {

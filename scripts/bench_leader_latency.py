@@ -1,8 +1,9 @@
 """Benchmark: a leader's trade on the chain → the followers' copies, through the leader
 watcher.
 
-On a throwaway local stack (embedded PostgreSQL and Redis, anvil with 0.5 s blocks, two
-prefork workers, beat polling every COPYTRADE_LEADER_POLL_S), a funded leader trades
+On a throwaway local stack (embedded PostgreSQL and Redis, anvil mined every
+`--block-time` seconds (1 s), two prefork workers, beat polling every
+COPYTRADE_LEADER_POLL_S), a funded leader trades
 `--trades` times. The floor, measured in the same run, is the same path without the
 chain: a signal submitted through the Python API.
 
@@ -14,7 +15,7 @@ chain: a signal submitted through the Python API.
   follower's next request waits for its last one's fill).
 
     .venv/bin/python scripts/bench_leader_latency.py [--trades 20] [--poll 0.25]
-        [--venue simple|gmx]
+        [--venue simple|gmx] [--block-time 1]
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from core.adapters.venue import encode_order  # noqa: E402
 from core.domain.types import Action  # noqa: E402
 from core.domain.venue import OrderCall  # noqa: E402
 from core.drills.local import LocalStack  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_fanout import save  # noqa: E402
 
 GWEI = 10**9
 PRICE = 100_000 * 10**6
@@ -64,12 +68,14 @@ def main() -> int:
     ap.add_argument("--trades", type=int, default=20)
     ap.add_argument("--poll", default="0.25", help="COPYTRADE_LEADER_POLL_S")
     ap.add_argument("--venue", choices=("simple", "gmx"), default="simple")
+    ap.add_argument("--block-time", type=float, default=1.0, help="seconds between blocks")
     args = ap.parse_args()
     if args.venue == "gmx":
-        return gmx_main(args.trades, args.poll)
+        return gmx_main(args.trades, args.poll, args.block_time)
     stack = LocalStack(
         Path(tempfile.mkdtemp(prefix="copytrade-bench-")),
         followers=0,
+        block_s=args.block_time,
         COPYTRADE_LEADER_POLL_S=args.poll,
     )
     try:
@@ -125,13 +131,16 @@ def main() -> int:
         stack.stop()
     med_w, med_f = statistics.median(watcher), statistics.median(floor)
     p95_w = sorted(watcher)[max(0, int(len(watcher) * 0.95) - 1)]
-    print(f"leader trades: {len(watcher)}, poll {args.poll} s, blocks 0.5 s")
+    print(f"leader trades: {len(watcher)}, poll {args.poll} s, blocks {args.block_time} s")
     print(
         f"receipt -> dispatched (watcher): median {med_w * 1000:.0f} ms, "
         f"p95 {p95_w * 1000:.0f} ms, max {max(watcher) * 1000:.0f} ms"
     )
     print(f"API submit -> dispatched (floor): median {med_f * 1000:.0f} ms")
-    print(f"ratio watcher / floor: {med_w / med_f:.1f}x; watcher / block time: {med_w / 0.5:.2f}")
+    print(
+        f"ratio watcher / floor: {med_w / med_f:.1f}x; watcher / block time: "
+        f"{med_w / args.block_time:.2f}"
+    )
     return 0
 
 
@@ -167,13 +176,14 @@ def copies_sent(s: Any, leader_id: int, after_pk: int, n: int, timeout: float = 
     raise TimeoutError("the followers' requests were not broadcast")
 
 
-def gmx_main(trades: int, poll: str) -> int:
+def gmx_main(trades: int, poll: str, block_s: float) -> int:
     from core.adapters.gmx import local
 
     stack = LocalStack(
         Path(tempfile.mkdtemp(prefix="copytrade-bench-")),
         followers=0,
         venue="gmx",
+        block_s=block_s,
         COPYTRADE_LEADER_POLL_S=poll,
     )
     watcher, floor = [], []
@@ -245,13 +255,33 @@ def gmx_main(trades: int, poll: str) -> int:
         stack.stop()
     med_w, med_f = statistics.median(watcher), statistics.median(floor)
     p95_w = sorted(watcher)[max(0, int(len(watcher) * 0.95) - 1)]
-    print(f"GMX leader executions: {len(watcher)}, {n} followers, poll {poll} s, blocks 0.5 s")
+    print(
+        f"GMX leader executions: {len(watcher)}, {n} followers, poll {poll} s, blocks {block_s} s"
+    )
     print(
         f"leader execution -> followers' requests broadcast (watcher): median "
         f"{med_w * 1000:.0f} ms, p95 {p95_w * 1000:.0f} ms, max {max(watcher) * 1000:.0f} ms"
     )
     print(f"API submit -> followers' requests broadcast (floor): median {med_f * 1000:.0f} ms")
-    print(f"ratio watcher / floor: {med_w / med_f:.1f}x; watcher / block time: {med_w / 0.5:.2f}")
+    print(
+        f"ratio watcher / floor: {med_w / med_f:.1f}x; watcher / block time: "
+        f"{med_w / block_s:.2f} (target: within one block, 1.0)"
+    )
+    save(
+        "leader_latency_gmx",
+        {
+            "executions": len(watcher),
+            "followers": n,
+            "poll_s": float(poll),
+            "block_s": block_s,
+            "median_s": med_w,
+            "p95_s": p95_w,
+            "max_s": max(watcher),
+            "floor_median_s": med_f,
+            "ratio_to_floor": med_w / med_f,
+            "blocks": med_w / block_s,
+        },
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -112,6 +113,9 @@ class BenchStack:
     def start(self) -> None:
         from sqlalchemy import create_engine, text
 
+        # A SIGTERM (timeout, kill) unwinds like Ctrl-C: every child stopped, the DB dropped.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
         self.emb = Embedded(self.dir)
         self.db_name = f"ct_bench_{uuid.uuid4().hex[:10]}"
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -177,25 +181,9 @@ class BenchStack:
         self.emb.spawn("heartbeat", [sys.executable, "-m", "core.cli", "heartbeat"], env=child)
         # The production topology (docker-compose.yml): the hot path (intake, execution)
         # on its own workers, receipts and maintenance (watch) on another.
-        level = os.environ.get("BENCH_LOG", "WARNING")
         for i in range(self.workers):
-            name = f"worker{i}"
-            self.emb.celery(
-                name,
-                "worker",
-                "-P",
-                "prefork",
-                "-c",
-                str(self.concurrency),
-                "-n",
-                f"b{i}@%h",
-                "-Q",
-                "intake,execution",
-                "-l",
-                level,
-                env=child,
-            )
-            self.worker_names.append(name)
+            self.start_worker(i)
+        level = os.environ.get("BENCH_LOG", "WARNING")
         self.emb.celery(
             "watcher",
             "worker",
@@ -218,6 +206,38 @@ class BenchStack:
         wait_until(lambda: self._workers_up(), 120, "workers")
         go_live(self.s, "bench")
 
+    def start_worker(self, i: int) -> None:
+        """Hot-path worker `i` (intake, execution), or the same one again after a kill."""
+        name = f"worker{i}"
+        self.emb.celery(
+            name,
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            str(self.concurrency),
+            "-n",
+            f"b{i}@%h",
+            "-Q",
+            "intake,execution",
+            "-l",
+            os.environ.get("BENCH_LOG", "WARNING"),
+            env=foreign_env(self.env),
+        )
+        if name not in self.worker_names:
+            self.worker_names.append(name)
+
+    def add_worker(self) -> None:
+        """One more hot-path worker process, waited for until it answers a ping."""
+        self.start_worker(sum(n.startswith("worker") for n in self.worker_names))
+        wait_until(lambda: self._workers_up(), 120, "the new worker")
+
+    def kill_worker(self, i: int = 0) -> None:
+        """SIGKILL hot-path worker `i`: its main process and its pool, at once."""
+        p = self.emb.procs[f"worker{i}"]
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(10)
+
     def _workers_up(self) -> bool:
         app = self.s.intake.dispatcher.app
         replies = app.control.ping(timeout=0.5)
@@ -226,37 +246,49 @@ class BenchStack:
     def worker_pids(self) -> list[int]:
         return [self.emb.procs[n].pid for n in self.worker_names]
 
-    def followers(self, n: int, leader: str, eth: int = 10) -> list[tuple[int, str, str]]:
-        """`n` followers (ratio:1), each with its own funded keystore wallet."""
+    def followers(
+        self, n: int, leader: str, eth: int = 10, also: tuple[str, ...] = ()
+    ) -> list[tuple[int, str, str]]:
+        """`n` followers (ratio:1), each with its own funded keystore wallet; a wallet's
+        account also follows each leader of `also` (one following each)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from eth_account import Account
 
         from core.domain.risk import Policy
         from core.domain.sizing import parse_sizing
 
         lid = self.s.registry.leader_id(leader)
+        others = [self.s.registry.leader_id(x) for x in also]
         keys = self.dir / "keys"
         keys.mkdir(exist_ok=True)
-        out = []
         rpc = Rpc(self.env["COPYTRADE_RPC_URL"])
-        calls = []
-        for _ in range(n):
+        policy = Policy(10, 10**12, frozenset({"BTC", "ETH"}), parse_sizing("ratio:1"), 50)
+
+        def add(_: int) -> tuple[int, str, str]:
             key = "0x" + secrets.token_hex(32)
             acct = Account.from_key(key)
             path = keys / f"{acct.address}.json"
             data = Account.encrypt(key, PASSWORD, kdf="pbkdf2", iterations=1000)
             path.write_text(json.dumps(data))
-            policy = Policy(10, 10**12, frozenset({"BTC", "ETH"}), parse_sizing("ratio:1"), 50)
-            fid = self.s.registry.add_follower(
-                tg_user_id=1,
-                leader_id=lid,
-                signer_ref=f"keystore:{path}",
-                address=acct.address,
-                policy=policy,
-                in_cohort=True,
-                actor="bench",
-            )
-            out.append((fid, acct.address, key))
-            calls.append(("anvil_setBalance", [acct.address, hex(eth * 10**18)]))
+            row = {
+                "tg_user_id": 1,
+                "signer_ref": f"keystore:{path}",
+                "address": acct.address,
+                "policy": policy,
+                "in_cohort": True,
+                "actor": "bench",
+            }
+            fid = self.s.registry.add_follower(leader_id=lid, **row)
+            if others:
+                account = self.s.registry.follower(fid).account_id
+                for other in others:
+                    self.s.registry.add_follower(leader_id=other, account_id=account, **row)
+            return fid, acct.address, key
+
+        with ThreadPoolExecutor(4) as pool:  # the inserts' round trips overlap
+            out = list(pool.map(add, range(n)))
+        calls = [("anvil_setBalance", [a, hex(eth * 10**18)]) for _, a, _ in out]
         for i in range(0, len(calls), 500):
             rpc.batch(calls[i : i + 500])
         if self.gmx is not None:  # mock USDC, and GMX's router approved for it

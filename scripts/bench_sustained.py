@@ -1,9 +1,12 @@
 """B3 sustained load and B4 memory: signals offered at a fixed rate for `--seconds` (by
 default 0.5x the B1 floor rate measured in the same `make bench` run, as signals x
 followers); the backlog (queued messages, intents not yet sent) and each worker process's
-RSS are sampled. Worker recycling off (Celery's default: no max-tasks-per-child).
+RSS are sampled. Worker recycling off (Celery's default: no max-tasks-per-child). One
+phase per `--leaders` count, each on a stack of its own: one leader, then ten leaders whose
+followings share the same follower wallets (one account each, a following per leader).
 
-    .venv/bin/python scripts/bench_sustained.py [--seconds 60] [--followers 100] [--rate R]
+    .venv/bin/python scripts/bench_sustained.py [--seconds 60] [--followers 100] [--leaders 1,10]
+        [--rate R]
 """
 
 from __future__ import annotations
@@ -52,16 +55,12 @@ def floor_rate() -> float | None:
     return float(b1["followers"] / b1["accepted"]["floor_s"])
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--followers", type=int, default=100)
-    ap.add_argument("--rate", type=float, help="intents/s offered (default: 0.5x B1 floor)")
-    ap.add_argument("--drain", type=float, default=120, help="seconds to wait for the rest")
-    args = ap.parse_args()
-    measured_floor = floor_rate()
-    rate = args.rate or (0.5 * measured_floor if measured_floor else 300.0)
-    per_s = rate / args.followers  # signals per second
+def phase(
+    leaders: int, seconds: float, followers: int, rate: float, drain: float
+) -> dict[str, Any]:
+    """Signals offered round-robin over `leaders` leaders whose followings share the same
+    `followers` wallets (one follower account each, a following per leader)."""
+    per_s = rate / followers  # signals per second
     b = BenchStack()
     import redis
 
@@ -69,13 +68,14 @@ def main() -> int:
     samples: list[dict[str, Any]] = []
     try:
         b.start()
-        b.start_processes()
         from eth_utils import to_checksum_address
 
-        leader = to_checksum_address("0x" + secrets.token_hex(20))
-        b.s.registry.add_leader(leader, "bench")
-        b.followers(args.followers, leader, eth=1000)
-        workers = [c for w in b.worker_pids() for c in children(w)]
+        names = [to_checksum_address("0x" + secrets.token_hex(20)) for _ in range(leaders)]
+        for name in names:
+            b.s.registry.add_leader(name, "bench")
+        b.followers(followers, names[0], eth=1000, also=tuple(names[1:]))
+        b.start_processes()
+        pids = [p for w in b.worker_pids() for p in (w, *children(w))]
 
         def sample(t: float) -> None:
             unsent, sent = backlog(b.s)
@@ -85,7 +85,7 @@ def main() -> int:
                     "queued": {q: int(broker.llen(q)) for q in ("execution", "watch", "intake")},
                     "unsent_intents": unsent,
                     "sent_intents": sent,
-                    "rss_mb": [round(rss_mb(p), 1) for p in workers],
+                    "rss_mb": [round(rss_mb(p), 1) for p in pids],
                 }
             )
             print(f"  t={x['t_s']:.0f}s {x['queued']} unsent {unsent} sent {sent}", flush=True)
@@ -93,10 +93,12 @@ def main() -> int:
         t0 = time.perf_counter()
         submitted = 0
         next_sample = 0.0
-        while (now := time.perf_counter() - t0) < args.seconds:
+        while (now := time.perf_counter() - t0) < seconds:
             due = int(now * per_s) + 1
             while submitted < due:
-                p = signal_payload(leader, "open" if submitted == 0 else "increase", 10**6)
+                leader = names[submitted % leaders]
+                first = submitted < leaders
+                p = signal_payload(leader, "open" if first else "increase", 10**6)
                 assert b.s.intake.submit(p, source="bench").status == "accepted"
                 submitted += 1
             if now >= next_sample:
@@ -104,63 +106,95 @@ def main() -> int:
                 next_sample += 5.0
             time.sleep(0.001)
         sample(time.perf_counter() - t0)
-        total = submitted * args.followers
+        total = submitted * followers
         drained: float | None
         try:
-            drained = wait_for(lambda: backlog(b.s)[1] >= total, args.drain, "drain", 0.1)
+            drained = wait_for(lambda: backlog(b.s)[1] >= total, drain, "drain", 0.1)
         except TimeoutError:
             drained = None
-            from collections import Counter
-
-            kinds = Counter(
-                (json.loads(m)["headers"]["task"], json.loads(m)["headers"].get("eta") is not None)
-                for m in broker.lrange("execution", 0, -1)
-            )
-            print(f"  still queued (task, has eta): {dict(kinds)}")
         sample(time.perf_counter() - t0)
     finally:
         b.stop()
-    half = [x for x in samples if x["t_s"] <= args.seconds][len(samples) // 2 :]
+    loaded = [x for x in samples if x["t_s"] <= seconds]
+    half = loaded[len(loaded) // 2 :]
     growth = slope([x["t_s"] for x in half], [x["unsent_intents"] for x in half])
-    per_worker = []
-    for i in range(len(samples[0]["rss_mb"])):
+    sent_rate = slope([x["t_s"] for x in half], [x["sent_intents"] for x in half])
+    memory = []
+    for i, pid in enumerate(pids):
         xs = [x["sent_intents"] / 10_000 for x in samples[1:]]
         ys = [x["rss_mb"][i] for x in samples[1:]]
         mb = slope(xs, ys)
-        per_worker.append(
-            {"mb_per_10k": mb, "pct_per_10k": 100 * mb / (ys[0] or 1), "rss_end": ys[-1]}
+        memory.append(
+            {
+                "pid": pid,
+                "mb_per_10k": mb,
+                "pct_per_10k": 100 * mb / (ys[0] or 1),
+                "rss_end": ys[-1],
+            }
         )
     r = {
-        "seconds": args.seconds,
-        "followers": args.followers,
+        "leaders": leaders,
+        "followers": followers,
+        "seconds": seconds,
         "offered_intents_per_s": rate,
-        "b1_floor_intents_per_s": measured_floor,
+        "sent_intents_per_s": sent_rate,
         "signals": submitted,
         "intents": total,
-        "drain_after_load_s": drained,
         "backlog_growth_intents_per_s": growth,
+        "drain_after_load_s": drained,
         "samples": samples,
-        "memory": per_worker,
+        "memory": memory,
     }
+    show_phase(r)
+    return r
+
+
+def show_phase(r: dict[str, Any]) -> None:
     print(
-        f"B3 sustained: {rate:.0f} intents/s offered for {args.seconds:.0f} s "
-        f"({submitted} signals x {args.followers} followers = {total} intents)"
+        f"B3 sustained, {r['leaders']} leader(s) sharing {r['followers']} followers: "
+        f"{r['offered_intents_per_s']:.0f} intents/s offered for {r['seconds']:.0f} s "
+        f"({r['signals']} signals, {r['intents']} intents)"
     )
-    print("   t(s)  queued(exec/watch/intake)  unsent  sent   RSS per worker (MB)")
-    for x in samples:
+    print("   t(s)  queued(exec/watch/intake)  unsent  sent   RSS per process (MB)")
+    for x in r["samples"]:
         q = x["queued"]
         print(
             f"  {x['t_s']:5.1f}  {q['execution']:6d}/{q['watch']:3d}/{q['intake']:3d}"
             f"           {x['unsent_intents']:6d} {x['sent_intents']:6d}   {x['rss_mb']}"
         )
-    done = "NOT drained" if drained is None else f"drained {drained:.1f} s after the load stopped"
-    print(f"  backlog growth over the second half: {growth:+.1f} intents/s; {done}")
-    for i, m in enumerate(per_worker):
+    d = r["drain_after_load_s"]
+    done = "NOT drained" if d is None else f"drained {d:.1f} s after the load stopped"
+    print(
+        f"  sent {r['sent_intents_per_s']:.0f} intents/s; backlog growth over the second half "
+        f"{r['backlog_growth_intents_per_s']:+.1f} intents/s (target flat: 0); {done}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--followers", type=int, default=100)
+    ap.add_argument("--leaders", default="1,10", help="one phase per count, each its own stack")
+    ap.add_argument("--rate", type=float, help="intents/s offered (default: 0.5x B1 floor)")
+    ap.add_argument("--drain", type=float, default=30, help="seconds to wait for the rest")
+    args = ap.parse_args()
+    measured_floor = floor_rate()
+    rate = args.rate or (0.5 * measured_floor if measured_floor else 300.0)
+    phases = {}
+    for k in (int(x) for x in args.leaders.split(",")):
+        name = "one_leader" if k == 1 else f"{'ten' if k == 10 else k}_leaders"
+        phases[name] = phase(k, args.seconds, args.followers, rate, args.drain)
+        phases[name]["b1_floor_intents_per_s"] = measured_floor
+    save("B3_sustained", phases)
+    procs = [{"phase": name, **m} for name, ph in phases.items() for m in ph["memory"]]
+    worst = max(procs, key=lambda m: m["pct_per_10k"])
+    for m in procs:
         print(
-            f"B4 memory worker process {i}: {m['mb_per_10k']:+.2f} MB per 10k intents "
-            f"({m['pct_per_10k']:+.2f}% of its RSS), {m['rss_end']:.0f} MB at the end"
+            f"B4 memory [{m['phase']}] process {m['pid']}: {m['mb_per_10k']:+.2f} MB per 10k "
+            f"intents ({m['pct_per_10k']:+.2f}% of its RSS), {m['rss_end']:.0f} MB at the end"
         )
-    save("B3_sustained_B4_memory", r)
+    print(f"B4 memory: worst {worst['pct_per_10k']:+.2f}% of RSS per 10k intents (target 1%)")
+    save("B4_memory", {"worst_pct_per_10k": worst["pct_per_10k"], "processes": procs})
     return 0
 
 

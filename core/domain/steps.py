@@ -46,6 +46,7 @@ OTHER_TASKS: dict[str, str] = {
     "submit_signal": "intake",
     "stuck_scan": "watch",
     "reconcile": "watch",
+    "redeliver": "watch",  # a lost worker's messages back on their queues (worker start)
     "follow_leaders": "watch",
     "notify": "notify",  # the notifications drain: its own queue, never behind real work
     "alerts": "notify",  # what needs a person, into the notifications outbox

@@ -42,11 +42,13 @@ class LocalStack:
         followers: int = 4,
         beats: int = 1,
         venue: str = "simple",
+        block_s: float = BLOCK_S,
         **settings: str,
     ) -> None:
         if venue not in VENUES:
             raise ValueError(f"venue {venue!r}: one of {', '.join(VENUES)}")
         self.venue = venue
+        self.block_s = block_s  # the chain's clock: a block every block_s seconds
         self.gmx: Any = None  # the local GMX deployment, and its keeper (the deployer)
         self._keeper: Any = None
         self.emb = Embedded(directory)
@@ -165,7 +167,7 @@ class LocalStack:
         from core.adapters.chain import Chain  # start-up cost: web3 (~0.7 s)
 
         chain = Chain(self.emb.rpc_url)
-        while not self._closing.wait(BLOCK_S):
+        while not self._closing.wait(self.block_s):
             if self._mining.is_set():
                 try:
                     chain.rpc("evm_mine")

@@ -1,0 +1,139 @@
+"""A worker killed whole (its main process and its pool, so nothing rejects the message it
+held) and started again: the message it held goes back on its queue when the new worker is
+ready, and the signal finishes from the step it was in — without waiting for the broker's
+visibility timeout or the reconciler (both set out of reach here) — with one order per
+follower on chain."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.services.verify import verify
+from tasks.maintenance import REDELIVER_MIN_AGE_S
+from tests.support import procs
+from tests.support.databases import fresh_database
+from tests.support.flow import Flow
+from tests.support.pauses import Pause
+from tests.support.stacks import WorkerSet, live_worker_set
+
+NEVER = "3600"  # the reconciler never finds the chain stopped within the test
+
+
+@pytest.fixture
+def rig(stack: Any) -> Iterator[WorkerSet]:
+    with (
+        fresh_database("ct_lost_worker") as url,
+        live_worker_set(
+            stack,
+            "lostworker",
+            30,
+            url,
+            n_workers=1,
+            COPYTRADE_RECONCILE_PERIOD_S=NEVER,
+            COPYTRADE_RECONCILE_IDLE_AFTER_S=NEVER,
+        ) as ws,
+    ):
+        yield ws
+
+
+def test_a_worker_killed_whole_mid_step_has_its_message_restored_when_one_starts(
+    stack: Any, rig: WorkerSet
+) -> None:
+    flow = Flow(stack, rig.workers, services=rig.services)
+    leader = flow.leader()
+    followers = [flow.follower(leader) for _ in range(2)]
+    held = Pause(stack.dir / "pause", "size.before_commit")
+    held.arm()
+    try:
+        p = flow.payload(leader, collateral_usd="10", leverage=1)
+        assert flow.submit(p)["status"] == "accepted"
+        held.wait_reached(timeout=30)
+        (worker,) = rig.workers
+        worker.kill()  # the whole process group: no reject_on_worker_lost, no ack
+    finally:
+        held.clear()
+    assert {i["state"] for i in flow.intents(p["signal_id"]).values()} == {"pending"}
+    worker.restart()
+    flow.wait_done(p["signal_id"], timeout=60)
+    got = flow.intents(p["signal_id"])
+    assert sorted(i["state"] for i in got.values()) == ["confirmed", "confirmed"]
+    for _, address in followers:
+        assert flow.position(address).size_usd_1e6 == 10 * 10**6
+    s = flow.s
+    report = verify(s.audit_queries, s.chain, s.venue, 120)
+    assert report.breaches == []  # one order per client order id, every nonce ours
+    assert "restored: no live worker holds it" in worker.text()
+
+
+@pytest.fixture
+def pair(stack: Any) -> Iterator[WorkerSet]:
+    with (
+        fresh_database("ct_lost_worker_pair") as url,
+        live_worker_set(
+            stack,
+            "lostpair",
+            31,
+            url,
+            n_workers=2,
+            COPYTRADE_RECONCILE_PERIOD_S=NEVER,
+            COPYTRADE_RECONCILE_IDLE_AFTER_S=NEVER,
+        ) as ws,
+    ):
+        yield ws
+
+
+def test_a_message_a_live_worker_holds_is_left_alone_when_another_worker_starts(
+    stack: Any, pair: WorkerSet
+) -> None:
+    flow = Flow(stack, pair.workers, services=pair.services)
+    leader = flow.leader()
+    _, address = flow.follower(leader)
+    held = Pause(stack.dir / "pause", "size.before_commit")
+    held.arm()
+    try:
+        p = flow.payload(leader, collateral_usd="10", leverage=1)
+        assert flow.submit(p)["status"] == "accepted"
+        pid = held.wait_reached(timeout=30)
+        holder = next(w for w in pair.workers if pid in descendants(w.pid))
+        other = next(w for w in pair.workers if w is not holder)
+        time.sleep(REDELIVER_MIN_AGE_S + 0.5)  # the held message is old enough to restore
+        before = len(redeliveries(pair))
+        other.kill()
+        other.restart()
+        procs.wait_until(
+            lambda: len(redeliveries(pair)) > before, 60, "the new worker's redeliver round"
+        )
+        assert redeliveries(pair)[before:] == ["{'restored': 0}"]
+    finally:
+        held.release()
+        held.clear()
+    flow.wait_done(p["signal_id"], timeout=60)
+    (got,) = flow.intents(p["signal_id"]).values()
+    assert got["state"] == "confirmed"
+    assert flow.position(address).size_usd_1e6 == 10 * 10**6
+    s = flow.s
+    assert verify(s.audit_queries, s.chain, s.venue, 120).breaches == []
+    assert "restored: no live worker holds it" not in logs(pair)
+
+
+def logs(ws: WorkerSet) -> str:
+    return "".join(w.text() for w in ws.workers)
+
+
+def redeliveries(ws: WorkerSet) -> list[str]:
+    """The results of the redeliver rounds so far, oldest first."""
+    done = [x for x in logs(ws).splitlines() if "copytrade.redeliver[" in x and "succeeded" in x]
+    return [x.split(": ", 2)[-1].strip() for x in sorted(done)]
+
+
+def descendants(pid: int) -> set[int]:
+    out = set()
+    for t in Path(f"/proc/{pid}/task").iterdir():
+        for k in (t / "children").read_text().split():
+            out |= {int(k), *descendants(int(k))}
+    return out
