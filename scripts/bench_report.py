@@ -244,13 +244,14 @@ def main() -> int:
         print("|---|---|---|---|---|---|")
         for f in rows:
             ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
-            print(f"| {f.what} | {f.value} | {f.floor} | {ratio} | {f.target} | {mark(f.met)} |")
+            floor = f.floor or "—"
+            print(f"| {f.what} | {f.value} | {floor} | {ratio} | {f.target} | {mark(f.met)} |")
         return 0
     width = max(len(f.what) for f in rows)
     for f in rows:
         ratio = "" if f.ratio is None else f"{f.ratio:5.2f}"
         print(
-            f"{f.what:<{width}}  {f.value:>16}  floor {f.floor:<34} ratio {ratio:>5}  "
+            f"{f.what:<{width}}  {f.value:>16}  floor {f.floor or '-':<34} ratio {ratio:>5}  "
             f"target {f.target:<32} {mark(f.met).strip('*')}"
         )
     missed = [f.name for f in rows if f.met is False]

@@ -1,7 +1,8 @@
 """B3 sustained load and B4 memory: signals offered at a fixed rate for `--seconds` (by
 default 0.5x the B1 floor rate measured in the same `make bench` run, as signals x
 followers); the backlog (queued messages, intents not yet sent) and each worker process's
-RSS are sampled. Worker recycling off (Celery's default: no max-tasks-per-child). One
+RSS are sampled; B4 is each process's RSS growth per 10k intents sent over the second half
+of the run (warm). Worker recycling off (Celery's default: no max-tasks-per-child). One
 phase per `--leaders` count, each on a stack of its own: one leader, then ten leaders whose
 followings share the same follower wallets (one account each, a following per leader).
 
@@ -119,10 +120,13 @@ def phase(
     half = loaded[len(loaded) // 2 :]
     growth = slope([x["t_s"] for x in half], [x["unsent_intents"] for x in half])
     sent_rate = slope([x["t_s"] for x in half], [x["sent_intents"] for x in half])
+    # Growth per intent once warm: from the second half of the run on (the first signals
+    # fill each process's caches once: compiled statements, connections, keys' objects).
+    steady = samples[len(samples) // 2 :]
     memory = []
     for i, pid in enumerate(pids):
-        xs = [x["sent_intents"] / 10_000 for x in samples[1:]]
-        ys = [x["rss_mb"][i] for x in samples[1:]]
+        xs = [x["sent_intents"] / 10_000 for x in steady]
+        ys = [x["rss_mb"][i] for x in steady]
         mb = slope(xs, ys)
         memory.append(
             {
