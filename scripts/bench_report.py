@@ -175,31 +175,28 @@ def figures(r: dict[str, Any]) -> list[Figure]:
         big = x["largest"]
         rows += [
             Figure(
-                "B1_scale.cpu_ms_per_intent_spread",
-                "Scale: CPU per intent, spread over the fan-outs",
-                f"{100 * x['cpu_ms_per_intent_spread']:.0f}%",
+                f"B1_scale.{key}",
+                f"Scale: {what}, spread over the fan-outs",
+                f"{100 * x[key]:.0f}%",
                 "",
-                x["cpu_ms_per_intent_spread"],
+                x[key],
                 "<= 20%",
-                x["cpu_ms_per_intent_spread"] <= 0.2,
-            ),
-            Figure(
-                "B1_scale.ratio_spread",
-                "Scale: ratio to the floor, spread over the fan-outs",
-                f"{100 * x['ratio_spread']:.0f}%",
-                "",
-                x["ratio_spread"],
-                "<= 20%",
-                x["ratio_spread"] <= 0.2,
-            ),
+                x[key] <= 0.2,
+            )
+            for key, what in (
+                ("cpu_ms_per_intent_spread", "CPU per intent"),
+                ("ratio_spread", "ratio to the floor"),
+            )
+        ]
+        rows += [
             Figure(
                 "B1_scale.two_workers_speedup",
                 f"Scale: {big['followers']} followers with a second worker process",
                 sec(big["two_workers_accepted_s"]),
                 f"{sec(big['one_worker_accepted_s'])} with one",
                 big["two_workers_speedup"],
-                "> 1.0x (faster)",
-                big["two_workers_speedup"] > 1.1,
+                ">= 1.1x (faster, past the noise)",
+                big["two_workers_speedup"] >= 1.1,
             ),
         ]
         return rows

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -20,9 +20,6 @@ from core.cli.common import (
 from core.domain.accounts import OPPOSITE_RULES
 from core.domain.errors import RejectedSignal
 from core.domain.sizing import usd_text
-
-if TYPE_CHECKING:
-    pass
 
 
 def _text(v: int | None) -> str:

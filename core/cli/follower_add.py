@@ -4,7 +4,7 @@ existing one (`--account`), with its key (or a GMX subaccount's) and its policy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -15,9 +15,6 @@ from core.domain.errors import ConfigError, RejectedSignal
 from core.domain.risk import Policy
 from core.domain.signals import parse_address
 from core.domain.sizing import parse_sizing, usd_to_e6
-
-if TYPE_CHECKING:
-    pass
 
 
 def register(

@@ -1,6 +1,6 @@
 """A worker killed whole (its main process and its pool, so nothing rejects the message it
-held) and started again: the message it held goes back on its queue when the new worker is
-ready, and the signal finishes from the step it was in — without waiting for the broker's
+held) and started again: the message it held goes back on its queue as the new worker
+starts, and the signal finishes from the step it was in — without waiting for the broker's
 visibility timeout or the reconciler (both set out of reach here) — with one order per
 follower on chain."""
 
@@ -16,28 +16,18 @@ import pytest
 from core.services.verify import verify
 from tasks.maintenance import REDELIVER_MIN_AGE_S
 from tests.support import procs
-from tests.support.databases import fresh_database
 from tests.support.flow import Flow
 from tests.support.pauses import Pause
-from tests.support.stacks import WorkerSet, live_worker_set
+from tests.support.stacks import WorkerSet
+from tests.support.venues import worker_set_on
 
-NEVER = "3600"  # the reconciler never finds the chain stopped within the test
+# The reconciler never finds the chain stopped within the test.
+NO_RECONCILER = {"COPYTRADE_RECONCILE_PERIOD_S": "3600", "COPYTRADE_RECONCILE_IDLE_AFTER_S": "3600"}
 
 
 @pytest.fixture
 def rig(stack: Any) -> Iterator[WorkerSet]:
-    with (
-        fresh_database("ct_lost_worker") as url,
-        live_worker_set(
-            stack,
-            "lostworker",
-            30,
-            url,
-            n_workers=1,
-            COPYTRADE_RECONCILE_PERIOD_S=NEVER,
-            COPYTRADE_RECONCILE_IDLE_AFTER_S=NEVER,
-        ) as ws,
-    ):
+    with worker_set_on("simple", stack, "lostworker", 30, n_workers=1, **NO_RECONCILER) as ws:
         yield ws
 
 
@@ -72,18 +62,7 @@ def test_a_worker_killed_whole_mid_step_has_its_message_restored_when_one_starts
 
 @pytest.fixture
 def pair(stack: Any) -> Iterator[WorkerSet]:
-    with (
-        fresh_database("ct_lost_worker_pair") as url,
-        live_worker_set(
-            stack,
-            "lostpair",
-            31,
-            url,
-            n_workers=2,
-            COPYTRADE_RECONCILE_PERIOD_S=NEVER,
-            COPYTRADE_RECONCILE_IDLE_AFTER_S=NEVER,
-        ) as ws,
-    ):
+    with worker_set_on("simple", stack, "lostpair", 31, n_workers=2, **NO_RECONCILER) as ws:
         yield ws
 
 
