@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     reconcile_period_s: float = Field(30.0, gt=0)
     reconcile_idle_after_s: float = Field(10.0, gt=0)  # untouched this long = stopped short
     reconcile_max_tries: int = Field(10, ge=1)  # then pending/created intents end failed
+    # A message delivered this long ago that no live worker reports holding is a lost
+    # worker's (a live worker lists one among its reserved within milliseconds of taking it).
+    redeliver_min_age_s: float = Field(2.0, gt=0)
     health_period_s: float = Field(2.0, gt=0)
     # A broadcast window never stays open longer (its guard refuses the next chunk, and
     # PostgreSQL ends its session): a `stop` waits at most this long for the open ones.

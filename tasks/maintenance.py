@@ -28,13 +28,9 @@ def reconcile() -> dict[str, int]:
     return vars(services().reconciler.run())
 
 
-# A message delivered this long ago that no live worker reports holding is a lost worker's
-# (a live worker lists a message among its reserved ones within milliseconds of taking it).
-REDELIVER_MIN_AGE_S = 2.0
-
-
 @pipeline_task("copytrade.redeliver")
 def redeliver() -> dict[str, int]:
     """Sent by every worker as it starts (tasks/worker.py): it may replace one that was
     killed whole, whose messages wait in the broker's unacked set."""
-    return {"restored": services().redelivery.restore_orphans(REDELIVER_MIN_AGE_S)}
+    s = services()
+    return {"restored": s.redelivery.restore_orphans(s.settings.redeliver_min_age_s)}

@@ -26,19 +26,22 @@ def _fresh_process(**_: object) -> None:
 def _worker_started(**_: object) -> None:
     # In the main process, before the pool forks: children count into the same directory.
     s = get_settings()
-    _redeliver()
+    _redeliver(s.redeliver_min_age_s)
     metrics.start_worker_exporter(s.metrics_port, s.metrics_dir)
     if s.preload_signers:
         bootstrap.preload_signers()
 
 
-def _redeliver() -> None:
+def _redeliver(min_age_s: float) -> None:
     """This worker may replace one that was killed whole: the messages that one held wait
     in the broker's unacked set until the visibility timeout (an hour). Ask for them back
     now (`copytrade.redeliver`, on `watch`: a live watcher restores them while this worker
-    is still starting). On a connection of its own: nothing pooled before the fork."""
+    is still starting), and once more `min_age_s` from now: a replacement up sooner than
+    that after the lost worker took its last message would find that message too young to
+    count as lost. On a connection of its own: nothing pooled before the fork."""
     try:
         with app.connection_for_write() as conn:
             app.send_task("copytrade.redeliver", connection=conn)
+            app.send_task("copytrade.redeliver", connection=conn, countdown=min_age_s)
     except Exception as exc:  # noqa: BLE001 - the broker away: the reconciler still resumes
         log.warning("redeliver not sent (%s): the reconciler resumes stopped chains", exc)
