@@ -31,15 +31,26 @@ def start_flower(stack: Any, **env: str) -> tuple[procs.Proc, int]:
 
 
 @pytest.fixture
-def flower(stack: Any) -> Iterator[int]:
+def flower(stack: Any, workers: Any) -> Iterator[int]:
     p, port = start_flower(stack, COPYTRADE_FLOWER_USER=AUTH[0], COPYTRADE_FLOWER_PASSWORD=AUTH[1])
     try:
         procs.wait_until(
             lambda: http_get(f"http://127.0.0.1:{port}/", AUTH)[0] == 200, 30, "flower"
         )
+        # Flower serves pages before its event receiver is bound, and a task's events sent
+        # before that never reach it: wait until it has heard a worker's heartbeat.
+        procs.wait_until(lambda: any(workers_alive(port).values()), 30, "flower's events")
         yield port
     finally:
         p.stop()
+
+
+def workers_alive(port: int) -> dict[str, bool]:
+    """The workers Flower knows from their events (heartbeats), each alive or not."""
+    status, body = http_get(f"http://127.0.0.1:{port}/api/workers?status=1", AUTH)
+    assert status == 200, body.decode()
+    alive: dict[str, bool] = json.loads(body)
+    return alive
 
 
 def test_flower_needs_credentials_and_lists_our_tasks_by_id(flower: int, flow: Flow) -> None:
