@@ -51,7 +51,7 @@ chaos: install
 	for i in $$(seq $(CHAOS_RUNS)); do $(BIN)/pytest tests/chaos -p random_order --random-order || exit 1; done
 
 ## make bench: every figure of docs/benchmarks.md with its floor (measured in the same run)
-## and its ratio, into bench/results.json; the table at the end (~11 min on two cores)
+## and its ratio, into bench/results.json; the table at the end (~10.5 min on two cores)
 bench: install
 	rm -f bench/results.json
 	$(BIN)/python scripts/bench_scale.py
@@ -59,7 +59,7 @@ bench: install
 	$(BIN)/python scripts/bench_latency.py --signals 200
 	$(BIN)/python scripts/bench_sustained.py --seconds 60 --drain 10
 	$(BIN)/python scripts/bench_lost_worker.py
-	$(BIN)/python scripts/bench_leader_latency.py --venue gmx
+	$(BIN)/python scripts/bench_leader_latency.py --venue gmx --trades 10
 	$(BIN)/python scripts/bench_report.py
 
 test-unit: install
