@@ -2,7 +2,7 @@
 builders wiring them into the real Pipeline / Maintenance / ModeService.
 
 The controls and the heartbeat live here; the node, signers and venue in fakes_chain.py;
-the stores in fakes_store.py. Money is int wei throughout."""
+the stores in fakes_store.py and fakes_attempts.py. Money is int wei throughout."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from core.domain.types import CANCEL_ACTION, USD, Mode, Wei
 from core.services.execution import ExecutionConfig, Pipeline
 from core.services.maintenance import Maintenance, MaintenanceConfig
 from core.services.mode import ModeService
+from tests.service.fakes_attempts import FakeAttempts
 from tests.service.fakes_chain import (
     VENUE as VENUE,
 )
@@ -34,7 +35,7 @@ from tests.service.fakes_chain import (
     FakeVenue,
     tx_hash_of,
 )
-from tests.service.fakes_store import FakeAttempts, FakeIntents, FakeSignals
+from tests.service.fakes_store import FakeIntents, FakeSignals
 
 T0 = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 CHAIN_ID = 31337
