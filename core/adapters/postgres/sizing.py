@@ -1,11 +1,12 @@
 """Sizing a signal's pending intents under the followers' row locks (then their accounts'),
 behind the sequence gate: the heart of the `size` step's transaction (SignalStore.size_pending).
 
-The follower rows are locked in id order, then the accounts with a limit or several
-followings (core/adapters/postgres/account_exposure.py) in id order; each intent is decided
-by the caller's `sizer` (core/services/sizing.py) from the exposure read under those locks,
-and written with its sizes, its equity figures and its share of a shared venue position in
-one compare-and-set per new state. One follower's bad data fails that intent alone.
+The follower rows are locked (FOR NO KEY UPDATE) in id order, then the accounts with a
+limit or several followings (core/adapters/postgres/account_exposure.py) in id order; each
+intent is decided by the caller's `sizer` (core/services/sizing.py) from the exposure read
+under those locks, and written with its sizes, its equity figures and its share of a shared
+venue position in one compare-and-set per new state. One follower's bad data fails that
+intent alone.
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ def size_pending(
                     )
                 )
                 .order_by(followers.c.id)
-                .with_for_update()
+                # FOR NO KEY UPDATE: excludes another sizing, a trip, a reset and a policy
+                # change of these rows, not the foreign-key checks (FOR KEY SHARE) of the
+                # intents a next signal inserts for them
+                .with_for_update(key_share=True)
             )
             .scalars()
             .all()
