@@ -318,15 +318,24 @@ class SignalStore:
         """The leader's next signal after `pk` with intents still pending (gated behind
         this one): the signal to wake once this one's intents are past send."""
         with self.db.tx() as conn:
+            # The leader's later signals in order, the first with a pending intent: it is
+            # usually the very next one (a walk of the later pending intents of every
+            # leader grew with the backlog).
             leader = select(signals.c.leader_id).where(signals.c.id == pk).scalar_subquery()
             nxt = conn.execute(
-                select(func.min(intents.c.signal_pk))
-                .select_from(intents.join(signals, signals.c.id == intents.c.signal_pk))
+                select(signals.c.id)
                 .where(
-                    intents.c.state == IntentState.PENDING.value,
-                    intents.c.signal_pk > pk,
                     signals.c.leader_id == leader,
+                    signals.c.id > pk,
+                    select(intents.c.id)
+                    .where(
+                        intents.c.signal_pk == signals.c.id,
+                        intents.c.state == IntentState.PENDING.value,
+                    )
+                    .exists(),
                 )
+                .order_by(signals.c.id)
+                .limit(1)
             ).scalar()
         return None if nxt is None else int(nxt)
 

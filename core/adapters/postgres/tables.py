@@ -22,10 +22,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from core.domain.states import INTENT_BEFORE_OUTCOME
+
 metadata = MetaData()
+
+# A follower's intents not yet past their outcome (either gate's holding states): the
+# sequence gate's lookups (core/adapters/postgres/gate.py) read this index, as small as
+# the backlog, instead of the follower's whole history; a signal's pending intents, for
+# sizing and the wake-up of a leader's next signal (migration 0013).
+OPEN_INTENT_STATES = tuple(sorted(s.value for s in INTENT_BEFORE_OUTCOME))
 
 WEI = Numeric(78, 0)
 
@@ -221,6 +230,13 @@ intents = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_intents_follower_seq", "follower_id", "seq"),
+    Index(
+        "ix_intents_follower_seq_open",
+        "follower_id",
+        "seq",
+        postgresql_where=text("state IN (" + ", ".join(f"'{s}'" for s in OPEN_INTENT_STATES) + ")"),
+    ),
+    Index("ix_intents_pending_signal", "signal_pk", postgresql_where=text("state = 'pending'")),
     Index("ix_intents_state", "state"),
     UniqueConstraint("signer_address", "nonce", name="uq_intents_signer_nonce"),
 )
