@@ -95,3 +95,27 @@ def test_the_same_change_is_one_row_whoever_writes_it(own: Flow) -> None:
     with own.s.db.tx() as conn:  # a second writer of the same change (a redelivery)
         assert outbox.intents_moved(conn, pending_ids(own, pk), IntentState.REJECTED) == 0
     assert len(outbox_rows(own)) == 1
+
+
+def test_a_followers_reports_moved_at_once_are_in_signal_order_not_insert_order(
+    own: Flow,
+) -> None:
+    # Two signals expanded concurrently can insert the later one's intent first (a lower
+    # id); confirmed in one pass, the follower's reports still come in the leader's order.
+    s = own.s
+    leader = own.leader()
+    fid, _ = own.follower(leader)
+    s.registry.set_notify_url(fid, f"json://127.0.0.1:9/{fid}", "json://…", "t", None)
+    lid = s.registry.leader_id(leader)
+    _, first = s.signals.insert_signal(parse_signal(own.payload(leader)), lid, "test")
+    eth = own.payload(leader, asset="ETH", price_usd="3000")
+    _, second = s.signals.insert_signal(parse_signal(eth), lid, "test")
+    s.pipeline.validate(second)
+    s.pipeline.validate(first)
+    ids = pending_ids(own, second) + pending_ids(own, first)
+    assert ids == sorted(ids)  # the later signal's intent has the lower id
+    with s.db.tx() as conn:
+        rows = [{"b_id": i} for i in ids]
+        assert cas_many(conn, IntentState.PENDING, IntentState.REJECTED, rows, reason="x") == 2
+        outbox.intents_moved(conn, ids, IntentState.REJECTED)
+    assert [r["signal_pk"] for r in outbox_rows(own)] == [first, second]

@@ -66,7 +66,9 @@ def intents_moved(conn: Connection, ids: Sequence[int], new: IntentState) -> int
             i.id == func.any(bindparam("ids", list(ids), type_=ARRAY(BIGINT))),
             and_(i.state == new.value, f.notify_url.is_not(None), i.action != CANCEL_ACTION),
         )
-        .order_by(i.id)
+        # a follower's reports in the leader's order (two signals expanded at once can
+        # give the later one's intent the lower id)
+        .order_by(i.seq, i.id)
     )
     stmt = (
         pg_insert(notifications)

@@ -204,7 +204,7 @@ class ReceiptStore:
                     c.block_number.is_not(None),
                     c.action != CANCEL_ACTION,
                 )
-                .order_by(c.id)
+                .order_by(c.seq, c.id)  # confirmed (and reported) in the leader's order
             ).all()
         return [
             AwaitingOutcome(r[0], IntentState(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
